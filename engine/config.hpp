@@ -1,0 +1,113 @@
+#pragma once
+// The one configuration schema shared by GUI sessions and the CLI
+// (ARCHITECTURE.md "Config JSON"). Parsing validates every key and throws
+// ConfigError naming the key; a Config that left parse_config() is valid.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace entroscope {
+
+enum class ModelKind { Aoup, Abp };
+enum class Interaction { Softplus, Hard, Wca, None };
+
+const char* to_string(ModelKind);
+const char* to_string(Interaction);
+
+struct Spring {
+    int i = 0;
+    int j = 0;
+    double kappa = 0.0;
+};
+
+struct NetworkConfig {
+    std::string arch = "fast";  // "fast" | "paper"
+    int k_neighbors = 16;
+    int width = 64;
+    int layers = 3;
+    int heads = 4;
+};
+
+struct TrainingConfig {
+    std::string loss = "dsm";  // "dsm" | "ism"
+    double sigma = 0.01;
+    double lr = 1e-3;
+    int batch = 1024;
+    double ema = 0.999;
+    int warmup = 1000;
+};
+
+struct Config {
+    static constexpr int kVersion = 1;
+
+    ModelKind model = ModelKind::Aoup;
+    int n = 4096;
+    // Exactly one of "phi"/"box" is given in JSON; both are kept consistent here.
+    double phi = 0.5;
+    double box = 0.0;
+    bool box_given = false;  // whether JSON fixed the box (true) or phi (false)
+    Interaction interaction = Interaction::Softplus;
+
+    // AOUP (SPEC 1a). v0 is shared with ABP.
+    double v0 = 0.025;
+    double gamma = 1e-4;
+    double eps = 0.0;
+    double k = 1.0;
+    double beta = 7.5;
+    double r0 = 1.0;
+    double dt = 0.1;
+
+    // ABP (SPEC 1b): D_r = 3 D_t / sigma^2, Pe = 3 v0 / (sigma D_r).
+    double D_t = 0.24;
+    double D_r = 0.72;
+    double sigma = 1.0;
+
+    std::vector<int> types;             // per particle; empty = all type 0
+    std::vector<double> trap_stiffness; // per type; empty = no trap
+    std::vector<Spring> springs;
+    std::uint64_t seed = 1;
+
+    NetworkConfig network;
+    TrainingConfig training;
+
+    // Derived quantities.
+    double box_length() const { return box; }
+    double packing_fraction() const { return phi; }
+    // AOUP: Pe = v0 / (2 r0 gamma); ABP: Pe = 3 v0 / (sigma D_r).
+    double peclet() const;
+    // v0 that gives Péclet number `pe` with the other parameters fixed.
+    double v0_for_peclet(double pe) const;
+    // Particle area fraction per unit N/L^2: phi = n * area / L^2.
+    double particle_area() const;
+    // Pair-force cut-off radius (0 when there is no pair force).
+    double pair_cutoff() const;
+    int type_of(int i) const { return types.empty() ? 0 : types[static_cast<std::size_t>(i)]; }
+    double trap_of(int i) const;
+    bool has_trap() const;
+    // AOUP with no pair force: traps + springs only, exact Gaussian answers exist.
+    bool is_linear() const { return model == ModelKind::Aoup && interaction == Interaction::None; }
+    // Number of active-variable components per particle (AOUP g: 2, ABP theta: 1).
+    int active_dim() const { return model == ModelKind::Aoup ? 2 : 1; }
+    // Positional diffusion constant (eps for AOUP, D_t for ABP).
+    double position_diffusion() const { return model == ModelKind::Aoup ? eps : D_t; }
+
+    // Recompute box from phi (or phi from box), then validate everything.
+    void finalize();
+};
+
+// Defaults of SPEC §1 for a model (AOUP: the paper's MIPS run; ABP: Pe 100).
+Config default_config(ModelKind model = ModelKind::Aoup);
+
+// Parse and validate. Throws ConfigError("key", reason) for unknown keys,
+// wrong types, out-of-range values, or a malformed document.
+Config parse_config(const std::string& json_text);
+// Read a file and parse it. Throws IoError when it cannot be read, ConfigError otherwise.
+Config load_config_file(const std::string& path);
+// Canonical JSON of a config (every key, "phi" or "box" as given).
+std::string config_to_json(const Config& cfg, int indent = 2);
+
+// The pair-force cut-off of the softplus form: where softplus_beta(2 r0 - r)
+// falls below 1e-4 of its contact value ln2/beta (SPEC 1a).
+double softplus_cutoff(double r0, double beta);
+
+}  // namespace entroscope
