@@ -26,7 +26,7 @@ public:
     Simulator& operator=(const Simulator&) = delete;
 
     // Advance `steps` time steps. Throws NumericalError if a coordinate
-    // becomes NaN/Inf (the state before the failing step is kept).
+    // becomes NaN/Inf; the state from before this call is then restored.
     void run(std::uint64_t steps);
 
     const Config& config() const { return cfg_; }
@@ -40,7 +40,7 @@ public:
     // Change the self-propulsion speed at once (AOUP and ABP).
     void set_v0(double v0);
 
-    // Deterministic total deterministic drift (pair + trap + spring forces,
+    // Deterministic drift (pair + trap + spring forces,
     // without self-propulsion) on each particle for the current state (2N).
     std::vector<double> conservative_forces() const;
     // Mean of |x - trap centre|^2 over particles, with minimum image (one snapshot).

@@ -1,0 +1,264 @@
+#include "commands.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <memory>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_args.hpp"
+#include "engine/config.hpp"
+#include "engine/errors.hpp"
+#include "engine/h5md.hpp"
+#include "engine/linear_oracle.hpp"
+#include "engine/observables.hpp"
+#include "engine/simulator.hpp"
+
+namespace entroscope::cli {
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+const std::set<std::string> kConfigFlags = {"--config", "--n", "--phi", "--v0", "--pe", "--seed", "--model"};
+
+std::set<std::string> with_config_flags(std::set<std::string> s) {
+    s.insert(kConfigFlags.begin(), kConfigFlags.end());
+    return s;
+}
+
+// The config is the file (or the model's defaults) with command-line
+// overrides applied to its JSON, so validation names the same keys.
+Config load_config(const Args& a) {
+    json j = json::object();
+    if (const auto path = a.value("--config")) {
+        std::ifstream in(*path, std::ios::binary);
+        if (!in) throw IoError("cannot open config file '" + *path + "'");
+        std::stringstream ss;
+        ss << in.rdbuf();
+        try {
+            j = json::parse(ss.str(), nullptr, true, true);
+        } catch (const json::parse_error& e) {
+            throw ConfigError("--config", "'" + *path + "' is not valid JSON: " + e.what());
+        }
+        if (!j.is_object()) throw ConfigError("--config", "'" + *path + "' must hold a JSON object");
+    }
+    if (const auto m = a.value("--model")) j["model"] = *m;
+    if (a.has("--n")) j["n"] = a.integer("--n", 0);
+    if (a.has("--phi")) {
+        j.erase("box");
+        j["phi"] = a.number("--phi", 0);
+    }
+    if (a.has("--v0") && a.has("--pe")) throw ConfigError("--pe", "give at most one of --v0 and --pe");
+    if (a.has("--v0")) {
+        j.erase("pe");
+        j["v0"] = a.number("--v0", 0);
+    }
+    if (a.has("--pe")) {
+        j.erase("v0");
+        j["pe"] = a.number("--pe", 0);
+    }
+    if (a.has("--seed")) {
+        const auto s = a.integer("--seed", 0);
+        if (s < 0) throw ConfigError("--seed", "must be >= 0");
+        j["seed"] = s;
+    }
+    return parse_config(j.dump());
+}
+
+// JSON number, or null for +-inf/NaN (JSON has no infinities).
+json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+json nums(const std::vector<double>& v) {
+    json a = json::array();
+    for (double x : v) a.push_back(num(x));
+    return a;
+}
+
+int threads_of(const Args& a) {
+    const auto t = a.integer("--threads", 1);
+    if (t < 1 || t > 1024) throw ConfigError("--threads", "must be in [1, 1024]");
+    return static_cast<int>(t);
+}
+
+std::uint64_t positive_steps(const Args& a, const char* flag, bool required) {
+    if (!a.has(flag)) {
+        if (required) throw ConfigError(flag, "is required");
+        return 0;
+    }
+    const auto s = a.integer(flag, 0);
+    if (s < (required ? 1 : 0)) throw ConfigError(flag, required ? "must be >= 1" : "must be >= 0");
+    return static_cast<std::uint64_t>(s);
+}
+
+void emit(const Args& a, const json& out) {
+    if (a.has("--json")) std::cout << out.dump() << std::endl;
+}
+
+// ---------------------------------------------------------------------------
+
+int cmd_oracle(const std::vector<std::string>& argv) {
+    const Args a(argv, with_config_flags({}), {"--json"});
+    const Config cfg = load_config(a);
+    if (!cfg.is_linear())
+        throw ConfigError("interaction", "oracle needs a linear system: model \"aoup\" with \"interaction\": \"none\" "
+                                         "(harmonic traps and springs only); this config is not linear");
+    const LinearOracle o = solve_linear_system(cfg);
+    json out;
+    out["n"] = cfg.n;
+    out["epr_active"] = o.epr_active_total;
+    out["epr_x"] = num(o.epr_x_total);
+    out["epr_total"] = num(o.epr_total);
+    double mean_var = 0.0;
+    for (double v : o.var_x) mean_var += v / cfg.n;
+    // Per Cartesian component, averaged over particles (the scalar Sigma_xx for n = 1).
+    out["covariance_xx"] = mean_var;
+    out["mean_sq_position"] = o.mean_sq_position;
+    out["mean_sq_position_discrete"] = num(o.mean_sq_position_discrete);
+    out["per_particle"] = {{"active", nums(o.epr_active)},
+                           {"x", nums(o.epr_x)},
+                           {"covariance_xx", nums(o.var_x)},
+                           {"covariance_xg", nums(o.cov_xg)},
+                           {"covariance_gg", nums(o.var_g)}};
+    out["units"] = "EPR summed over both Cartesian components; totals summed over particles; "
+                   "covariances per Cartesian component";
+    if (!o.x_part_finite())
+        out["note"] = "eps = 0: the positional noise vanishes (hypoelliptic dynamics), so the x part and the total "
+                      "entropy production are infinite (null); only the active part is finite";
+    std::cerr << "oracle: n = " << cfg.n << ", active EPR = " << o.epr_active_total
+              << (o.x_part_finite() ? ", x EPR = " + std::to_string(o.epr_x_total) : std::string(", x EPR infinite (eps = 0)"))
+              << "\n";
+    emit(a, out);
+    return 0;
+}
+
+// Log-spaced step counts in [1, steps] (about `points` of them), always ending at steps.
+std::vector<std::uint64_t> log_steps(std::uint64_t steps, int points) {
+    std::vector<std::uint64_t> out;
+    for (int k = 0; k < points; ++k) {
+        const double f = std::pow(static_cast<double>(steps), static_cast<double>(k) / (points - 1));
+        const auto s = static_cast<std::uint64_t>(std::llround(f));
+        if (s >= 1 && (out.empty() || s > out.back())) out.push_back(std::min(s, steps));
+    }
+    if (out.empty() || out.back() != steps) out.push_back(steps);
+    return out;
+}
+
+int cmd_simulate(const std::vector<std::string>& argv) {
+    const Args a(argv, with_config_flags({"--steps", "--burn-in", "--out", "--threads", "--frames", "--sample-every"}),
+                 {"--json", "--msd"});
+    const Config cfg = load_config(a);
+    const auto steps = positive_steps(a, "--steps", true);
+    const auto burn = positive_steps(a, "--burn-in", false);
+    const int threads = threads_of(a);
+    const auto frames = a.integer("--frames", 100);
+    if (frames < 1) throw ConfigError("--frames", "must be >= 1");
+    const auto sample_every = a.integer("--sample-every", 10);
+    if (sample_every < 1) throw ConfigError("--sample-every", "must be >= 1");
+
+    Simulator sim(cfg, threads);
+    std::unique_ptr<H5mdWriter> writer;
+    if (const auto out = a.value("--out")) {
+        if (out->empty()) throw ConfigError("--out", "is empty");
+        writer = std::make_unique<H5mdWriter>(*out, cfg, sim.state());
+    }
+    std::cerr << "simulate: " << to_string(cfg.model) << ", n = " << cfg.n << ", phi = " << cfg.phi
+              << ", L = " << cfg.box << ", Pe = " << cfg.peclet() << ", " << steps << " steps after " << burn
+              << " burn-in, " << threads << " thread(s)\n";
+    const auto t_start = Clock::now();
+    if (burn > 0) sim.run(burn);
+
+    const std::uint64_t frame_every = std::max<std::uint64_t>(1, steps / static_cast<std::uint64_t>(frames));
+    const auto msd_at = a.has("--msd") ? log_steps(steps, 60) : std::vector<std::uint64_t>{};
+    std::size_t msd_next = 0;
+    MsdRecorder msd(sim.state());
+    std::vector<double> msq;
+    if (writer) writer->append(sim.state());
+    std::uint64_t done = 0;
+    auto last_report = Clock::now();
+    while (done < steps) {
+        std::uint64_t next = std::min(steps, (done / static_cast<std::uint64_t>(sample_every) + 1) * static_cast<std::uint64_t>(sample_every));
+        if (writer) next = std::min(next, (done / frame_every + 1) * frame_every);
+        if (msd_next < msd_at.size()) next = std::min(next, msd_at[msd_next]);
+        sim.run(next - done);
+        done = next;
+        if (done % static_cast<std::uint64_t>(sample_every) == 0) msq.push_back(sim.mean_sq_position());
+        if (writer && done % frame_every == 0) writer->append(sim.state());
+        if (msd_next < msd_at.size() && msd_at[msd_next] == done) {
+            msd.record(sim.state());
+            ++msd_next;
+        }
+        if (Clock::now() - last_report > std::chrono::seconds(5)) {
+            std::cerr << "  step " << done << " / " << steps << "\n";
+            last_report = Clock::now();
+        }
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
+    if (writer) writer->close();
+    const MeanSe m = batch_means(msq);
+    json out;
+    out["steps"] = steps;
+    out["burn_in"] = burn;
+    out["n"] = cfg.n;
+    out["box"] = cfg.box;
+    out["time"] = sim.state().time;
+    out["seconds"] = seconds;
+    out["particle_steps_per_s"] = static_cast<double>(cfg.n) * static_cast<double>(steps + burn) / seconds;
+    out["mean_sq_position"] = m.mean;
+    out["mean_sq_position_se"] = num(m.se);
+    if (a.has("--msd")) out["msd"] = {{"t", msd.times()}, {"value", msd.values()}};
+    if (writer) out["out"] = *a.value("--out");
+    std::cerr << "simulate: done in " << seconds << " s, " << out["particle_steps_per_s"].get<double>() / 1e6
+              << " M particle-steps/s\n";
+    emit(a, out);
+    return 0;
+}
+
+int cmd_bench(const std::vector<std::string>& argv) {
+    const Args a(argv, with_config_flags({"--steps", "--threads", "--warmup", "--what"}), {"--json"});
+    const auto what = a.value("--what").value_or("simulate");
+    if (what != "simulate") throw ConfigError("--what", "unknown benchmark '" + what + "' (this build has: simulate)");
+    const Config cfg = load_config(a);
+    const auto steps = positive_steps(a, "--steps", true);
+    const int threads = threads_of(a);
+    const auto warm = a.has("--warmup") ? positive_steps(a, "--warmup", false) : std::max<std::uint64_t>(steps / 10, 10);
+    Simulator sim(cfg, threads);
+    sim.run(warm);  // lists built, caches warm, initial lattice melted a little
+    const auto rebuilds0 = sim.neighbor_rebuilds();
+    const auto t0 = Clock::now();
+    sim.run(steps);
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double rate = static_cast<double>(cfg.n) * static_cast<double>(steps) / seconds;
+    json out;
+    out["what"] = what;
+    out["model"] = to_string(cfg.model);
+    out["interaction"] = to_string(cfg.interaction);
+    out["n"] = cfg.n;
+    out["phi"] = cfg.phi;
+    out["threads"] = threads;
+    out["steps"] = steps;
+    out["seconds"] = seconds;
+    out["particle_steps_per_s"] = rate;
+    out["neighbor_rebuilds"] = sim.neighbor_rebuilds() - rebuilds0;
+    std::cerr << "bench: " << to_string(cfg.model) << " n = " << cfg.n << ", " << threads << " thread(s): "
+              << rate / 1e6 << " M particle-steps/s (" << steps << " steps in " << seconds << " s)\n";
+    emit(a, out);
+    return 0;
+}
+
+}  // namespace
+
+int run_command(const std::string& command, const std::vector<std::string>& args) {
+    if (command == "oracle") return cmd_oracle(args);
+    if (command == "simulate") return cmd_simulate(args);
+    if (command == "bench") return cmd_bench(args);
+    throw ConfigError("", "unknown command '" + command + "' (try: simulate, oracle, bench)");
+}
+
+}  // namespace entroscope::cli

@@ -1,0 +1,48 @@
+// entroscope-cli: the headless front end of the engine (ARCHITECTURE.md, CLI).
+// Exit codes: 0 success, 2 bad input (one-line reason on stderr), 1 internal failure.
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "engine/errors.hpp"
+
+namespace {
+
+void usage(std::ostream& os) {
+    os << "usage: entroscope-cli <command> [options]\n"
+          "commands:\n"
+          "  simulate  --config F --steps S [--burn-in B] [--out traj.h5] [--frames K] [--msd] [--threads T] [--json]\n"
+          "  oracle    --config F [--json]           exact answers for a linear system\n"
+          "  bench     --config F --steps S --threads T [--json]\n"
+          "common overrides: --n N --phi PHI --v0 V0 --pe PE --seed S --model aoup|abp\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        usage(args.empty() ? std::cerr : std::cout);
+        return args.empty() ? 2 : 0;
+    }
+    const std::string cmd = args[0];
+    args.erase(args.begin());
+    try {
+        return entroscope::cli::run_command(cmd, args);
+    } catch (const entroscope::ConfigError& e) {
+        std::cerr << "entroscope-cli " << cmd << ": " << e.what() << "\n";
+        return 2;
+    } catch (const entroscope::IoError& e) {
+        std::cerr << "entroscope-cli " << cmd << ": " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "entroscope-cli " << cmd << ": internal error: " << e.what() << "\n";
+        return 1;
+    } catch (...) {
+        std::cerr << "entroscope-cli " << cmd << ": internal error\n";
+        return 1;
+    }
+}

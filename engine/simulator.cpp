@@ -1,0 +1,521 @@
+#include "simulator.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include <omp.h>
+
+#include "errors.hpp"
+#include "noise.hpp"
+
+namespace entroscope {
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+constexpr double kTwoPi = 2.0 * kPi;
+
+inline double wrap_angle(double t) {
+    // Into [-pi, pi).
+    return t - kTwoPi * std::floor((t + kPi) / kTwoPi);
+}
+
+// Pair-force magnitude divided by distance, f(r)/r, for r^2 < rc^2 (the caller
+// checks the cut). The force on i is (f/r) * (x_i - x_j).
+struct SoftplusForce {
+    double two_r0, beta, inv_beta, k;
+    inline double operator()(double r2) const {
+        const double r = std::sqrt(r2);
+        const double u = beta * (two_r0 - r);
+        // Stable softplus: log(1 + e^u) = max(u, 0) + log1p(e^-|u|).
+        const double sp = (std::max(u, 0.0) + std::log1p(std::exp(-std::fabs(u)))) * inv_beta;
+        return k * sp / r;
+    }
+};
+struct HardForce {
+    double two_r0, k;
+    inline double operator()(double r2) const {
+        const double r = std::sqrt(r2);
+        return k * (two_r0 - r) / r;  // the caller cuts at 2 r0
+    }
+};
+struct WcaForce {
+    double sigma2;  // eps_LJ = 1, unit mobility
+    inline double operator()(double r2) const {
+        const double s2 = sigma2 / r2;
+        const double s6 = s2 * s2 * s2;
+        return 24.0 * s6 * (2.0 * s6 - 1.0) / r2;
+    }
+};
+
+inline double min_image(double d, double L, double half_L) {
+    if (d >= half_L) d -= L;
+    else if (d < -half_L) d += L;
+    return d;
+}
+
+}  // namespace
+
+struct Simulator::Impl {
+    // Geometry.
+    double L = 0, half_L = 0;
+    double rcut = 0, rcut2 = 0, skin = 0, rlist2 = 0;
+    bool pair_force = false;
+    int ncell = 0;  // cells per side; 0 = all-pairs neighbour search
+    double inv_cell = 0;
+
+    // Cell list (counting sort) and Verlet lists (fixed stride per particle).
+    std::vector<int> cell_start, cell_items;
+    std::vector<int> nbr, nbr_count;
+    int stride = 16;
+    std::vector<double> x_ref;  // folded positions at the last build
+    std::uint64_t rebuilds = 0;
+
+    // Springs as per-particle adjacency; per-particle trap stiffness (empty = none).
+    std::vector<int> spring_start, spring_other;
+    std::vector<double> spring_kappa;
+    std::vector<double> trap;
+
+    std::vector<double> force;  // 2N conservative force
+    // Per-thread results, padded against false sharing.
+    static constexpr int kPad = 8;
+    std::vector<double> thread_max;
+    std::vector<int> thread_flag;
+
+    detail::Noise noise{1};
+
+    void setup(const Config& cfg, State& st);
+    void bin_cells(const double* x, int n);
+    int build_list(const double* x, int n, int i);  // returns the count (may exceed stride)
+    template <class F> void forces_range(const Config& cfg, const double* x, F f, int begin, int end);
+    void forces_range_any(const Config& cfg, const double* x, int begin, int end);
+};
+
+void Simulator::Impl::setup(const Config& cfg, State& st) {
+    const auto n = static_cast<std::size_t>(cfg.n);
+    if (st.x.size() != 2 * n || st.image.size() != 2 * n || st.types.size() != n ||
+        st.act.size() != n * static_cast<std::size_t>(cfg.active_dim()))
+        throw ConfigError("n", "the state has a different particle count or model than the config");
+    noise = detail::Noise(cfg.seed);
+    L = cfg.box;
+    half_L = 0.5 * L;
+    st.box = L;
+    pair_force = cfg.interaction != Interaction::None && (cfg.model == ModelKind::Abp || cfg.k > 0);
+    rcut = pair_force ? cfg.pair_cutoff() : 0.0;
+    rcut2 = rcut * rcut;
+    // The skin trades list length against rebuild frequency.
+    skin = pair_force ? std::max(0.3, 0.25 * rcut) : 0.0;
+    const double rlist = rcut + skin;
+    rlist2 = rlist * rlist;
+    if (pair_force && L <= 2.0 * rcut)
+        throw ConfigError(cfg.box_given ? "box" : "phi", "the box side " + std::to_string(L) +
+                                                             " is not longer than twice the pair cut-off " +
+                                                             std::to_string(rcut) + " (minimum image needs that)");
+    ncell = 0;
+    if (pair_force) {
+        const int nc = static_cast<int>(std::floor(L / rlist));
+        ncell = nc >= 3 ? nc : 0;
+        inv_cell = ncell ? ncell / L : 0.0;
+    }
+    spring_start.assign(n + 1, 0);
+    for (const auto& s : cfg.springs) {
+        ++spring_start[static_cast<std::size_t>(s.i) + 1];
+        ++spring_start[static_cast<std::size_t>(s.j) + 1];
+    }
+    for (std::size_t i = 0; i < n; ++i) spring_start[i + 1] += spring_start[i];
+    spring_other.assign(static_cast<std::size_t>(spring_start[n]), 0);
+    spring_kappa.assign(spring_other.size(), 0.0);
+    std::vector<int> fill(spring_start.begin(), spring_start.end() - 1);
+    for (const auto& s : cfg.springs) {
+        spring_other[static_cast<std::size_t>(fill[static_cast<std::size_t>(s.i)])] = s.j;
+        spring_kappa[static_cast<std::size_t>(fill[static_cast<std::size_t>(s.i)]++)] = s.kappa;
+        spring_other[static_cast<std::size_t>(fill[static_cast<std::size_t>(s.j)])] = s.i;
+        spring_kappa[static_cast<std::size_t>(fill[static_cast<std::size_t>(s.j)]++)] = s.kappa;
+    }
+    trap.clear();
+    if (cfg.has_trap()) {
+        trap.resize(n);
+        for (std::size_t i = 0; i < n; ++i) trap[i] = cfg.trap_of(static_cast<int>(i));
+    }
+    force.assign(2 * n, 0.0);
+    nbr_count.assign(n, 0);
+    x_ref.clear();  // forces a list build on the next step
+}
+
+void Simulator::Impl::bin_cells(const double* x, int n) {
+    const int nc2 = ncell * ncell;
+    cell_start.assign(static_cast<std::size_t>(nc2) + 1, 0);
+    cell_items.resize(static_cast<std::size_t>(n));
+    std::vector<int> cell_of(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+        int cx = static_cast<int>(x[2 * i] * inv_cell), cy = static_cast<int>(x[2 * i + 1] * inv_cell);
+        cx = std::min(std::max(cx, 0), ncell - 1);
+        cy = std::min(std::max(cy, 0), ncell - 1);
+        cell_of[static_cast<std::size_t>(i)] = cy * ncell + cx;
+        ++cell_start[static_cast<std::size_t>(cy * ncell + cx) + 1];
+    }
+    for (int c = 0; c < nc2; ++c) cell_start[static_cast<std::size_t>(c) + 1] += cell_start[static_cast<std::size_t>(c)];
+    std::vector<int> fill(cell_start.begin(), cell_start.end() - 1);
+    for (int i = 0; i < n; ++i) cell_items[static_cast<std::size_t>(fill[static_cast<std::size_t>(cell_of[static_cast<std::size_t>(i)])]++)] = i;
+}
+
+int Simulator::Impl::build_list(const double* x, int n, int i) {
+    const double xi = x[2 * i], yi = x[2 * i + 1];
+    int* out = nbr.data() + static_cast<std::size_t>(i) * static_cast<std::size_t>(stride);
+    int cnt = 0;
+    auto consider = [&](int j) {
+        if (j == i) return;
+        const double dx = min_image(xi - x[2 * j], L, half_L);
+        const double dy = min_image(yi - x[2 * j + 1], L, half_L);
+        if (dx * dx + dy * dy < rlist2) {
+            if (cnt < stride) out[cnt] = j;
+            ++cnt;
+        }
+    };
+    if (ncell == 0) {
+        for (int j = 0; j < n; ++j) consider(j);
+        return cnt;
+    }
+    int cx = std::min(std::max(static_cast<int>(xi * inv_cell), 0), ncell - 1);
+    int cy = std::min(std::max(static_cast<int>(yi * inv_cell), 0), ncell - 1);
+    for (int oy = -1; oy <= 1; ++oy) {
+        const int yy = (cy + oy + ncell) % ncell;
+        for (int ox = -1; ox <= 1; ++ox) {
+            const int xx = (cx + ox + ncell) % ncell;
+            const int c = yy * ncell + xx;
+            for (int k = cell_start[static_cast<std::size_t>(c)]; k < cell_start[static_cast<std::size_t>(c) + 1]; ++k)
+                consider(cell_items[static_cast<std::size_t>(k)]);
+        }
+    }
+    return cnt;
+}
+
+template <class F>
+void Simulator::Impl::forces_range(const Config& cfg, const double* x, F f, int begin, int end) {
+    for (int i = begin; i < end; ++i) {
+        const double xi = x[2 * i], yi = x[2 * i + 1];
+        double fx = 0, fy = 0;
+        if (pair_force) {
+            const int* list = nbr.data() + static_cast<std::size_t>(i) * static_cast<std::size_t>(stride);
+            const int cnt = nbr_count[static_cast<std::size_t>(i)];
+            for (int m = 0; m < cnt; ++m) {
+                const int j = list[m];
+                const double dx = min_image(xi - x[2 * j], L, half_L);
+                const double dy = min_image(yi - x[2 * j + 1], L, half_L);
+                const double r2 = dx * dx + dy * dy;
+                if (r2 < rcut2 && r2 > 0.0) {
+                    const double fr = f(r2);
+                    fx += fr * dx;
+                    fy += fr * dy;
+                }
+            }
+        }
+        if (!trap.empty()) {
+            const double A = trap[static_cast<std::size_t>(i)];
+            fx -= A * min_image(xi - half_L, L, half_L);
+            fy -= A * min_image(yi - half_L, L, half_L);
+        }
+        for (int s = spring_start[static_cast<std::size_t>(i)]; s < spring_start[static_cast<std::size_t>(i) + 1]; ++s) {
+            const int j = spring_other[static_cast<std::size_t>(s)];
+            const double kap = spring_kappa[static_cast<std::size_t>(s)];
+            fx -= kap * min_image(xi - x[2 * j], L, half_L);
+            fy -= kap * min_image(yi - x[2 * j + 1], L, half_L);
+        }
+        force[2 * static_cast<std::size_t>(i)] = fx;
+        force[2 * static_cast<std::size_t>(i) + 1] = fy;
+    }
+    (void)cfg;
+}
+
+void Simulator::Impl::forces_range_any(const Config& cfg, const double* x, int begin, int end) {
+    switch (cfg.interaction) {
+        case Interaction::Softplus:
+            forces_range(cfg, x, SoftplusForce{2 * cfg.r0, cfg.beta, 1.0 / cfg.beta, cfg.k}, begin, end);
+            break;
+        case Interaction::Hard: forces_range(cfg, x, HardForce{2 * cfg.r0, cfg.k}, begin, end); break;
+        case Interaction::Wca: forces_range(cfg, x, WcaForce{cfg.sigma * cfg.sigma}, begin, end); break;
+        case Interaction::None: forces_range(cfg, x, HardForce{0, 0}, begin, end); break;
+    }
+}
+
+// ---------------------------------------------------------------------------
+
+Simulator::Simulator(Config cfg, int threads) : cfg_(std::move(cfg)), impl_(std::make_unique<Impl>()) {
+    cfg_.finalize();
+    set_threads(threads);
+    init_state();
+    impl_->setup(cfg_, state_);
+}
+
+Simulator::Simulator(Config cfg, State state, int threads)
+    : cfg_(std::move(cfg)), state_(std::move(state)), impl_(std::make_unique<Impl>()) {
+    cfg_.finalize();
+    set_threads(threads);
+    impl_->setup(cfg_, state_);
+}
+
+Simulator::~Simulator() = default;
+Simulator::Simulator(Simulator&&) noexcept = default;
+Simulator& Simulator::operator=(Simulator&&) noexcept = default;
+
+void Simulator::set_threads(int threads) {
+    if (threads < 1 || threads > 1024) throw ConfigError("threads", "must be in [1, 1024], got " + std::to_string(threads));
+    threads_ = threads;
+}
+
+void Simulator::init_state() {
+    const int n = cfg_.n;
+    const double L = cfg_.box;
+    const detail::Noise noise(cfg_.seed);
+    state_ = State{};
+    state_.box = L;
+    state_.x.assign(2 * static_cast<std::size_t>(n), 0.0);
+    state_.image.assign(2 * static_cast<std::size_t>(n), 0);
+    state_.types.resize(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) state_.types[static_cast<std::size_t>(i)] = cfg_.type_of(i);
+    const auto u = static_cast<std::uint32_t>(detail::kStreamInit);
+    if (cfg_.interaction == Interaction::None && cfg_.has_trap()) {
+        // Linear trapped systems start at the trap centre (the exact mean).
+        for (auto& v : state_.x) v = 0.5 * L;
+    } else {
+        // A jittered square lattice: no overlaps even for WCA at high density.
+        const int side = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(n))));
+        const double a = L / side;
+        for (int i = 0; i < n; ++i) {
+            const double jx = noise.uniform(0, static_cast<std::uint32_t>(i), u) - 0.5;
+            const double jy = noise.uniform(1, static_cast<std::uint32_t>(i), u) - 0.5;
+            double px = ((i % side) + 0.5 + 0.2 * jx) * a;
+            double py = ((i / side) + 0.5 + 0.2 * jy) * a;
+            px -= L * std::floor(px / L);
+            py -= L * std::floor(py / L);
+            state_.x[2 * static_cast<std::size_t>(i)] = px;
+            state_.x[2 * static_cast<std::size_t>(i) + 1] = py;
+        }
+    }
+    if (cfg_.model == ModelKind::Aoup) {
+        state_.act.resize(2 * static_cast<std::size_t>(n));  // g ~ N(0, I), its stationary law
+        for (int i = 0; i < n; ++i) {
+            double a, b;
+            noise.normal2(2, static_cast<std::uint32_t>(i), u, a, b);
+            state_.act[2 * static_cast<std::size_t>(i)] = a;
+            state_.act[2 * static_cast<std::size_t>(i) + 1] = b;
+        }
+    } else {
+        state_.act.resize(static_cast<std::size_t>(n));  // theta uniform
+        for (int i = 0; i < n; ++i)
+            state_.act[static_cast<std::size_t>(i)] = wrap_angle(kTwoPi * noise.uniform(3, static_cast<std::uint32_t>(i), u));
+    }
+}
+
+void Simulator::set_packing_fraction(double phi) {
+    if (!(phi > 0.0 && phi <= 0.95)) throw ConfigError("phi", "must be in (0, 0.95], got " + std::to_string(phi));
+    Config next = cfg_;
+    next.box_given = false;
+    next.phi = phi;
+    next.finalize();
+    if (impl_->pair_force && next.box <= 2.0 * impl_->rcut)
+        throw ConfigError("phi", "the box would be shorter than twice the pair cut-off");
+    const double s = next.box / cfg_.box;
+    // Affine rescale of folded positions keeps images: unwrapped positions scale by s.
+    for (auto& v : state_.x) {
+        v *= s;
+        if (v >= next.box) v = std::nextafter(next.box, 0.0);
+    }
+    cfg_ = next;
+    const auto rebuilds = impl_->rebuilds;
+    impl_->setup(cfg_, state_);
+    impl_->rebuilds = rebuilds;
+}
+
+void Simulator::set_v0(double v0) {
+    if (!(v0 >= 0.0) || !std::isfinite(v0)) throw ConfigError("v0", "must be >= 0 and finite");
+    cfg_.v0 = v0;
+}
+
+std::uint64_t Simulator::neighbor_rebuilds() const { return impl_->rebuilds; }
+
+double Simulator::mean_sq_position() const {
+    const int n = cfg_.n;
+    const double L = cfg_.box, hL = 0.5 * L;
+    double s = 0;
+    for (int i = 0; i < n; ++i) {
+        const double dx = min_image(state_.x[2 * static_cast<std::size_t>(i)] - hL, L, hL);
+        const double dy = min_image(state_.x[2 * static_cast<std::size_t>(i) + 1] - hL, L, hL);
+        s += dx * dx + dy * dy;
+    }
+    return s / n;
+}
+
+std::vector<double> Simulator::conservative_forces() const {
+    auto& I = *impl_;
+    const int n = cfg_.n;
+    if (I.pair_force) {
+        if (I.ncell) I.bin_cells(state_.x.data(), n);
+        for (;;) {
+            I.nbr.assign(static_cast<std::size_t>(n) * static_cast<std::size_t>(I.stride), 0);
+            int worst = 0;
+            for (int i = 0; i < n; ++i) {
+                const int c = I.build_list(state_.x.data(), n, i);
+                I.nbr_count[static_cast<std::size_t>(i)] = c;
+                worst = std::max(worst, c);
+            }
+            if (worst <= I.stride) break;
+            I.stride = worst + 8;
+        }
+        I.x_ref = state_.x;
+    }
+    I.forces_range_any(cfg_, state_.x.data(), 0, n);
+    return I.force;
+}
+
+void Simulator::run(std::uint64_t steps) {
+    if (steps == 0) return;
+    auto& I = *impl_;
+    const int n = cfg_.n;
+    const int T = threads_;
+    const State backup = state_;
+    I.thread_max.assign(static_cast<std::size_t>(T) * Impl::kPad, 0.0);
+    I.thread_flag.assign(static_cast<std::size_t>(T) * Impl::kPad, 0);
+    const std::uint64_t step0 = state_.step;
+    const double t0 = state_.time;
+    const bool aoup = cfg_.model == ModelKind::Aoup;
+    const double dt = cfg_.dt, v0 = cfg_.v0;
+    const double Dx = cfg_.position_diffusion();
+    const double x_noise = std::sqrt(2.0 * Dx * dt);
+    const double g_decay = aoup ? std::exp(-cfg_.gamma * dt) : 1.0;
+    const double g_noise = aoup ? std::sqrt(-std::expm1(-2.0 * cfg_.gamma * dt)) : std::sqrt(2.0 * cfg_.D_r * dt);
+    const double half_skin2 = 0.25 * I.skin * I.skin;
+    const double L = I.L, hL = I.half_L;
+    double* x = state_.x.data();
+    std::int32_t* img = state_.image.data();
+    double* act = state_.act.data();
+    const double* F = I.force.data();
+    bool need_build = I.pair_force && I.x_ref.size() != state_.x.size();
+    bool bad = false;
+
+#pragma omp parallel num_threads(T)
+    {
+        const int tid = omp_get_thread_num();
+        for (std::uint64_t s = 0; s < steps; ++s) {
+            if (need_build) {
+                // Build Verlet lists; grow the stride if some list overflowed.
+#pragma omp single
+                {
+                    if (I.ncell) I.bin_cells(x, n);
+                    I.nbr.resize(static_cast<std::size_t>(n) * static_cast<std::size_t>(I.stride));
+                    I.x_ref.assign(x, x + 2 * n);
+                    ++I.rebuilds;
+                }
+                for (;;) {
+                    int local = 0;
+#pragma omp for schedule(static)
+                    for (int i = 0; i < n; ++i) {
+                        const int c = I.build_list(x, n, i);
+                        I.nbr_count[static_cast<std::size_t>(i)] = c;
+                        local = std::max(local, c);
+                    }
+                    I.thread_flag[static_cast<std::size_t>(tid) * Impl::kPad] = local;
+#pragma omp barrier
+                    int worst = 0;
+                    for (int t = 0; t < T; ++t) worst = std::max(worst, I.thread_flag[static_cast<std::size_t>(t) * Impl::kPad]);
+                    if (worst <= I.stride) break;
+#pragma omp barrier
+#pragma omp single
+                    {
+                        I.stride = worst + 8;
+                        I.nbr.resize(static_cast<std::size_t>(n) * static_cast<std::size_t>(I.stride));
+                    }
+                }
+            }
+            // Forces at the current positions.
+#pragma omp for schedule(static)
+            for (int chunk = 0; chunk < T; ++chunk) {
+                const int b = static_cast<int>(static_cast<long long>(n) * chunk / T);
+                const int e = static_cast<int>(static_cast<long long>(n) * (chunk + 1) / T);
+                I.forces_range_any(cfg_, x, b, e);
+            }
+            // Euler–Maruyama for x, exact OU (AOUP) / Brownian (ABP) update for the active variable.
+            const std::uint64_t step = step0 + s;
+            double maxd2 = 0.0;
+            bool local_bad = false;
+#pragma omp for schedule(static)
+            for (int i = 0; i < n; ++i) {
+                const std::size_t k = 2 * static_cast<std::size_t>(i);
+                double ex, ey;
+                if (aoup) {
+                    ex = act[k];
+                    ey = act[k + 1];
+                } else {
+                    ex = std::cos(act[i]);
+                    ey = std::sin(act[i]);
+                }
+                double nx = x[k] + dt * (v0 * ex + F[k]);
+                double ny = x[k + 1] + dt * (v0 * ey + F[k + 1]);
+                if (x_noise > 0) {
+                    double a, b;
+                    I.noise.normal2(step, static_cast<std::uint32_t>(i), detail::kStreamPosition, a, b);
+                    nx += x_noise * a;
+                    ny += x_noise * b;
+                }
+                double a, b;
+                I.noise.normal2(step, static_cast<std::uint32_t>(i), detail::kStreamActive, a, b);
+                if (aoup) {
+                    act[k] = g_decay * act[k] + g_noise * a;
+                    act[k + 1] = g_decay * act[k + 1] + g_noise * b;
+                } else {
+                    act[i] = wrap_angle(act[i] + g_noise * a);
+                }
+                if (!std::isfinite(nx) || !std::isfinite(ny) || std::fabs(nx) > 1e15 || std::fabs(ny) > 1e15) {
+                    local_bad = true;
+                    continue;
+                }
+                const double fx = std::floor(nx / L), fy = std::floor(ny / L);
+                nx -= fx * L;
+                ny -= fy * L;
+                if (nx >= L) nx = 0.0;  // rounding of tiny negatives
+                if (ny >= L) ny = 0.0;
+                img[k] += static_cast<std::int32_t>(fx);
+                img[k + 1] += static_cast<std::int32_t>(fy);
+                x[k] = nx;
+                x[k + 1] = ny;
+                if (I.pair_force) {
+                    const double dx = min_image(nx - I.x_ref[k], L, hL);
+                    const double dy = min_image(ny - I.x_ref[k + 1], L, hL);
+                    maxd2 = std::max(maxd2, dx * dx + dy * dy);
+                }
+            }
+            I.thread_max[static_cast<std::size_t>(tid) * Impl::kPad] = maxd2;
+            if (local_bad) I.thread_flag[static_cast<std::size_t>(tid) * Impl::kPad] = -1;
+#pragma omp barrier
+            // Every thread takes the same decisions from the same data.
+            double m = 0.0;
+            bool any_bad = false;
+            for (int t = 0; t < T; ++t) {
+                m = std::max(m, I.thread_max[static_cast<std::size_t>(t) * Impl::kPad]);
+                any_bad = any_bad || I.thread_flag[static_cast<std::size_t>(t) * Impl::kPad] < 0;
+            }
+            if (any_bad) {
+#pragma omp single nowait
+                bad = true;
+                break;
+            }
+            const bool rebuild = I.pair_force && m > half_skin2;
+#pragma omp barrier
+#pragma omp single
+            need_build = rebuild;
+        }
+    }
+    if (bad) {
+        const std::uint64_t at = state_.step;
+        state_ = backup;
+        impl_->x_ref.clear();
+        throw NumericalError("the simulation produced a non-finite position during steps " + std::to_string(at) + ".." +
+                             std::to_string(at + steps) + " (time step too large for the forces?); the state was rolled back");
+    }
+    state_.step = step0 + steps;
+    state_.time = t0 + static_cast<double>(steps) * dt;
+}
+
+}  // namespace entroscope
