@@ -1,0 +1,94 @@
+#pragma once
+// The simulation runs on its own thread. The worker owns the engine's
+// Simulator, advances it in chunks of roughly 30 ms and publishes the newest
+// immutable snapshot; the GUI thread takes that snapshot at display rate.
+// Parameter changes travel the other way as queued calls that the worker
+// handles between chunks, so the GUI never waits for the engine.
+#include <QObject>
+#include <QString>
+#include <QThread>
+#include <memory>
+#include <mutex>
+
+#include "engine/config.hpp"
+#include "engine/state.hpp"
+
+namespace entroscope {
+class Simulator;
+}
+
+namespace entroscope::gui {
+
+struct Snapshot {
+    std::shared_ptr<const State> state;
+    Config config;                // the simulator's config when the state was taken
+    double stepsPerSecond = 0.0;  // recent average
+    std::uint64_t generation = 0; // increments on every rebuild
+    bool running = false;
+};
+
+// Lives on the worker thread; use it through SimulationController.
+class SimulationWorker : public QObject {
+    Q_OBJECT
+public:
+    SimulationWorker(int threads);
+    ~SimulationWorker() override;
+
+    std::shared_ptr<const Snapshot> latest() const;
+
+    // Worker-thread side of the commands (invoked queued by the controller).
+    void reset(const Config& cfg);
+    void setPackingFraction(double phi);
+    void setPeclet(double pe);
+    void setRunning(bool run);
+    void stepOnce();
+    void shutdown();
+
+Q_SIGNALS:
+    void errorOccurred(const QString& message);
+    void runningChanged(bool running);
+
+private:
+    void tick();
+    void runChunk();
+    void publish();
+    void fail(const QString& what, const std::exception& e);
+
+    int threads_;
+    std::unique_ptr<Simulator> sim_;
+    std::uint64_t generation_ = 0;
+    bool running_ = false;
+    bool tickQueued_ = false;
+    double secondsPerStep_ = 0.0;  // running estimate, sizes the chunks
+    double stepsPerSecond_ = 0.0;
+
+    mutable std::mutex mutex_;
+    std::shared_ptr<const Snapshot> latest_;
+};
+
+// GUI-thread facade: owns the thread and the worker, forwards commands.
+class SimulationController : public QObject {
+    Q_OBJECT
+public:
+    explicit SimulationController(QObject* parent = nullptr, int threads = 0);
+    ~SimulationController() override;
+
+    // Newest snapshot, or null before the first one. Cheap; call at any rate.
+    std::shared_ptr<const Snapshot> latest() const;
+
+    void reset(const Config& cfg);
+    void setPackingFraction(double phi);
+    void setPeclet(double pe);
+    void setRunning(bool run);
+    void step();
+
+Q_SIGNALS:
+    void errorOccurred(const QString& message);
+    void runningChanged(bool running);
+
+private:
+    QThread thread_;
+    SimulationWorker* worker_ = nullptr;
+};
+
+}  // namespace entroscope::gui

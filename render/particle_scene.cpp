@@ -1,0 +1,304 @@
+#include "render/particle_scene.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <vtkActor.h>
+#include <vtkActor2D.h>
+#include <vtkCallbackCommand.h>
+#include <vtkCamera.h>
+#include <vtkCellArray.h>
+#include <vtkColorTransferFunction.h>
+#include <vtkFloatArray.h>
+#include <vtkGlyph3DMapper.h>
+#include <vtkLookupTable.h>
+#include <vtkNew.h>
+#include <vtkPointData.h>
+#include <vtkPoints.h>
+#include <vtkPolyData.h>
+#include <vtkPolyDataMapper.h>
+#include <vtkProperty.h>
+#include <vtkRegularPolygonSource.h>
+#include <vtkRenderer.h>
+#include <vtkScalarBarActor.h>
+#include <vtkSmartPointer.h>
+#include <vtkTextActor.h>
+#include <vtkTextProperty.h>
+
+#include "engine/config.hpp"
+#include "engine/state.hpp"
+#include "render/interactor_style_2d.hpp"
+
+namespace entroscope::render {
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// Fraction of the viewport width kept free for the colour legend.
+constexpr double kLegendFraction = 0.15;
+// Margin around the box, as a fraction of the box length.
+constexpr double kMargin = 0.03;
+
+// A cyclic colour map for angles: six hues of similar lightness and chroma
+// (red, orange, yellow, green, cyan, violet) joined in CIELAB so that equal
+// angle steps look like roughly equal colour steps and -pi meets +pi
+// seamlessly. Plain HSV has strong lightness bands at yellow and cyan that
+// read as false structure.
+vtkSmartPointer<vtkLookupTable> make_cyclic_lut()
+{
+    vtkNew<vtkColorTransferFunction> ctf;
+    ctf->SetColorSpaceToLab();
+    struct Stop { double a, r, g, b; };
+    const Stop stops[] = {
+        {-kPi,           0.89, 0.29, 0.36},
+        {-2.0 * kPi / 3, 0.93, 0.57, 0.20},
+        {-kPi / 3,       0.82, 0.79, 0.24},
+        {0.0,            0.33, 0.76, 0.39},
+        {kPi / 3,        0.22, 0.67, 0.86},
+        {2.0 * kPi / 3,  0.53, 0.45, 0.93},
+        {kPi,            0.89, 0.29, 0.36},
+    };
+    for (const auto& s : stops) {
+        ctf->AddRGBPoint(s.a, s.r, s.g, s.b);
+    }
+    auto lut = vtkSmartPointer<vtkLookupTable>::New();
+    const int n = 256;
+    lut->SetNumberOfTableValues(n);
+    lut->SetTableRange(-kPi, kPi);
+    for (int i = 0; i < n; ++i) {
+        const double a = -kPi + 2.0 * kPi * (i + 0.5) / n;
+        double rgb[3];
+        ctf->GetColor(a, rgb);
+        lut->SetTableValue(i, rgb[0], rgb[1], rgb[2], 1.0);
+    }
+    lut->SetAnnotation(-kPi, "-\xCF\x80");      // -π
+    lut->SetAnnotation(-kPi / 2, "-\xCF\x80/2");
+    lut->SetAnnotation(0.0, "0");
+    lut->SetAnnotation(kPi / 2, "\xCF\x80/2");
+    lut->SetAnnotation(kPi, "\xCF\x80");
+    lut->Build();
+    return lut;
+}
+
+}  // namespace
+
+double particle_radius(const Config& cfg)
+{
+    return cfg.model == ModelKind::Aoup ? cfg.r0 : 0.5 * cfg.sigma;
+}
+
+double active_angle(const State& s, int i)
+{
+    const auto k = static_cast<std::size_t>(i);
+    if (s.active_dim() == 2) {
+        return std::atan2(s.act[2 * k + 1], s.act[2 * k]);
+    }
+    // theta may leave [-pi, pi) between re-wrappings; fold it for colouring.
+    return std::remainder(s.act[k], 2.0 * kPi);
+}
+
+struct ParticleScene::Impl {
+    vtkNew<vtkRenderer> renderer;
+    vtkNew<vtkPoints> points;
+    vtkNew<vtkFloatArray> angles;
+    vtkNew<vtkPolyData> particles;
+    vtkNew<vtkRegularPolygonSource> disk;
+    vtkNew<vtkGlyph3DMapper> glyphMapper;
+    vtkNew<vtkActor> particleActor;
+
+    vtkNew<vtkPoints> boxPoints;
+    vtkNew<vtkPolyData> boxOutline;
+    vtkNew<vtkPolyDataMapper> boxMapper;
+    vtkNew<vtkActor> boxActor;
+
+    vtkSmartPointer<vtkLookupTable> lut;
+    vtkNew<vtkScalarBarActor> legend;
+    vtkNew<vtkTextActor> caption;
+    vtkNew<vtkEntroscopeInteractorStyle2D> style;
+    vtkNew<vtkCallbackCommand> startObserver;
+
+    double box = 0.0;
+    double radius = 1.0;
+    double fittedBox = -1.0;
+    int fittedSize[2] = {0, 0};
+    bool fitRequested = true;
+
+    Impl()
+    {
+        points->SetDataTypeToFloat();
+        angles->SetName("active angle");
+        angles->SetNumberOfComponents(1);
+        particles->SetPoints(points);
+        particles->GetPointData()->SetScalars(angles);
+
+        disk->SetNumberOfSides(18);
+        disk->SetRadius(1.0);
+        disk->GeneratePolygonOn();
+        disk->GeneratePolylineOff();
+
+        lut = make_cyclic_lut();
+        glyphMapper->SetInputData(particles);
+        glyphMapper->SetSourceConnection(disk->GetOutputPort());
+        glyphMapper->ScalingOff();
+        glyphMapper->OrientOff();
+        glyphMapper->SetLookupTable(lut);
+        glyphMapper->SetScalarRange(-kPi, kPi);
+        glyphMapper->SetScalarModeToUsePointData();
+        glyphMapper->SetColorModeToMapScalars();
+        glyphMapper->ScalarVisibilityOn();
+        particleActor->SetMapper(glyphMapper);
+        particleActor->GetProperty()->SetAmbient(1.0);
+        particleActor->GetProperty()->SetDiffuse(0.0);
+        particleActor->GetProperty()->LightingOff();
+
+        boxPoints->SetNumberOfPoints(4);
+        vtkNew<vtkCellArray> lines;
+        const vtkIdType ids[5] = {0, 1, 2, 3, 0};
+        lines->InsertNextCell(5, ids);
+        boxOutline->SetPoints(boxPoints);
+        boxOutline->SetLines(lines);
+        boxMapper->SetInputData(boxOutline);
+        boxActor->SetMapper(boxMapper);
+        boxActor->GetProperty()->SetColor(0.78, 0.80, 0.84);
+        boxActor->GetProperty()->SetLineWidth(1.5);
+        boxActor->GetProperty()->LightingOff();
+        boxActor->SetPosition(0.0, 0.0, 0.5);  // above the disks
+
+        legend->SetLookupTable(lut);
+        legend->SetTitle("active angle (rad)");
+        legend->SetOrientationToVertical();
+        legend->DrawAnnotationsOn();
+        legend->SetDrawTickLabels(false);
+        legend->SetNumberOfLabels(0);
+        legend->SetMaximumWidthInPixels(120);
+        legend->SetBarRatio(0.22);
+        legend->SetUnconstrainedFontSize(true);
+        legend->SetAnnotationLeaderPadding(6);
+        legend->SetVerticalTitleSeparation(8);
+        for (vtkTextProperty* tp : {legend->GetTitleTextProperty(), legend->GetAnnotationTextProperty(),
+                                    legend->GetLabelTextProperty()}) {
+            tp->SetColor(0.92, 0.93, 0.95);
+            tp->SetFontFamilyToArial();
+            tp->BoldOff();
+            tp->ItalicOff();
+            tp->ShadowOff();
+        }
+        legend->GetTitleTextProperty()->SetFontSize(15);
+        legend->GetAnnotationTextProperty()->SetFontSize(14);
+
+        caption->GetTextProperty()->SetColor(0.92, 0.93, 0.95);
+        caption->GetTextProperty()->SetFontFamilyToArial();
+        caption->GetTextProperty()->SetFontSize(15);
+        caption->GetTextProperty()->SetVerticalJustificationToTop();
+        caption->GetPositionCoordinate()->SetCoordinateSystemToNormalizedViewport();
+        caption->SetPosition(0.012, 0.985);
+
+        renderer->SetBackground(0.095, 0.105, 0.125);
+        renderer->SetBackground2(0.165, 0.175, 0.205);
+        renderer->GradientBackgroundOn();
+        renderer->AddActor(particleActor);
+        renderer->AddActor(boxActor);
+        renderer->AddActor2D(legend);
+        renderer->AddActor2D(caption);
+        renderer->GetActiveCamera()->ParallelProjectionOn();
+
+        style->SetResetCallback([this] { fitRequested = true; });
+        style->SetDefaultRenderer(renderer);
+
+        // Fit lazily, right before a render, when the viewport size is known.
+        startObserver->SetClientData(this);
+        startObserver->SetCallback([](vtkObject*, unsigned long, void* client, void*) {
+            static_cast<Impl*>(client)->fitIfNeeded();
+        });
+        renderer->AddObserver(vtkCommand::StartEvent, startObserver);
+    }
+
+    void fitIfNeeded()
+    {
+        const int* size = renderer->GetSize();
+        if (size[0] <= 0 || size[1] <= 0 || box <= 0.0) {
+            return;
+        }
+        if (!fitRequested && fittedBox == box && size[0] == fittedSize[0] && size[1] == fittedSize[1]) {
+            return;
+        }
+        const double aspect = static_cast<double>(size[0]) / size[1];
+        const double span = box * (1.0 + 2.0 * kMargin);
+        // Half the visible height: the box must fit vertically and within the
+        // part of the width left of the legend.
+        const double scale = std::max(0.5 * span, 0.5 * span / (aspect * (1.0 - kLegendFraction)));
+        const double visibleWidth = 2.0 * scale * aspect;
+        const double cx = 0.5 * box + 0.5 * kLegendFraction * visibleWidth;
+        const double cy = 0.5 * box;
+        vtkCamera* cam = renderer->GetActiveCamera();
+        cam->SetFocalPoint(cx, cy, 0.0);
+        cam->SetPosition(cx, cy, 10.0 * box);
+        cam->SetViewUp(0.0, 1.0, 0.0);
+        cam->SetParallelScale(scale);
+        renderer->ResetCameraClippingRange(-box, 2.0 * box, -box, 2.0 * box, -1.0, 1.0);
+
+        // Legend in the reserved strip, vertically centred.
+        legend->GetPositionCoordinate()->SetCoordinateSystemToNormalizedViewport();
+        legend->SetPosition(1.0 - kLegendFraction + 0.02, 0.2);
+        legend->SetWidth(kLegendFraction - 0.03);
+        legend->SetHeight(0.6);
+
+        fittedBox = box;
+        fittedSize[0] = size[0];
+        fittedSize[1] = size[1];
+        fitRequested = false;
+    }
+};
+
+ParticleScene::ParticleScene() : d_(std::make_unique<Impl>()) {}
+ParticleScene::~ParticleScene() = default;
+
+vtkRenderer* ParticleScene::renderer() const { return d_->renderer; }
+vtkInteractorObserver* ParticleScene::interactorStyle() const { return d_->style; }
+
+void ParticleScene::update(const State& state, double radius)
+{
+    const int n = state.n();
+    if (d_->points->GetNumberOfPoints() != n) {
+        d_->points->SetNumberOfPoints(n);
+        d_->angles->SetNumberOfTuples(n);
+    }
+    auto* xyz = static_cast<vtkFloatArray*>(d_->points->GetData())->GetPointer(0);
+    float* ang = d_->angles->GetPointer(0);
+    for (int i = 0; i < n; ++i) {
+        const auto k = static_cast<std::size_t>(i);
+        xyz[3 * k] = static_cast<float>(state.x[2 * k]);
+        xyz[3 * k + 1] = static_cast<float>(state.x[2 * k + 1]);
+        xyz[3 * k + 2] = 0.0f;
+        ang[k] = static_cast<float>(active_angle(state, i));
+    }
+    d_->points->Modified();
+    d_->angles->Modified();
+    d_->particles->Modified();
+
+    if (radius != d_->radius) {
+        d_->radius = radius;
+        d_->disk->SetRadius(radius);
+    }
+    if (state.box != d_->box) {
+        d_->box = state.box;
+        const double L = state.box;
+        d_->boxPoints->SetPoint(0, 0.0, 0.0, 0.0);
+        d_->boxPoints->SetPoint(1, L, 0.0, 0.0);
+        d_->boxPoints->SetPoint(2, L, L, 0.0);
+        d_->boxPoints->SetPoint(3, 0.0, L, 0.0);
+        d_->boxPoints->Modified();
+        d_->boxOutline->Modified();
+    }
+}
+
+void ParticleScene::setCaption(const std::string& text) { d_->caption->SetInput(text.c_str()); }
+
+void ParticleScene::requestFit() { d_->fitRequested = true; }
+
+int ParticleScene::particleCount() const { return static_cast<int>(d_->points->GetNumberOfPoints()); }
+
+double ParticleScene::boxLength() const { return d_->box; }
+
+}  // namespace entroscope::render

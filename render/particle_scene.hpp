@@ -1,0 +1,60 @@
+#pragma once
+// A 2-D particle snapshot as a VTK scene: disks at their true radius,
+// coloured by the angle of the active variable with a cyclic colour map,
+// a colour legend, the periodic box outline and a caption. No Qt.
+//
+// The scene owns a vtkRenderer; whoever owns a render window (the Qt host in
+// widgets/ or the offscreen renderer) adds it. VTK types are only
+// forward-declared here so that including this header stays cheap.
+#include <memory>
+#include <string>
+
+class vtkRenderer;
+class vtkInteractorObserver;
+
+namespace entroscope {
+struct Config;
+struct State;
+}  // namespace entroscope
+
+namespace entroscope::render {
+
+// Radius at which a model's particles are drawn: AOUP r0 (the repulsion
+// reaches 2 r0), ABP sigma/2 (WCA diameter sigma).
+double particle_radius(const Config& cfg);
+
+// Angle of particle i's active variable in [-pi, pi]: atan2(g_y, g_x) for
+// AOUP, theta (wrapped) for ABP.
+double active_angle(const State& s, int i);
+
+class ParticleScene {
+public:
+    ParticleScene();
+    ~ParticleScene();
+    ParticleScene(const ParticleScene&) = delete;
+    ParticleScene& operator=(const ParticleScene&) = delete;
+
+    vtkRenderer* renderer() const;
+    // A 2-D interaction style for this scene: left drag or middle drag pans,
+    // wheel or right drag zooms, 'r' refits the box. Owned by the scene.
+    vtkInteractorObserver* interactorStyle() const;
+
+    // Copy positions and angles into the scene's arrays (reused between
+    // frames; only a change of N reallocates). Refits the camera when the box
+    // length changed. Does not render.
+    void update(const State& state, double radius);
+    // Text in the upper-left corner (model, parameters, time).
+    void setCaption(const std::string& text);
+    // Fit the camera to the box at the next render (also done automatically
+    // when the viewport size or the box changes).
+    void requestFit();
+
+    int particleCount() const;
+    double boxLength() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> d_;
+};
+
+}  // namespace entroscope::render

@@ -1,0 +1,135 @@
+// The main window under Xvfb: it starts the paper's AOUP system, the sliders
+// reach the running simulation, and the view shows coloured particles.
+#include <QApplication>
+#include <QColor>
+#include <QOffscreenSurface>
+#include <QOpenGLContext>
+#include <QSet>
+#include <QSlider>
+#include <QSurfaceFormat>
+#include <QtTest>
+#include <cmath>
+#include <memory>
+
+#include "app/gui/main_window.hpp"
+#include "app/gui/simulation_worker.hpp"
+#include "engine/config.hpp"
+#include "widgets/parameter_panel.hpp"
+#include "widgets/vtk_view.hpp"
+
+using entroscope::Config;
+using entroscope::ModelKind;
+using entroscope::gui::MainWindow;
+
+class TestMainWindow : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void startsRunningTheAoupPaperDefaults();
+    void phiSliderRescalesTheRunningSystem();
+    void activitySliderChangesV0();
+    void screenshotShowsColouredParticles();
+    void cleanupTestCase();
+
+private:
+    std::shared_ptr<const entroscope::gui::Snapshot> latest() const { return window_->simulation()->latest(); }
+    std::unique_ptr<MainWindow> window_;
+};
+
+void TestMainWindow::initTestCase()
+{
+    // No GL at all (no display, no driver): the only reason to skip.
+    QOpenGLContext probe;
+    probe.setFormat(QSurfaceFormat::defaultFormat());
+    if (!probe.create()) {
+        QSKIP("no OpenGL context can be created on this display");
+    }
+    window_ = std::make_unique<MainWindow>(entroscope::default_config(ModelKind::Aoup));
+    window_->show();
+    QVERIFY(QTest::qWaitForWindowExposed(window_.get()));
+    QTRY_VERIFY_WITH_TIMEOUT(window_->view()->isGLReady(), 10000);
+}
+
+void TestMainWindow::startsRunningTheAoupPaperDefaults()
+{
+    QTRY_VERIFY_WITH_TIMEOUT(latest() && latest()->state->step > 0, 20000);
+    const auto snap = latest();
+    QCOMPARE(snap->config.model, ModelKind::Aoup);
+    QCOMPARE(snap->config.n, 4096);
+    QCOMPARE(snap->state->n(), 4096);
+    QVERIFY(std::abs(snap->config.phi - 0.5) < 1e-12);
+    QVERIFY(std::abs(snap->config.peclet() - 125.0) < 1e-6);
+    QVERIFY(snap->running);
+}
+
+void TestMainWindow::phiSliderRescalesTheRunningSystem()
+{
+    auto* slider = window_->panel()->findChild<QSlider*>("phiSlider");
+    QVERIFY(slider);
+    const auto before = latest();
+    QVERIFY(before);
+    slider->setValue(60);  // phi = 0.60
+    const double expectedBox = std::sqrt(before->config.n * before->config.particle_area() / 0.60);
+    QTRY_VERIFY_WITH_TIMEOUT(std::abs(latest()->config.phi - 0.60) < 1e-9, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(std::abs(latest()->state->box - expectedBox) < 1e-6 * expectedBox, 10000);
+    QVERIFY(latest()->state->box < before->state->box);
+    // Still the same system, still running.
+    QCOMPARE(latest()->generation, before->generation);
+    const auto stepAfter = latest()->state->step;
+    QTRY_VERIFY_WITH_TIMEOUT(latest()->state->step > stepAfter, 10000);
+}
+
+void TestMainWindow::activitySliderChangesV0()
+{
+    auto* slider = window_->panel()->findChild<QSlider*>("peSlider");
+    QVERIFY(slider);
+    const Config cfg = latest()->config;
+    slider->setValue(50);
+    const double expectedV0 = 50.0 * 2.0 * cfg.r0 * cfg.gamma;  // Pe = v0 / (2 r0 gamma)
+    QTRY_VERIFY_WITH_TIMEOUT(std::abs(latest()->config.v0 - expectedV0) < 1e-9 * expectedV0 + 1e-15, 10000);
+    QVERIFY(std::abs(latest()->config.peclet() - 50.0) < 1e-6);
+}
+
+void TestMainWindow::screenshotShowsColouredParticles()
+{
+    // Let a few display frames through.
+    QTest::qWait(500);
+    const QImage shot = window_->grabWindowImage();
+    QVERIFY(!shot.isNull());
+    const QRect viewRect(window_->view()->mapTo(window_.get(), QPoint(0, 0)), window_->view()->size());
+    const QImage view = shot.copy(viewRect);
+    QVERIFY(view.width() > 100 && view.height() > 100);
+
+    // The background is a dark, unsaturated gradient; particles are bright
+    // and saturated. Count those pixels and the hue bins they fill.
+    qint64 coloured = 0;
+    QSet<int> hueBins;
+    for (int y = 0; y < view.height(); y += 2) {
+        for (int x = 0; x < view.width(); x += 2) {
+            const QColor c = QColor::fromRgb(view.pixel(x, y));
+            if (c.hsvSaturation() > 80 && c.value() > 100) {
+                ++coloured;
+                hueBins.insert(c.hsvHue() / 30);
+            }
+        }
+    }
+    const qint64 sampled = static_cast<qint64>((view.width() + 1) / 2) * ((view.height() + 1) / 2);
+    const double fraction = static_cast<double>(coloured) / static_cast<double>(sampled);
+    qInfo("coloured fraction %.3f, hue bins %lld", fraction, static_cast<long long>(hueBins.size()));
+    QVERIFY2(fraction > 0.10, "the view shows too few particle pixels (blank or black view?)");
+    QVERIFY2(hueBins.size() >= 5, "particle colours do not span the cyclic map");
+}
+
+void TestMainWindow::cleanupTestCase() { window_.reset(); }
+
+int main(int argc, char** argv)
+{
+    // VTK's format must be the default before the application exists.
+    QSurfaceFormat::setDefaultFormat(entroscope::widgets::VtkView::defaultFormat());
+    QApplication app(argc, argv);
+    TestMainWindow test;
+    return QTest::qExec(&test, argc, argv);
+}
+
+#include "TestMainWindow.moc"

@@ -1,0 +1,272 @@
+#include "widgets/parameter_panel.hpp"
+
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPushButton>
+#include <QSignalBlocker>
+#include <QSlider>
+#include <QSpinBox>
+#include <QStyle>
+#include <QVBoxLayout>
+#include <cmath>
+
+namespace entroscope::widgets {
+
+namespace {
+
+// Sliders are integer-valued: phi in hundredths, Pe in whole units.
+constexpr int kPhiScale = 100;
+
+QLabel* makeNote(const QString& text, QWidget* parent)
+{
+    auto* label = new QLabel(text, parent);
+    label->setWordWrap(true);
+    label->setTextFormat(Qt::RichText);
+    QFont f = label->font();
+    f.setPointSizeF(f.pointSizeF() * 0.9);
+    label->setFont(f);
+    label->setForegroundRole(QPalette::PlaceholderText);
+    return label;
+}
+
+QWidget* sliderRow(QSlider* slider, QDoubleSpinBox* spin, QWidget* parent)
+{
+    auto* row = new QWidget(parent);
+    auto* lay = new QHBoxLayout(row);
+    lay->setContentsMargins(0, 0, 0, 0);
+    lay->addWidget(slider, 1);
+    lay->addWidget(spin);
+    return row;
+}
+
+}  // namespace
+
+ParameterPanel::ParameterPanel(QWidget* parent) : QWidget(parent)
+{
+    auto* root = new QVBoxLayout(this);
+
+    // --- System -----------------------------------------------------------
+    auto* system = new QGroupBox(tr("System"), this);
+    auto* sysForm = new QFormLayout(system);
+    model_ = new QComboBox(system);
+    model_->setObjectName("modelCombo");
+    model_->addItem(tr("AOUP — active Ornstein–Uhlenbeck"), static_cast<int>(ModelKind::Aoup));
+    model_->addItem(tr("ABP — active Brownian"), static_cast<int>(ModelKind::Abp));
+    sysForm->addRow(tr("Model"), model_);
+
+    n_ = new QSpinBox(system);
+    n_->setObjectName("nSpin");
+    n_->setRange(16, 65536);
+    n_->setSingleStep(1024);
+    n_->setKeyboardTracking(false);
+    n_->setToolTip(tr("Number of particles (rebuilds the system)"));
+    sysForm->addRow(tr("Particles N"), n_);
+
+    seed_ = new QSpinBox(system);
+    seed_->setObjectName("seedSpin");
+    seed_->setRange(0, 2147483647);
+    seed_->setKeyboardTracking(false);
+    seed_->setToolTip(tr("Random seed (rebuilds the system)"));
+    sysForm->addRow(tr("Seed"), seed_);
+    root->addWidget(system);
+
+    // --- Parameters -------------------------------------------------------
+    auto* params = new QGroupBox(tr("Parameters (change while running)"), this);
+    auto* pLay = new QVBoxLayout(params);
+
+    auto* phiLabel = new QLabel(tr("Packing fraction φ"), params);
+    phiSlider_ = new QSlider(Qt::Horizontal, params);
+    phiSlider_->setObjectName("phiSlider");
+    phiSlider_->setRange(static_cast<int>(std::lround(kPhiMin * kPhiScale)),
+                         static_cast<int>(std::lround(kPhiMax * kPhiScale)));
+    phiSlider_->setPageStep(5);
+    phiSpin_ = new QDoubleSpinBox(params);
+    phiSpin_->setObjectName("phiSpin");
+    phiSpin_->setRange(kPhiMin, kPhiMax);
+    phiSpin_->setDecimals(3);
+    phiSpin_->setSingleStep(0.01);
+    phiSpin_->setKeyboardTracking(false);
+    pLay->addWidget(phiLabel);
+    pLay->addWidget(sliderRow(phiSlider_, phiSpin_, params));
+    phiNote_ = makeNote(QString(), params);
+    pLay->addWidget(phiNote_);
+
+    auto* peLabel = new QLabel(tr("Activity: Péclet number Pe"), params);
+    peSlider_ = new QSlider(Qt::Horizontal, params);
+    peSlider_->setObjectName("peSlider");
+    peSlider_->setRange(0, static_cast<int>(kPeMax));
+    peSlider_->setPageStep(10);
+    peSpin_ = new QDoubleSpinBox(params);
+    peSpin_->setObjectName("peSpin");
+    peSpin_->setRange(0.0, kPeMax);
+    peSpin_->setDecimals(1);
+    peSpin_->setSingleStep(5.0);
+    peSpin_->setKeyboardTracking(false);
+    pLay->addSpacing(6);
+    pLay->addWidget(peLabel);
+    pLay->addWidget(sliderRow(peSlider_, peSpin_, params));
+    peConvention_ = makeNote(QString(), params);
+    pLay->addWidget(peConvention_);
+
+    derived_ = makeNote(QString(), params);
+    derived_->setObjectName("derivedLabel");
+    pLay->addSpacing(4);
+    pLay->addWidget(derived_);
+    root->addWidget(params);
+
+    // --- Run control ------------------------------------------------------
+    auto* control = new QGroupBox(tr("Run"), this);
+    auto* cLay = new QHBoxLayout(control);
+    run_ = new QPushButton(style()->standardIcon(QStyle::SP_MediaPause), tr("Pause"), control);
+    run_->setObjectName("runButton");
+    run_->setCheckable(true);
+    run_->setChecked(true);
+    step_ = new QPushButton(style()->standardIcon(QStyle::SP_MediaSkipForward), tr("Step"), control);
+    step_->setObjectName("stepButton");
+    step_->setToolTip(tr("Advance one chunk of steps while paused"));
+    reset_ = new QPushButton(style()->standardIcon(QStyle::SP_BrowserReload), tr("Reset"), control);
+    reset_->setObjectName("resetButton");
+    reset_->setToolTip(tr("Rebuild the system from a fresh random state"));
+    cLay->addWidget(run_);
+    cLay->addWidget(step_);
+    cLay->addWidget(reset_);
+    root->addWidget(control);
+
+    auto* help = makeNote(tr("View: drag to pan, wheel to zoom, <b>R</b> to fit the box. "
+                             "Colour: direction of the active variable "
+                             "(AOUP: atan2(g<sub>y</sub>, g<sub>x</sub>); ABP: θ)."),
+                          this);
+    root->addWidget(help);
+    root->addStretch(1);
+
+    connect(phiSlider_, &QSlider::valueChanged, this, &ParameterPanel::onPhiSlider);
+    connect(phiSpin_, qOverload<double>(&QDoubleSpinBox::valueChanged), this, &ParameterPanel::onPhiSpin);
+    connect(peSlider_, &QSlider::valueChanged, this, &ParameterPanel::onPeSlider);
+    connect(peSpin_, qOverload<double>(&QDoubleSpinBox::valueChanged), this, &ParameterPanel::onPeSpin);
+    connect(model_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int) {
+        Q_EMIT modelChanged(model());
+    });
+    connect(n_, qOverload<int>(&QSpinBox::valueChanged), this, [this](int) { Q_EMIT systemChanged(); });
+    connect(seed_, qOverload<int>(&QSpinBox::valueChanged), this, [this](int) { Q_EMIT systemChanged(); });
+    connect(run_, &QPushButton::toggled, this, [this](bool on) {
+        setRunning(on);
+        Q_EMIT runToggled(on);
+    });
+    connect(step_, &QPushButton::clicked, this, &ParameterPanel::stepRequested);
+    connect(reset_, &QPushButton::clicked, this, &ParameterPanel::resetRequested);
+
+    setConfig(default_config(ModelKind::Aoup));
+}
+
+void ParameterPanel::setConfig(const Config& cfg)
+{
+    cfg_ = cfg;
+    const QSignalBlocker b1(model_), b2(n_), b3(seed_), b4(phiSlider_), b5(phiSpin_), b6(peSlider_),
+        b7(peSpin_);
+    model_->setCurrentIndex(cfg.model == ModelKind::Aoup ? 0 : 1);
+    n_->setValue(cfg.n);
+    seed_->setValue(static_cast<int>(cfg.seed & 0x7fffffffu));
+    phiSpin_->setValue(cfg.phi);
+    phiSlider_->setValue(static_cast<int>(std::lround(cfg.phi * kPhiScale)));
+    const double pe = cfg.peclet();
+    if (pe > peSpin_->maximum()) {
+        peSpin_->setMaximum(pe);
+    }
+    peSpin_->setValue(pe);
+    peSlider_->setValue(static_cast<int>(std::lround(pe)));
+    updateConventionText();
+}
+
+void ParameterPanel::setRunning(bool running)
+{
+    const QSignalBlocker block(run_);
+    run_->setChecked(running);
+    run_->setText(running ? tr("Pause") : tr("Run"));
+    run_->setIcon(style()->standardIcon(running ? QStyle::SP_MediaPause : QStyle::SP_MediaPlay));
+    step_->setEnabled(!running);
+}
+
+ModelKind ParameterPanel::model() const
+{
+    return static_cast<ModelKind>(model_->currentData().toInt());
+}
+int ParameterPanel::particleCount() const { return n_->value(); }
+std::uint64_t ParameterPanel::seed() const { return static_cast<std::uint64_t>(seed_->value()); }
+double ParameterPanel::packingFraction() const { return phiSpin_->value(); }
+double ParameterPanel::peclet() const { return peSpin_->value(); }
+
+void ParameterPanel::onPhiSlider(int v)
+{
+    const double phi = static_cast<double>(v) / kPhiScale;
+    {
+        const QSignalBlocker block(phiSpin_);
+        phiSpin_->setValue(phi);
+    }
+    cfg_.phi = phi;
+    updateConventionText();
+    Q_EMIT packingFractionChanged(phi);
+}
+
+void ParameterPanel::onPhiSpin(double phi)
+{
+    {
+        const QSignalBlocker block(phiSlider_);
+        phiSlider_->setValue(static_cast<int>(std::lround(phi * kPhiScale)));
+    }
+    cfg_.phi = phi;
+    updateConventionText();
+    Q_EMIT packingFractionChanged(phi);
+}
+
+void ParameterPanel::onPeSlider(int v)
+{
+    const double pe = static_cast<double>(v);
+    {
+        const QSignalBlocker block(peSpin_);
+        peSpin_->setValue(pe);
+    }
+    cfg_.v0 = cfg_.v0_for_peclet(pe);
+    updateConventionText();
+    Q_EMIT pecletChanged(pe);
+}
+
+void ParameterPanel::onPeSpin(double pe)
+{
+    {
+        const QSignalBlocker block(peSlider_);
+        peSlider_->setValue(static_cast<int>(std::lround(pe)));
+    }
+    cfg_.v0 = cfg_.v0_for_peclet(pe);
+    updateConventionText();
+    Q_EMIT pecletChanged(pe);
+}
+
+void ParameterPanel::updateConventionText()
+{
+    const double L = std::sqrt(cfg_.n * cfg_.particle_area() / cfg_.phi);
+    if (cfg_.model == ModelKind::Aoup) {
+        peConvention_->setText(
+            tr("Pe = v<sub>0</sub> / (2 r<sub>0</sub> γ): persistence length over diameter "
+               "(r<sub>0</sub> = %1, γ = %2).")
+                .arg(cfg_.r0, 0, 'g', 3)
+                .arg(cfg_.gamma, 0, 'g', 3));
+        phiNote_->setText(tr("φ = N π r<sub>0</sub><sup>2</sup> / L<sup>2</sup> is <i>nominal</i>; the soft "
+                             "repulsion lets particles overlap, so the effective packing is "
+                             "10–20% higher."));
+        derived_->setText(tr("v<sub>0</sub> = %1, box L = %2").arg(cfg_.v0, 0, 'g', 4).arg(L, 0, 'f', 1));
+    } else {
+        peConvention_->setText(
+            tr("Pe = 3 v<sub>0</sub> / (σ D<sub>r</sub>), D<sub>r</sub> = 3 D<sub>t</sub> / σ<sup>2</sup> "
+               "(σ = %1, D<sub>r</sub> = %2).")
+                .arg(cfg_.sigma, 0, 'g', 3)
+                .arg(cfg_.D_r, 0, 'g', 3));
+        phiNote_->setText(tr("φ = N π σ<sup>2</sup> / (4 L<sup>2</sup>) with the WCA diameter σ."));
+        derived_->setText(tr("v<sub>0</sub> = %1, box L = %2").arg(cfg_.v0, 0, 'g', 4).arg(L, 0, 'f', 1));
+    }
+}
+
+}  // namespace entroscope::widgets
