@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 
 #include <vtkActor.h>
 #include <vtkActor2D.h>
@@ -37,8 +39,58 @@ constexpr double kPi = 3.14159265358979323846;
 
 // Fraction of the viewport width kept free for the colour legend.
 constexpr double kLegendFraction = 0.15;
-// Margin around the box, as a fraction of the box length.
-constexpr double kMargin = 0.03;
+// Pixels kept free above the box for the two-line caption, and around it.
+constexpr double kCaptionPixels = 52.0;
+constexpr double kPadPixels = 14.0;
+
+// VTK's embedded fonts have no Greek letters. Use a system TrueType font
+// with full Unicode coverage when one exists (ENTROSCOPE_FONT overrides),
+// and plain ASCII labels otherwise.
+std::string find_unicode_font()
+{
+    if (const char* env = std::getenv("ENTROSCOPE_FONT")) {
+        if (std::ifstream(env).good()) {
+            return env;
+        }
+    }
+    static const char* const candidates[] = {
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/TTF/DejaVuSans.ttf",
+        "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf",
+        "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+        "/usr/share/fonts/liberation-sans/LiberationSans-Regular.ttf",
+        "/Library/Fonts/Arial Unicode.ttf",
+        "C:/Windows/Fonts/arial.ttf",
+    };
+    for (const char* path : candidates) {
+        if (std::ifstream(path).good()) {
+            return path;
+        }
+    }
+    return {};
+}
+
+const std::string& unicode_font()
+{
+    static const std::string font = find_unicode_font();
+    return font;
+}
+
+void style_text(vtkTextProperty* tp, int size)
+{
+    tp->SetColor(0.92, 0.93, 0.95);
+    if (!unicode_font().empty()) {
+        tp->SetFontFamily(VTK_FONT_FILE);
+        tp->SetFontFile(unicode_font().c_str());
+    } else {
+        tp->SetFontFamilyToArial();
+    }
+    tp->SetFontSize(size);
+    tp->BoldOff();
+    tp->ItalicOff();
+    tp->ShadowOff();
+}
 
 // A cyclic colour map for angles: six hues of similar lightness and chroma
 // (red, orange, yellow, green, cyan, violet) joined in CIELAB so that equal
@@ -72,11 +124,14 @@ vtkSmartPointer<vtkLookupTable> make_cyclic_lut()
         ctf->GetColor(a, rgb);
         lut->SetTableValue(i, rgb[0], rgb[1], rgb[2], 1.0);
     }
-    lut->SetAnnotation(-kPi, "-\xCF\x80");      // -π
-    lut->SetAnnotation(-kPi / 2, "-\xCF\x80/2");
+    const bool greek = !unicode_font().empty();
+    const std::string pi = greek ? "\xCF\x80" : "pi";      // π
+    const std::string minus = greek ? "\xE2\x88\x92" : "-";  // U+2212 minus sign
+    lut->SetAnnotation(-kPi, minus + pi);
+    lut->SetAnnotation(-kPi / 2, minus + pi + "/2");
     lut->SetAnnotation(0.0, "0");
-    lut->SetAnnotation(kPi / 2, "\xCF\x80/2");
-    lut->SetAnnotation(kPi, "\xCF\x80");
+    lut->SetAnnotation(kPi / 2, pi + "/2");
+    lut->SetAnnotation(kPi, pi);
     lut->Build();
     return lut;
 }
@@ -132,7 +187,7 @@ struct ParticleScene::Impl {
         particles->SetPoints(points);
         particles->GetPointData()->SetScalars(angles);
 
-        disk->SetNumberOfSides(18);
+        disk->SetNumberOfSides(24);
         disk->SetRadius(1.0);
         disk->GeneratePolygonOn();
         disk->GeneratePolylineOff();
@@ -176,21 +231,13 @@ struct ParticleScene::Impl {
         legend->SetUnconstrainedFontSize(true);
         legend->SetAnnotationLeaderPadding(6);
         legend->SetVerticalTitleSeparation(8);
-        for (vtkTextProperty* tp : {legend->GetTitleTextProperty(), legend->GetAnnotationTextProperty(),
-                                    legend->GetLabelTextProperty()}) {
-            tp->SetColor(0.92, 0.93, 0.95);
-            tp->SetFontFamilyToArial();
-            tp->BoldOff();
-            tp->ItalicOff();
-            tp->ShadowOff();
-        }
-        legend->GetTitleTextProperty()->SetFontSize(15);
-        legend->GetAnnotationTextProperty()->SetFontSize(14);
+        style_text(legend->GetTitleTextProperty(), 15);
+        style_text(legend->GetAnnotationTextProperty(), 14);
+        style_text(legend->GetLabelTextProperty(), 13);
 
-        caption->GetTextProperty()->SetColor(0.92, 0.93, 0.95);
-        caption->GetTextProperty()->SetFontFamilyToArial();
-        caption->GetTextProperty()->SetFontSize(15);
+        style_text(caption->GetTextProperty(), 15);
         caption->GetTextProperty()->SetVerticalJustificationToTop();
+        caption->GetTextProperty()->SetLineSpacing(1.15);
         caption->GetPositionCoordinate()->SetCoordinateSystemToNormalizedViewport();
         caption->SetPosition(0.012, 0.985);
 
@@ -223,14 +270,18 @@ struct ParticleScene::Impl {
         if (!fitRequested && fittedBox == box && size[0] == fittedSize[0] && size[1] == fittedSize[1]) {
             return;
         }
-        const double aspect = static_cast<double>(size[0]) / size[1];
-        const double span = box * (1.0 + 2.0 * kMargin);
-        // Half the visible height: the box must fit vertically and within the
-        // part of the width left of the legend.
-        const double scale = std::max(0.5 * span, 0.5 * span / (aspect * (1.0 - kLegendFraction)));
-        const double visibleWidth = 2.0 * scale * aspect;
-        const double cx = 0.5 * box + 0.5 * kLegendFraction * visibleWidth;
-        const double cy = 0.5 * box;
+        // Work in pixels: the box goes into the largest square that fits
+        // left of the legend strip and below the caption, centred there.
+        const double w = size[0];
+        const double h = size[1];
+        const double availW = std::max(16.0, w * (1.0 - kLegendFraction) - 2.0 * kPadPixels);
+        const double availH = std::max(16.0, h - kCaptionPixels - 2.0 * kPadPixels);
+        const double worldPerPixel = box / std::min(availW, availH);
+        const double centreX = kPadPixels + 0.5 * availW;               // pixels from the left
+        const double centreY = kPadPixels + 0.5 * availH;               // pixels from the bottom
+        const double scale = 0.5 * h * worldPerPixel;                   // half the visible height
+        const double cx = 0.5 * box + (0.5 * w - centreX) * worldPerPixel;
+        const double cy = 0.5 * box + (0.5 * h - centreY) * worldPerPixel;
         vtkCamera* cam = renderer->GetActiveCamera();
         cam->SetFocalPoint(cx, cy, 0.0);
         cam->SetPosition(cx, cy, 10.0 * box);
@@ -294,6 +345,8 @@ void ParticleScene::update(const State& state, double radius)
 }
 
 void ParticleScene::setCaption(const std::string& text) { d_->caption->SetInput(text.c_str()); }
+
+bool ParticleScene::unicodeText() { return !unicode_font().empty(); }
 
 void ParticleScene::requestFit() { d_->fitRequested = true; }
 

@@ -43,8 +43,11 @@ public:
     // frames; only a change of N reallocates). Refits the camera when the box
     // length changed. Does not render.
     void update(const State& state, double radius);
-    // Text in the upper-left corner (model, parameters, time).
+    // Text in the upper-left corner (model, parameters, time), UTF-8.
     void setCaption(const std::string& text);
+    // Whether text can contain non-ASCII glyphs such as Greek letters (a
+    // Unicode TrueType font was found); otherwise write "phi", "pi".
+    static bool unicodeText();
     // Fit the camera to the box at the next render (also done automatically
     // when the viewport size or the box changes).
     void requestFit();

@@ -38,10 +38,11 @@ std::string caption(const Snapshot& s)
 {
     const Config& c = s.config;
     const char* model = c.model == ModelKind::Aoup ? "AOUP" : "ABP";
+    const char* phi = render::ParticleScene::unicodeText() ? "\xCF\x86" : "phi";
     char buf[256];
     std::snprintf(buf, sizeof buf,
-                  "%s   N = %d   \xCF\x86 = %.3f%s   Pe = %.1f   L = %.1f\nt = %.6g   (%llu steps)", model,
-                  c.n, c.phi, c.model == ModelKind::Aoup ? " (nominal)" : "", c.peclet(), s.state->box,
+                  "%s    N = %d    %s = %.3f%s    Pe = %.1f    L = %.1f\nt = %.6g    (%llu steps)", model,
+                  c.n, phi, c.phi, c.model == ModelKind::Aoup ? " (nominal)" : "", c.peclet(), s.state->box,
                   s.state->time, static_cast<unsigned long long>(s.state->step));
     return buf;
 }
