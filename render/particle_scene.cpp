@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <vector>
 
 #include <vtkActor.h>
 #include <vtkActor2D.h>
@@ -15,6 +16,7 @@
 #include <vtkGlyph3DMapper.h>
 #include <vtkLookupTable.h>
 #include <vtkNew.h>
+#include <vtkPlane.h>
 #include <vtkPointData.h>
 #include <vtkPoints.h>
 #include <vtkPolyData.h>
@@ -173,6 +175,11 @@ struct ParticleScene::Impl {
     vtkNew<vtkEntroscopeInteractorStyle2D> style;
     vtkNew<vtkCallbackCommand> startObserver;
 
+    vtkNew<vtkPlane> clip[4];
+
+    // Periodic images of particles that overlap an edge (x, y, angle).
+    std::vector<float> ghosts;
+    int count = 0;
     double box = 0.0;
     double radius = 1.0;
     double fittedBox = -1.0;
@@ -202,6 +209,11 @@ struct ParticleScene::Impl {
         glyphMapper->SetScalarModeToUsePointData();
         glyphMapper->SetColorModeToMapScalars();
         glyphMapper->ScalarVisibilityOn();
+        // Disks crossing an edge are drawn on both sides (periodic images)
+        // and cut at the box, as in the periodic system itself.
+        for (auto& plane : clip) {
+            glyphMapper->AddClippingPlane(plane);
+        }
         particleActor->SetMapper(glyphMapper);
         particleActor->GetProperty()->SetAmbient(1.0);
         particleActor->GetProperty()->SetDiffuse(0.0);
@@ -311,10 +323,34 @@ vtkInteractorObserver* ParticleScene::interactorStyle() const { return d_->style
 void ParticleScene::update(const State& state, double radius)
 {
     const int n = state.n();
-    if (d_->points->GetNumberOfPoints() != n) {
-        d_->points->SetNumberOfPoints(n);
-        d_->angles->SetNumberOfTuples(n);
+    const double L = state.box;
+    auto& ghosts = d_->ghosts;
+    ghosts.clear();
+    for (int i = 0; i < n; ++i) {
+        const auto k = static_cast<std::size_t>(i);
+        const double x = state.x[2 * k];
+        const double y = state.x[2 * k + 1];
+        const int sx = x < radius ? 1 : (x > L - radius ? -1 : 0);
+        const int sy = y < radius ? 1 : (y > L - radius ? -1 : 0);
+        if (sx == 0 && sy == 0) {
+            continue;
+        }
+        const auto a = static_cast<float>(active_angle(state, i));
+        const auto push = [&](int ix, int iy) {
+            ghosts.push_back(static_cast<float>(x + ix * L));
+            ghosts.push_back(static_cast<float>(y + iy * L));
+            ghosts.push_back(a);
+        };
+        if (sx != 0) push(sx, 0);
+        if (sy != 0) push(0, sy);
+        if (sx != 0 && sy != 0) push(sx, sy);
     }
+    const vtkIdType total = n + static_cast<vtkIdType>(ghosts.size() / 3);
+    if (d_->points->GetNumberOfPoints() != total) {
+        d_->points->SetNumberOfPoints(total);
+        d_->angles->SetNumberOfTuples(total);
+    }
+    d_->count = n;
     auto* xyz = static_cast<vtkFloatArray*>(d_->points->GetData())->GetPointer(0);
     float* ang = d_->angles->GetPointer(0);
     for (int i = 0; i < n; ++i) {
@@ -323,6 +359,13 @@ void ParticleScene::update(const State& state, double radius)
         xyz[3 * k + 1] = static_cast<float>(state.x[2 * k + 1]);
         xyz[3 * k + 2] = 0.0f;
         ang[k] = static_cast<float>(active_angle(state, i));
+    }
+    for (std::size_t g = 0; g < ghosts.size() / 3; ++g) {
+        const std::size_t k = static_cast<std::size_t>(n) + g;
+        xyz[3 * k] = ghosts[3 * g];
+        xyz[3 * k + 1] = ghosts[3 * g + 1];
+        xyz[3 * k + 2] = 0.0f;
+        ang[k] = ghosts[3 * g + 2];
     }
     d_->points->Modified();
     d_->angles->Modified();
@@ -334,13 +377,20 @@ void ParticleScene::update(const State& state, double radius)
     }
     if (state.box != d_->box) {
         d_->box = state.box;
-        const double L = state.box;
         d_->boxPoints->SetPoint(0, 0.0, 0.0, 0.0);
         d_->boxPoints->SetPoint(1, L, 0.0, 0.0);
         d_->boxPoints->SetPoint(2, L, L, 0.0);
         d_->boxPoints->SetPoint(3, 0.0, L, 0.0);
         d_->boxPoints->Modified();
         d_->boxOutline->Modified();
+        d_->clip[0]->SetOrigin(0.0, 0.0, 0.0);
+        d_->clip[0]->SetNormal(1.0, 0.0, 0.0);
+        d_->clip[1]->SetOrigin(L, 0.0, 0.0);
+        d_->clip[1]->SetNormal(-1.0, 0.0, 0.0);
+        d_->clip[2]->SetOrigin(0.0, 0.0, 0.0);
+        d_->clip[2]->SetNormal(0.0, 1.0, 0.0);
+        d_->clip[3]->SetOrigin(0.0, L, 0.0);
+        d_->clip[3]->SetNormal(0.0, -1.0, 0.0);
     }
 }
 
@@ -350,7 +400,7 @@ bool ParticleScene::unicodeText() { return !unicode_font().empty(); }
 
 void ParticleScene::requestFit() { d_->fitRequested = true; }
 
-int ParticleScene::particleCount() const { return static_cast<int>(d_->points->GetNumberOfPoints()); }
+int ParticleScene::particleCount() const { return d_->count; }
 
 double ParticleScene::boxLength() const { return d_->box; }
 
