@@ -78,6 +78,8 @@ MainWindow::MainWindow(const Config& cfg, QWidget* parent) : QMainWindow(parent)
     timeLabel_ = new QLabel(this);
     stepLabel_ = new QLabel(this);
     rateLabel_ = new QLabel(this);
+    fpsLabel_ = new QLabel(this);
+    fpsLabel_->setMinimumWidth(90);
     errorLabel_ = new QLabel(this);
     errorLabel_->setStyleSheet(QStringLiteral("color: #d33;"));
     for (QLabel* l : {timeLabel_, stepLabel_, rateLabel_}) {
@@ -88,6 +90,7 @@ MainWindow::MainWindow(const Config& cfg, QWidget* parent) : QMainWindow(parent)
     statusBar()->addPermanentWidget(timeLabel_);
     statusBar()->addPermanentWidget(stepLabel_);
     statusBar()->addPermanentWidget(rateLabel_);
+    statusBar()->addPermanentWidget(fpsLabel_);
 
     sim_ = new SimulationController(this);
     connect(sim_, &SimulationController::errorOccurred, this, &MainWindow::showError);
@@ -107,6 +110,15 @@ MainWindow::MainWindow(const Config& cfg, QWidget* parent) : QMainWindow(parent)
     displayTimer_.setInterval(33);
     connect(&displayTimer_, &QTimer::timeout, this, &MainWindow::refreshDisplay);
     displayTimer_.start();
+
+    // Display rate: frames the view actually presented, per second.
+    connect(view_, &QOpenGLWidget::frameSwapped, this, [this] { ++framesSinceTick_; });
+    fpsTimer_.setInterval(1000);
+    connect(&fpsTimer_, &QTimer::timeout, this, [this] {
+        fpsLabel_->setText(tr("%1 fps").arg(framesSinceTick_));
+        framesSinceTick_ = 0;
+    });
+    fpsTimer_.start();
 
     sim_->reset(cfg);
     sim_->setRunning(true);

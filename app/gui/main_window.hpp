@@ -61,6 +61,9 @@ private:
     QLabel* timeLabel_ = nullptr;
     QLabel* stepLabel_ = nullptr;
     QLabel* rateLabel_ = nullptr;
+    QLabel* fpsLabel_ = nullptr;
+    int framesSinceTick_ = 0;
+    QTimer fpsTimer_;
     QLabel* errorLabel_ = nullptr;
 };
 

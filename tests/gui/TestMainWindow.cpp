@@ -2,6 +2,7 @@
 // reach the running simulation, and the view shows coloured particles.
 #include <QApplication>
 #include <QColor>
+#include <QComboBox>
 #include <QOffscreenSurface>
 #include <QOpenGLContext>
 #include <QSet>
@@ -30,6 +31,7 @@ private Q_SLOTS:
     void phiSliderRescalesTheRunningSystem();
     void activitySliderChangesV0();
     void screenshotShowsColouredParticles();
+    void choosingAbpRebuildsWithAbpDefaults();
     void cleanupTestCase();
 
 private:
@@ -119,6 +121,25 @@ void TestMainWindow::screenshotShowsColouredParticles()
     qInfo("coloured fraction %.3f, hue bins %lld", fraction, static_cast<long long>(hueBins.size()));
     QVERIFY2(fraction > 0.10, "the view shows too few particle pixels (blank or black view?)");
     QVERIFY2(hueBins.size() >= 5, "particle colours do not span the cyclic map");
+}
+
+void TestMainWindow::choosingAbpRebuildsWithAbpDefaults()
+{
+    auto* combo = window_->panel()->findChild<QComboBox*>("modelCombo");
+    QVERIFY(combo);
+    const auto before = latest()->generation;
+    combo->setCurrentIndex(1);  // ABP
+    QTRY_VERIFY_WITH_TIMEOUT(latest()->generation > before, 20000);
+    const auto snap = latest();
+    const Config abp = entroscope::default_config(ModelKind::Abp);
+    QCOMPARE(snap->config.model, ModelKind::Abp);
+    QCOMPARE(snap->config.n, abp.n);
+    QCOMPARE(snap->state->active_dim(), 1);
+    QVERIFY(std::abs(snap->config.peclet() - abp.peclet()) < 1e-6);
+    // The panel shows the new system's parameters.
+    QVERIFY(std::abs(window_->panel()->packingFraction() - abp.phi) < 1e-9);
+    QVERIFY(std::abs(window_->panel()->peclet() - abp.peclet()) < 0.05);
+    QTRY_VERIFY_WITH_TIMEOUT(latest()->state->step > 0, 20000);
 }
 
 void TestMainWindow::cleanupTestCase() { window_.reset(); }
