@@ -1,0 +1,137 @@
+// entroscope-cli contracts: exact JSON names, exit codes, no partial output.
+#include <QtTest>
+
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+
+#include <cmath>
+
+class TestCli : public QObject {
+    Q_OBJECT
+
+    struct Result {
+        int code;
+        QByteArray out, err;
+    };
+    static Result cli(const QStringList& args) {
+        QProcess p;
+        p.start(QStringLiteral(ENTROSCOPE_CLI), args);
+        p.waitForFinished(300000);
+        return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(), p.readAllStandardError()};
+    }
+    QString write(const QString& name, const QByteArray& text) {
+        const QString path = dir.filePath(name);
+        QFile f(path);
+        f.open(QIODevice::WriteOnly);
+        f.write(text);
+        return path;
+    }
+    QTemporaryDir dir;
+
+private Q_SLOTS:
+    void oracleReportsExactTrapAnswers() {
+        const auto cfg = write("trap.json", R"({"n":1,"box":50,"interaction":"none","v0":1,"gamma":1,"eps":0.1,"trap_stiffness":[2]})");
+        const auto r = cli({"oracle", "--config", cfg, "--json"});
+        QCOMPARE(r.code, 0);
+        const auto o = QJsonDocument::fromJson(r.out).object();
+        const double A = 2, g = 1, v0 = 1, e = 0.1;
+        QVERIFY(std::fabs(o["epr_total"].toDouble() - 2 * g * v0 * v0 / (e * (A + g))) < 1e-9);
+        QVERIFY(std::fabs(o["epr_active"].toDouble() - 2 * g * A * v0 * v0 / (e * (A + g) * (A + g) + g * v0 * v0)) < 1e-9);
+        QVERIFY(std::fabs(o["covariance_xx"].toDouble() - (e / A + v0 * v0 / (A * (A + g)))) < 1e-9);
+        QCOMPARE(o["per_particle"].toObject()["active"].toArray().size(), 1);
+        QCOMPARE(o["per_particle"].toObject()["x"].toArray().size(), 1);
+    }
+
+    void oracleWithoutPositionalNoiseReportsNullWithANote() {
+        const auto cfg = write("trap0.json", R"({"n":1,"box":50,"interaction":"none","v0":1,"gamma":1,"eps":0,"trap_stiffness":[3]})");
+        const auto r = cli({"oracle", "--config", cfg, "--json"});
+        QCOMPARE(r.code, 0);
+        const auto o = QJsonDocument::fromJson(r.out).object();
+        QVERIFY(o["epr_total"].isNull());
+        QVERIFY(o["epr_x"].isNull());
+        QVERIFY(std::fabs(o["epr_active"].toDouble() - 6.0) < 1e-9);
+        QVERIFY(o["note"].toString().contains("infinite"));
+    }
+
+    void oracleRefusesANonLinearSystem() {
+        const auto cfg = write("mips.json", R"({"n":100})");
+        const auto r = cli({"oracle", "--config", cfg, "--json"});
+        QCOMPARE(r.code, 2);
+        QVERIFY(r.out.isEmpty());
+        QVERIFY(r.err.contains("linear"));
+    }
+
+    void simulatePrintsTheContractKeys() {
+        const auto cfg = write("sim.json", R"({"n":200,"box":100,"interaction":"none","v0":1,"gamma":1,"eps":0.1,"trap_stiffness":[1],"dt":0.01})");
+        const auto out = dir.filePath("traj.h5");
+        const auto r = cli({"simulate", "--config", cfg, "--steps", "500", "--burn-in", "100", "--msd", "--out", out, "--json"});
+        QCOMPARE(r.code, 0);
+        const auto o = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(o["steps"].toInt(), 500);
+        QVERIFY(o["particle_steps_per_s"].toDouble() > 0);
+        QVERIFY(o["mean_sq_position"].toDouble() > 0);
+        QVERIFY(o["msd"].toObject()["t"].toArray().size() > 10);
+        QCOMPARE(o["msd"].toObject()["t"].toArray().size(), o["msd"].toObject()["value"].toArray().size());
+        QVERIFY(QFile::exists(out));
+    }
+
+    void benchPrintsRateSizeAndThreads() {
+        const auto cfg = write("abp.json", R"({"model":"abp","n":500})");
+        const auto r = cli({"bench", "--config", cfg, "--steps", "50", "--threads", "2", "--json"});
+        QCOMPARE(r.code, 0);
+        const auto o = QJsonDocument::fromJson(r.out).object();
+        QVERIFY(o["particle_steps_per_s"].toDouble() > 0);
+        QCOMPARE(o["n"].toInt(), 500);
+        QCOMPARE(o["threads"].toInt(), 2);
+    }
+
+    void badInputExitsTwoWithOneLineNamingTheKeyAndWritesNothing_data() {
+        QTest::addColumn<QByteArray>("config");
+        QTest::addColumn<QStringList>("extra");
+        QTest::addColumn<QString>("key");
+        QTest::newRow("n <= 0") << QByteArray(R"({"n":0})") << QStringList{} << "n";
+        QTest::newRow("phi out of range") << QByteArray(R"({"phi":1.5})") << QStringList{} << "phi";
+        QTest::newRow("dt <= 0") << QByteArray(R"({"dt":0})") << QStringList{} << "dt";
+        QTest::newRow("negative noise") << QByteArray(R"({"eps":-0.1})") << QStringList{} << "eps";
+        QTest::newRow("spring to a missing particle") << QByteArray(R"({"n":4,"springs":[[0,9,1]]})") << QStringList{} << "springs[0][1]";
+        QTest::newRow("types too short") << QByteArray(R"({"n":4,"types":[0,0]})") << QStringList{} << "types";
+        QTest::newRow("unknown key") << QByteArray(R"({"n":4,"colour":"red"})") << QStringList{} << "colour";
+        QTest::newRow("wrong type") << QByteArray(R"({"n":"4"})") << QStringList{} << "n";
+        QTest::newRow("malformed json") << QByteArray(R"({"n":4,)") << QStringList{} << "--config";
+        QTest::newRow("bad flag value") << QByteArray(R"({"n":4})") << QStringList{"--threads", "zero"} << "--threads";
+        QTest::newRow("unknown flag") << QByteArray(R"({"n":4})") << QStringList{"--colour", "red"} << "--colour";
+    }
+    void badInputExitsTwoWithOneLineNamingTheKeyAndWritesNothing() {
+        QFETCH(QByteArray, config);
+        QFETCH(QStringList, extra);
+        QFETCH(QString, key);
+        const auto cfg = write("bad.json", config);
+        const auto out = dir.filePath("bad.h5");
+        QStringList args{"simulate", "--config", cfg, "--steps", "10", "--out", out, "--json"};
+        args += extra;
+        const auto r = cli(args);
+        QCOMPARE(r.code, 2);
+        QVERIFY(r.out.isEmpty());
+        const QString err = QString::fromUtf8(r.err).trimmed();
+        QCOMPARE(err.count('\n'), 0);
+        QVERIFY2(err.contains(key), qPrintable(err));
+        QVERIFY(!QFile::exists(out));
+        const auto leftovers = QDir(dir.path()).entryList({"bad.h5*"}, QDir::Files);
+        QVERIFY2(leftovers.isEmpty(), qPrintable(leftovers.join(",")));
+    }
+
+    void missingConfigFileExitsTwo() {
+        const auto r = cli({"simulate", "--config", "/nonexistent/x.json", "--steps", "1"});
+        QCOMPARE(r.code, 2);
+    }
+
+    void unknownCommandExitsTwo() { QCOMPARE(cli({"frobnicate"}).code, 2); }
+};
+
+QTEST_APPLESS_MAIN(TestCli)
+#include "TestCli.moc"

@@ -1,0 +1,135 @@
+// Config parsing and validation: every bad input names its key.
+#include <QtTest>
+
+#include <cmath>
+
+#include "engine/config.hpp"
+#include "engine/errors.hpp"
+
+using namespace entroscope;
+
+class TestConfig : public QObject {
+    Q_OBJECT
+
+    static QString error_key(const std::string& json) {
+        try {
+            parse_config(json);
+        } catch (const ConfigError& e) {
+            return QString::fromStdString(e.key());
+        }
+        return QStringLiteral("<no error>");
+    }
+
+private Q_SLOTS:
+    void emptyObjectGivesThePaperDefaults() {
+        const Config c = parse_config("{}");
+        QCOMPARE(c.model, ModelKind::Aoup);
+        QCOMPARE(c.n, 4096);
+        QCOMPARE(c.phi, 0.5);
+        QCOMPARE(c.v0, 0.025);
+        QCOMPARE(c.gamma, 1e-4);
+        QCOMPARE(c.eps, 0.0);
+        QCOMPARE(c.beta, 7.5);
+        QCOMPARE(c.dt, 0.1);
+        QCOMPARE(c.interaction, Interaction::Softplus);
+        // phi = N pi r0^2 / L^2
+        QVERIFY(std::fabs(c.n * M_PI / (c.box * c.box) - 0.5) < 1e-12);
+        QVERIFY(std::fabs(c.peclet() - 125.0) < 1e-9);
+    }
+
+    void abpDefaultsFollowTheStenhammarConvention() {
+        const Config c = parse_config(R"({"model":"abp"})");
+        QCOMPARE(c.interaction, Interaction::Wca);
+        QVERIFY(std::fabs(c.peclet() - 100.0) < 1e-9);
+        QVERIFY(std::fabs(c.D_r - 3.0 * c.D_t / (c.sigma * c.sigma)) < 1e-12);
+        QVERIFY(std::fabs(c.n * M_PI * c.sigma * c.sigma / (4 * c.box * c.box) - 0.5) < 1e-12);
+    }
+
+    void pecletSetsV0AtFixedRotationalDiffusion() {
+        const Config c = parse_config(R"({"model":"abp","pe":40,"D_r":2.0})");
+        QVERIFY(std::fabs(c.v0 - 40.0 * 2.0 / 3.0) < 1e-12);
+        QVERIFY(std::fabs(c.D_t - 2.0 / 3.0) < 1e-12);
+        const Config a = parse_config(R"({"pe":10,"gamma":0.01})");
+        QVERIFY(std::fabs(a.v0 - 10.0 * 2.0 * 0.01) < 1e-12);
+    }
+
+    void boxFixesThePackingFraction() {
+        const Config c = parse_config(R"({"n":100,"box":50})");
+        QVERIFY(std::fabs(c.phi - 100 * M_PI / 2500.0) < 1e-12);
+    }
+
+    void softplusCutIsWhereTheForceFallsBelow1e4OfContact() {
+        const double rc = softplus_cutoff(1.0, 7.5);
+        const double u = 7.5 * (2.0 - rc);
+        const double f = std::log1p(std::exp(u)) / 7.5;
+        QVERIFY(std::fabs(f / (std::log(2.0) / 7.5) - 1e-4) < 2e-6);
+        QVERIFY(rc > 3.2 && rc < 3.35);
+    }
+
+    void roundTripThroughJsonIsExact() {
+        const Config c = parse_config(
+            R"({"n":3,"box":40,"interaction":"none","types":[0,1,1],"trap_stiffness":[1,2.5],"springs":[[0,2,0.5]],"seed":99,"eps":0.2})");
+        const Config d = parse_config(config_to_json(c));
+        QCOMPARE(config_to_json(d), config_to_json(c));
+        QCOMPARE(d.springs.size(), std::size_t(1));
+        QCOMPARE(d.trap_of(2), 2.5);
+        QCOMPARE(d.seed, std::uint64_t(99));
+    }
+
+    void badInputNamesTheKey_data() {
+        QTest::addColumn<QString>("json");
+        QTest::addColumn<QString>("key");
+        QTest::newRow("unknown key") << R"({"temperature":1})" << "temperature";
+        QTest::newRow("unknown nested key") << R"({"network":{"depth":3}})" << "network.depth";
+        QTest::newRow("n zero") << R"({"n":0})" << "n";
+        QTest::newRow("n negative") << R"({"n":-5})" << "n";
+        QTest::newRow("n not integer") << R"({"n":2.5})" << "n";
+        QTest::newRow("n wrong type") << R"({"n":"many"})" << "n";
+        QTest::newRow("phi zero") << R"({"phi":0})" << "phi";
+        QTest::newRow("phi too large") << R"({"phi":0.96})" << "phi";
+        QTest::newRow("phi and box") << R"({"phi":0.3,"box":10})" << "box";
+        QTest::newRow("box too small") << R"({"n":100,"box":1})" << "box";
+        QTest::newRow("dt zero") << R"({"dt":0})" << "dt";
+        QTest::newRow("dt negative") << R"({"dt":-0.1})" << "dt";
+        QTest::newRow("negative noise") << R"({"eps":-1})" << "eps";
+        QTest::newRow("negative D_t") << R"({"model":"abp","D_t":-1})" << "D_t";
+        QTest::newRow("gamma zero") << R"({"gamma":0})" << "gamma";
+        QTest::newRow("v0 and pe") << R"({"v0":1,"pe":3})" << "pe";
+        QTest::newRow("bad model") << R"({"model":"vicsek"})" << "model";
+        QTest::newRow("bad interaction") << R"({"interaction":"coulomb"})" << "interaction";
+        QTest::newRow("wca for aoup") << R"({"interaction":"wca"})" << "interaction";
+        QTest::newRow("abp key on aoup") << R"({"D_r":1})" << "D_r";
+        QTest::newRow("aoup key on abp") << R"({"model":"abp","gamma":1})" << "gamma";
+        QTest::newRow("types too short") << R"({"n":3,"types":[0,1]})" << "types";
+        QTest::newRow("types too long") << R"({"n":2,"types":[0,1,0]})" << "types";
+        QTest::newRow("negative type") << R"({"n":2,"types":[0,-1]})" << "types[1]";
+        QTest::newRow("missing stiffness") << R"({"n":2,"types":[0,2],"trap_stiffness":[1,1]})" << "trap_stiffness";
+        QTest::newRow("negative stiffness") << R"({"trap_stiffness":[-1]})" << "trap_stiffness[0]";
+        QTest::newRow("spring to missing particle") << R"({"n":2,"springs":[[0,5,1.0]]})" << "springs[0][1]";
+        QTest::newRow("spring to itself") << R"({"n":2,"springs":[[1,1,1.0]]})" << "springs[0]";
+        QTest::newRow("spring malformed") << R"({"n":2,"springs":[[0,1]]})" << "springs[0]";
+        QTest::newRow("bad version") << R"({"version":2})" << "version";
+        QTest::newRow("bad arch") << R"({"network":{"arch":"mlp"}})" << "network.arch";
+        QTest::newRow("heads do not divide width") << R"({"network":{"width":10,"heads":3}})" << "network.heads";
+        QTest::newRow("bad loss") << R"({"training":{"loss":"mse"}})" << "training.loss";
+        QTest::newRow("negative seed") << R"({"seed":-1})" << "seed";
+    }
+    void badInputNamesTheKey() {
+        QFETCH(QString, json);
+        QFETCH(QString, key);
+        QCOMPARE(error_key(json.toStdString()), key);
+    }
+
+    void malformedJsonIsAConfigError() {
+        QVERIFY_THROWS_EXCEPTION(ConfigError, parse_config("{\"n\": 4"));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, parse_config("[1,2]"));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, parse_config(""));
+    }
+
+    void missingFileIsAnIoError() {
+        QVERIFY_THROWS_EXCEPTION(IoError, load_config_file("/nonexistent/entroscope.json"));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestConfig)
+#include "TestConfig.moc"
