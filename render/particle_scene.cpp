@@ -13,16 +13,14 @@
 #include <vtkCellArray.h>
 #include <vtkColorTransferFunction.h>
 #include <vtkFloatArray.h>
-#include <vtkGlyph3DMapper.h>
 #include <vtkLookupTable.h>
 #include <vtkNew.h>
-#include <vtkPlane.h>
 #include <vtkPointData.h>
+#include <vtkPointGaussianMapper.h>
 #include <vtkPoints.h>
 #include <vtkPolyData.h>
 #include <vtkPolyDataMapper.h>
 #include <vtkProperty.h>
-#include <vtkRegularPolygonSource.h>
 #include <vtkRenderer.h>
 #include <vtkScalarBarActor.h>
 #include <vtkSmartPointer.h>
@@ -38,6 +36,8 @@ namespace entroscope::render {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
+
+const double kBackground[3] = {0.105, 0.115, 0.135};
 
 // Fraction of the viewport width kept free for the colour legend.
 constexpr double kLegendFraction = 0.15;
@@ -160,8 +160,7 @@ struct ParticleScene::Impl {
     vtkNew<vtkPoints> points;
     vtkNew<vtkFloatArray> angles;
     vtkNew<vtkPolyData> particles;
-    vtkNew<vtkRegularPolygonSource> disk;
-    vtkNew<vtkGlyph3DMapper> glyphMapper;
+    vtkNew<vtkPointGaussianMapper> diskMapper;
     vtkNew<vtkActor> particleActor;
 
     vtkNew<vtkPoints> boxPoints;
@@ -175,7 +174,12 @@ struct ParticleScene::Impl {
     vtkNew<vtkEntroscopeInteractorStyle2D> style;
     vtkNew<vtkCallbackCommand> startObserver;
 
-    vtkNew<vtkPlane> clip[4];
+    // Four quads in the background colour cover everything outside the box,
+    // so periodic images of edge particles are cut at the box edge.
+    vtkNew<vtkPoints> maskPoints;
+    vtkNew<vtkPolyData> mask;
+    vtkNew<vtkPolyDataMapper> maskMapper;
+    vtkNew<vtkActor> maskActor;
 
     // Periodic images of particles that overlap an edge (x, y, angle).
     std::vector<float> ghosts;
@@ -194,27 +198,28 @@ struct ParticleScene::Impl {
         particles->SetPoints(points);
         particles->GetPointData()->SetScalars(angles);
 
-        disk->SetNumberOfSides(24);
-        disk->SetRadius(1.0);
-        disk->GeneratePolygonOn();
-        disk->GeneratePolylineOff();
-
         lut = make_cyclic_lut();
-        glyphMapper->SetInputData(particles);
-        glyphMapper->SetSourceConnection(disk->GetOutputPort());
-        glyphMapper->ScalingOff();
-        glyphMapper->OrientOff();
-        glyphMapper->SetLookupTable(lut);
-        glyphMapper->SetScalarRange(-kPi, kPi);
-        glyphMapper->SetScalarModeToUsePointData();
-        glyphMapper->SetColorModeToMapScalars();
-        glyphMapper->ScalarVisibilityOn();
-        // Disks crossing an edge are drawn on both sides (periodic images)
-        // and cut at the box, as in the periodic system itself.
-        for (auto& plane : clip) {
-            glyphMapper->AddClippingPlane(plane);
-        }
-        particleActor->SetMapper(glyphMapper);
+        // One screen-aligned splat per particle, cut to a disk of the true
+        // radius by the fragment shader: ~N primitives instead of N
+        // tessellated polygons, which keeps software GL (llvmpipe) at
+        // interactive rates for tens of thousands of particles. A darker rim
+        // separates touching particles inside clusters.
+        diskMapper->SetInputData(particles);
+        diskMapper->SetScaleFactor(1.0);
+        diskMapper->SetTriangleScale(1.0f);
+        diskMapper->EmissiveOff();
+        diskMapper->SetSplatShaderCode(
+            "//VTK::Color::Impl\n"
+            "float dist2 = dot(offsetVCVSOutput.xy, offsetVCVSOutput.xy);\n"
+            "if (dist2 > 1.0) { discard; }\n"
+            "if (dist2 > 0.80) { ambientColor *= 0.62; diffuseColor *= 0.62; }\n"
+            "opacity = 1.0;\n");
+        diskMapper->SetLookupTable(lut);
+        diskMapper->SetScalarRange(-kPi, kPi);
+        diskMapper->SetScalarModeToUsePointData();
+        diskMapper->SetColorModeToMapScalars();
+        diskMapper->ScalarVisibilityOn();
+        particleActor->SetMapper(diskMapper);
         particleActor->GetProperty()->SetAmbient(1.0);
         particleActor->GetProperty()->SetDiffuse(0.0);
         particleActor->GetProperty()->LightingOff();
@@ -226,6 +231,22 @@ struct ParticleScene::Impl {
         boxOutline->SetPoints(boxPoints);
         boxOutline->SetLines(lines);
         boxMapper->SetInputData(boxOutline);
+
+        maskPoints->SetNumberOfPoints(8);
+        vtkNew<vtkCellArray> quads;
+        // Outer square 0-3, inner (box) square 4-7; one quad per side.
+        const vtkIdType q[4][4] = {{0, 1, 5, 4}, {1, 2, 6, 5}, {2, 3, 7, 6}, {3, 0, 4, 7}};
+        for (const auto& quad : q) {
+            quads->InsertNextCell(4, quad);
+        }
+        mask->SetPoints(maskPoints);
+        mask->SetPolys(quads);
+        maskMapper->SetInputData(mask);
+        maskMapper->ScalarVisibilityOff();
+        maskActor->SetMapper(maskMapper);
+        maskActor->GetProperty()->SetColor(kBackground[0], kBackground[1], kBackground[2]);
+        maskActor->GetProperty()->LightingOff();
+        maskActor->SetPosition(0.0, 0.0, 0.25);  // between the disks and the outline
         boxActor->SetMapper(boxMapper);
         boxActor->GetProperty()->SetColor(0.78, 0.80, 0.84);
         boxActor->GetProperty()->SetLineWidth(1.5);
@@ -253,10 +274,9 @@ struct ParticleScene::Impl {
         caption->GetPositionCoordinate()->SetCoordinateSystemToNormalizedViewport();
         caption->SetPosition(0.012, 0.985);
 
-        renderer->SetBackground(0.095, 0.105, 0.125);
-        renderer->SetBackground2(0.165, 0.175, 0.205);
-        renderer->GradientBackgroundOn();
+        renderer->SetBackground(kBackground[0], kBackground[1], kBackground[2]);
         renderer->AddActor(particleActor);
+        renderer->AddActor(maskActor);
         renderer->AddActor(boxActor);
         renderer->AddActor2D(legend);
         renderer->AddActor2D(caption);
@@ -373,7 +393,7 @@ void ParticleScene::update(const State& state, double radius)
 
     if (radius != d_->radius) {
         d_->radius = radius;
-        d_->disk->SetRadius(radius);
+        d_->diskMapper->SetScaleFactor(radius);
     }
     if (state.box != d_->box) {
         d_->box = state.box;
@@ -383,14 +403,17 @@ void ParticleScene::update(const State& state, double radius)
         d_->boxPoints->SetPoint(3, 0.0, L, 0.0);
         d_->boxPoints->Modified();
         d_->boxOutline->Modified();
-        d_->clip[0]->SetOrigin(0.0, 0.0, 0.0);
-        d_->clip[0]->SetNormal(1.0, 0.0, 0.0);
-        d_->clip[1]->SetOrigin(L, 0.0, 0.0);
-        d_->clip[1]->SetNormal(-1.0, 0.0, 0.0);
-        d_->clip[2]->SetOrigin(0.0, 0.0, 0.0);
-        d_->clip[2]->SetNormal(0.0, 1.0, 0.0);
-        d_->clip[3]->SetOrigin(0.0, L, 0.0);
-        d_->clip[3]->SetNormal(0.0, -1.0, 0.0);
+        // The mask reaches far beyond the box so panning never uncovers
+        // stray images.
+        const double far = 50.0 * L;
+        const double outer[4][2] = {{-far, -far}, {L + far, -far}, {L + far, L + far}, {-far, L + far}};
+        const double inner[4][2] = {{0.0, 0.0}, {L, 0.0}, {L, L}, {0.0, L}};
+        for (int c = 0; c < 4; ++c) {
+            d_->maskPoints->SetPoint(c, outer[c][0], outer[c][1], 0.0);
+            d_->maskPoints->SetPoint(4 + c, inner[c][0], inner[c][1], 0.0);
+        }
+        d_->maskPoints->Modified();
+        d_->mask->Modified();
     }
 }
 
