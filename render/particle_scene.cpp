@@ -293,6 +293,8 @@ struct ParticleScene::Impl {
         renderer->AddObserver(vtkCommand::StartEvent, startObserver);
     }
 
+    ~Impl() { renderer->RemoveObserver(startObserver); }
+
     void fitIfNeeded()
     {
         const int* size = renderer->GetSize();

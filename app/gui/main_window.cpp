@@ -81,6 +81,7 @@ MainWindow::MainWindow(const Config& cfg, QWidget* parent) : QMainWindow(parent)
     fpsLabel_ = new QLabel(this);
     fpsLabel_->setMinimumWidth(90);
     errorLabel_ = new QLabel(this);
+    errorLabel_->setObjectName("errorLabel");
     errorLabel_->setStyleSheet(QStringLiteral("color: #d33;"));
     for (QLabel* l : {timeLabel_, stepLabel_, rateLabel_}) {
         l->setMinimumWidth(150);
@@ -127,9 +128,12 @@ MainWindow::MainWindow(const Config& cfg, QWidget* parent) : QMainWindow(parent)
 MainWindow::~MainWindow()
 {
     displayTimer_.stop();
-    // Stop the worker before the view and scene go away.
+    // Stop the worker first, then the view (and its GL resources) while the
+    // scene it renders still exists.
     delete sim_;
     sim_ = nullptr;
+    delete view_;
+    view_ = nullptr;
 }
 
 void MainWindow::buildMenus()
@@ -197,7 +201,7 @@ void MainWindow::showError(const QString& message)
 
 void MainWindow::refreshDisplay()
 {
-    auto snap = sim_ ? sim_->latest() : nullptr;
+    auto snap = sim_ && view_ ? sim_->latest() : nullptr;
     if (!snap || snap == shown_) {
         return;
     }

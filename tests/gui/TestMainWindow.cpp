@@ -3,6 +3,7 @@
 #include <QApplication>
 #include <QColor>
 #include <QComboBox>
+#include <QLabel>
 #include <QOffscreenSurface>
 #include <QOpenGLContext>
 #include <QSet>
@@ -31,6 +32,7 @@ private Q_SLOTS:
     void phiSliderRescalesTheRunningSystem();
     void activitySliderChangesV0();
     void screenshotShowsColouredParticles();
+    void invalidParameterIsReportedAndTheRunGoesOn();
     void choosingAbpRebuildsWithAbpDefaults();
     void cleanupTestCase();
 
@@ -121,6 +123,18 @@ void TestMainWindow::screenshotShowsColouredParticles()
     qInfo("coloured fraction %.3f, hue bins %lld", fraction, static_cast<long long>(hueBins.size()));
     QVERIFY2(fraction > 0.10, "the view shows too few particle pixels (blank or black view?)");
     QVERIFY2(hueBins.size() >= 5, "particle colours do not span the cyclic map");
+}
+
+void TestMainWindow::invalidParameterIsReportedAndTheRunGoesOn()
+{
+    auto* error = window_->findChild<QLabel*>("errorLabel");
+    QVERIFY(error);
+    const double phi = latest()->config.phi;
+    window_->simulation()->setPackingFraction(0.99);  // engine accepts (0, 0.95]
+    QTRY_VERIFY_WITH_TIMEOUT(error->text().contains("packing fraction"), 10000);
+    QVERIFY(std::abs(latest()->config.phi - phi) < 1e-12);
+    const auto step = latest()->state->step;
+    QTRY_VERIFY_WITH_TIMEOUT(latest()->state->step > step, 10000);
 }
 
 void TestMainWindow::choosingAbpRebuildsWithAbpDefaults()
