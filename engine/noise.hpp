@@ -36,14 +36,16 @@ public:
         return static_cast<double>(u >> 11) * 0x1.0p-53;
     }
 
+    std::uint32_t key0() const { return key_.v[0]; }
+    std::uint32_t key1() const { return key_.v[1]; }
+
 private:
     r123::Philox4x32::key_type key_;
 };
 
 // Streams: distinct counter words so no two uses of the noise overlap.
 enum Stream : std::uint32_t {
-    kStreamPosition = 0,     // x noise (2 normals)
-    kStreamActive = 1,       // g noise (2 normals) / theta noise (1 normal)
+    kStreamDynamics = 0,      // per step: active-variable and position noise (4 normals)
     kStreamInit = 0x80000000u // initial conditions (step word is the draw index)
 };
 

@@ -9,6 +9,8 @@
 
 #include "errors.hpp"
 #include "noise.hpp"
+#include "noise_block.hpp"
+#include "force_kernels.hpp"
 
 namespace entroscope {
 
@@ -22,33 +24,23 @@ inline double wrap_angle(double t) {
     return t - kTwoPi * std::floor((t + kPi) / kTwoPi);
 }
 
-// Pair-force magnitude divided by distance, f(r)/r, for r^2 < rc^2 (the caller
-// checks the cut). The force on i is (f/r) * (x_i - x_j).
-struct SoftplusForce {
-    double two_r0, beta, inv_beta, k;
-    inline double operator()(double r2) const {
-        const double r = std::sqrt(r2);
-        const double u = beta * (two_r0 - r);
-        // Stable softplus: log(1 + e^u) = max(u, 0) + log1p(e^-|u|).
-        const double sp = (std::max(u, 0.0) + std::log1p(std::exp(-std::fabs(u)))) * inv_beta;
-        return k * sp / r;
+// Fold a coordinate into [0, L) and count the image crossed; a step of less
+// than a box length (the normal case) needs no division.
+inline void fold(double& v, std::int32_t& image, double L) {
+    if (v >= L) {
+        v -= L;
+        ++image;
+    } else if (v < 0.0) {
+        v += L;
+        --image;
     }
-};
-struct HardForce {
-    double two_r0, k;
-    inline double operator()(double r2) const {
-        const double r = std::sqrt(r2);
-        return k * (two_r0 - r) / r;  // the caller cuts at 2 r0
+    if (v < 0.0 || v >= L) {
+        const double f = std::floor(v / L);
+        v -= f * L;
+        image += static_cast<std::int32_t>(f);
+        if (v >= L) v = 0.0;
     }
-};
-struct WcaForce {
-    double sigma2;  // eps_LJ = 1, unit mobility
-    inline double operator()(double r2) const {
-        const double s2 = sigma2 / r2;
-        const double s6 = s2 * s2 * s2;
-        return 24.0 * s6 * (2.0 * s6 - 1.0) / r2;
-    }
-};
+}
 
 inline double min_image(double d, double L, double half_L) {
     if (d >= half_L) d -= L;
@@ -72,6 +64,7 @@ struct Simulator::Impl {
     int stride = 16;
     std::vector<double> x_ref;  // folded positions at the last build
     std::uint64_t rebuilds = 0;
+    bool pending_build = true;  // carried across run() calls
 
     // Springs as per-particle adjacency; per-particle trap stiffness (empty = none).
     std::vector<int> spring_start, spring_other;
@@ -89,7 +82,6 @@ struct Simulator::Impl {
     void setup(const Config& cfg, State& st);
     void bin_cells(const double* x, int n);
     int build_list(const double* x, int n, int i);  // returns the count (may exceed stride)
-    template <class F> void forces_range(const Config& cfg, const double* x, F f, int begin, int end);
     void forces_range_any(const Config& cfg, const double* x, int begin, int end);
 };
 
@@ -141,7 +133,7 @@ void Simulator::Impl::setup(const Config& cfg, State& st) {
     }
     force.assign(2 * n, 0.0);
     nbr_count.assign(n, 0);
-    x_ref.clear();  // forces a list build on the next step
+    pending_build = true;  // lists are built on the next step
 }
 
 void Simulator::Impl::bin_cells(const double* x, int n) {
@@ -192,26 +184,23 @@ int Simulator::Impl::build_list(const double* x, int n, int i) {
     return cnt;
 }
 
-template <class F>
-void Simulator::Impl::forces_range(const Config& cfg, const double* x, F f, int begin, int end) {
+void Simulator::Impl::forces_range_any(const Config& cfg, const double* x, int begin, int end) {
+    double* f = force.data();
+    if (pair_force) {
+        const detail::PairLists p{x, nbr.data(), nbr_count.data(), stride, L, 1.0 / L, rcut2};
+        switch (cfg.interaction) {
+            case Interaction::Softplus: detail::softplus_forces(p, 2 * cfg.r0, cfg.beta, cfg.k, begin, end, f); break;
+            case Interaction::Hard: detail::hard_forces(p, 2 * cfg.r0, cfg.k, begin, end, f); break;
+            case Interaction::Wca: detail::wca_forces(p, cfg.sigma * cfg.sigma, begin, end, f); break;
+            case Interaction::None: break;
+        }
+    } else {
+        std::fill(f + 2 * begin, f + 2 * end, 0.0);
+    }
+    // One-body trap and springs.
     for (int i = begin; i < end; ++i) {
         const double xi = x[2 * i], yi = x[2 * i + 1];
         double fx = 0, fy = 0;
-        if (pair_force) {
-            const int* list = nbr.data() + static_cast<std::size_t>(i) * static_cast<std::size_t>(stride);
-            const int cnt = nbr_count[static_cast<std::size_t>(i)];
-            for (int m = 0; m < cnt; ++m) {
-                const int j = list[m];
-                const double dx = min_image(xi - x[2 * j], L, half_L);
-                const double dy = min_image(yi - x[2 * j + 1], L, half_L);
-                const double r2 = dx * dx + dy * dy;
-                if (r2 < rcut2 && r2 > 0.0) {
-                    const double fr = f(r2);
-                    fx += fr * dx;
-                    fy += fr * dy;
-                }
-            }
-        }
         if (!trap.empty()) {
             const double A = trap[static_cast<std::size_t>(i)];
             fx -= A * min_image(xi - half_L, L, half_L);
@@ -223,20 +212,8 @@ void Simulator::Impl::forces_range(const Config& cfg, const double* x, F f, int 
             fx -= kap * min_image(xi - x[2 * j], L, half_L);
             fy -= kap * min_image(yi - x[2 * j + 1], L, half_L);
         }
-        force[2 * static_cast<std::size_t>(i)] = fx;
-        force[2 * static_cast<std::size_t>(i) + 1] = fy;
-    }
-    (void)cfg;
-}
-
-void Simulator::Impl::forces_range_any(const Config& cfg, const double* x, int begin, int end) {
-    switch (cfg.interaction) {
-        case Interaction::Softplus:
-            forces_range(cfg, x, SoftplusForce{2 * cfg.r0, cfg.beta, 1.0 / cfg.beta, cfg.k}, begin, end);
-            break;
-        case Interaction::Hard: forces_range(cfg, x, HardForce{2 * cfg.r0, cfg.k}, begin, end); break;
-        case Interaction::Wca: forces_range(cfg, x, WcaForce{cfg.sigma * cfg.sigma}, begin, end); break;
-        case Interaction::None: forces_range(cfg, x, HardForce{0, 0}, begin, end); break;
+        f[2 * i] += fx;
+        f[2 * i + 1] += fy;
     }
 }
 
@@ -349,7 +326,9 @@ double Simulator::mean_sq_position() const {
 }
 
 std::vector<double> Simulator::conservative_forces() const {
-    auto& I = *impl_;
+    // Work on a copy so that observing never changes when lists are rebuilt
+    // (the summation order, and so the bits, of the trajectory).
+    Impl I = *impl_;
     const int n = cfg_.n;
     if (I.pair_force) {
         if (I.ncell) I.bin_cells(state_.x.data(), n);
@@ -364,7 +343,6 @@ std::vector<double> Simulator::conservative_forces() const {
             if (worst <= I.stride) break;
             I.stride = worst + 8;
         }
-        I.x_ref = state_.x;
     }
     I.forces_range_any(cfg_, state_.x.data(), 0, n);
     return I.force;
@@ -392,7 +370,9 @@ void Simulator::run(std::uint64_t steps) {
     std::int32_t* img = state_.image.data();
     double* act = state_.act.data();
     const double* F = I.force.data();
-    bool need_build = I.pair_force && I.x_ref.size() != state_.x.size();
+    bool need_build = I.pair_force && I.pending_build;
+    const int nblocks = (n + detail::kBlock - 1) / detail::kBlock;
+    const std::uint32_t key0 = I.noise.key0(), key1 = I.noise.key1();
     bool bad = false;
 
 #pragma omp parallel num_threads(T)
@@ -436,54 +416,64 @@ void Simulator::run(std::uint64_t steps) {
                 const int e = static_cast<int>(static_cast<long long>(n) * (chunk + 1) / T);
                 I.forces_range_any(cfg_, x, b, e);
             }
-            // Euler–Maruyama for x, exact OU (AOUP) / Brownian (ABP) update for the active variable.
+            // Euler–Maruyama for x, exact OU (AOUP) / Brownian (ABP) update for the
+            // active variable. Noise comes in fixed blocks of kBlock particles.
             const std::uint64_t step = step0 + s;
             double maxd2 = 0.0;
             bool local_bad = false;
 #pragma omp for schedule(static)
-            for (int i = 0; i < n; ++i) {
-                const std::size_t k = 2 * static_cast<std::size_t>(i);
-                double ex, ey;
+            for (int blk = 0; blk < nblocks; ++blk) {
+                const int first = blk * detail::kBlock;
+                const int cnt = std::min(detail::kBlock, n - first);
+                // One draw gives 4 normals: active variable (z[0], z[1]), position (z[2], z[3]).
+                alignas(64) double z[4][detail::kBlock];
+                alignas(64) double ex[detail::kBlock], ey[detail::kBlock];
+                detail::normal4_block(key0, key1, step, detail::kStreamDynamics, static_cast<std::uint32_t>(first), z);
+                const double* za = z[0];
+                const double* zb = z[1];
+                const double* zx = z[2];
+                const double* zy = z[3];
                 if (aoup) {
-                    ex = act[k];
-                    ey = act[k + 1];
+                    for (int q = 0; q < cnt; ++q) {
+                        ex[q] = act[2 * static_cast<std::size_t>(first + q)];
+                        ey[q] = act[2 * static_cast<std::size_t>(first + q) + 1];
+                    }
                 } else {
-                    ex = std::cos(act[i]);
-                    ey = std::sin(act[i]);
+                    alignas(64) double th[detail::kBlock] = {};
+                    for (int q = 0; q < cnt; ++q) th[q] = act[first + q];
+                    detail::sincos_block(th, ex, ey);
                 }
-                double nx = x[k] + dt * (v0 * ex + F[k]);
-                double ny = x[k + 1] + dt * (v0 * ey + F[k + 1]);
-                if (x_noise > 0) {
-                    double a, b;
-                    I.noise.normal2(step, static_cast<std::uint32_t>(i), detail::kStreamPosition, a, b);
-                    nx += x_noise * a;
-                    ny += x_noise * b;
-                }
-                double a, b;
-                I.noise.normal2(step, static_cast<std::uint32_t>(i), detail::kStreamActive, a, b);
-                if (aoup) {
-                    act[k] = g_decay * act[k] + g_noise * a;
-                    act[k + 1] = g_decay * act[k + 1] + g_noise * b;
-                } else {
-                    act[i] = wrap_angle(act[i] + g_noise * a);
-                }
-                if (!std::isfinite(nx) || !std::isfinite(ny) || std::fabs(nx) > 1e15 || std::fabs(ny) > 1e15) {
-                    local_bad = true;
-                    continue;
-                }
-                const double fx = std::floor(nx / L), fy = std::floor(ny / L);
-                nx -= fx * L;
-                ny -= fy * L;
-                if (nx >= L) nx = 0.0;  // rounding of tiny negatives
-                if (ny >= L) ny = 0.0;
-                img[k] += static_cast<std::int32_t>(fx);
-                img[k + 1] += static_cast<std::int32_t>(fy);
-                x[k] = nx;
-                x[k + 1] = ny;
-                if (I.pair_force) {
-                    const double dx = min_image(nx - I.x_ref[k], L, hL);
-                    const double dy = min_image(ny - I.x_ref[k + 1], L, hL);
-                    maxd2 = std::max(maxd2, dx * dx + dy * dy);
+                for (int q = 0; q < cnt; ++q) {
+                    const int i = first + q;
+                    const std::size_t k = 2 * static_cast<std::size_t>(i);
+                    double nx = x[k] + dt * (v0 * ex[q] + F[k]);
+                    double ny = x[k + 1] + dt * (v0 * ey[q] + F[k + 1]);
+                    if (x_noise > 0) {
+                        nx += x_noise * zx[q];
+                        ny += x_noise * zy[q];
+                    }
+                    if (aoup) {
+                        act[k] = g_decay * act[k] + g_noise * za[q];
+                        act[k + 1] = g_decay * act[k + 1] + g_noise * zb[q];
+                    } else {
+                        double th = act[i] + g_noise * za[q];
+                        if (th >= kPi) th -= kTwoPi;
+                        else if (th < -kPi) th += kTwoPi;
+                        act[i] = th < -kPi || th >= kPi ? wrap_angle(th) : th;
+                    }
+                    if (!std::isfinite(nx) || !std::isfinite(ny) || std::fabs(nx) > 1e15 || std::fabs(ny) > 1e15) {
+                        local_bad = true;
+                        continue;
+                    }
+                    fold(nx, img[k], L);
+                    fold(ny, img[k + 1], L);
+                    x[k] = nx;
+                    x[k + 1] = ny;
+                    if (I.pair_force) {
+                        const double dx = min_image(nx - I.x_ref[k], L, hL);
+                        const double dy = min_image(ny - I.x_ref[k + 1], L, hL);
+                        maxd2 = std::max(maxd2, dx * dx + dy * dy);
+                    }
                 }
             }
             I.thread_max[static_cast<std::size_t>(tid) * Impl::kPad] = maxd2;
@@ -507,10 +497,11 @@ void Simulator::run(std::uint64_t steps) {
             need_build = rebuild;
         }
     }
+    I.pending_build = need_build;
     if (bad) {
         const std::uint64_t at = state_.step;
         state_ = backup;
-        impl_->x_ref.clear();
+        I.pending_build = true;
         throw NumericalError("the simulation produced a non-finite position during steps " + std::to_string(at) + ".." +
                              std::to_string(at + steps) + " (time step too large for the forces?); the state was rolled back");
     }

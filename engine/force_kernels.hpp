@@ -1,0 +1,25 @@
+#pragma once
+// Pair-force kernels over Verlet lists (internal header). Compiled with
+// fast-math and per-ISA clones so the neighbour loop vectorises (gathers,
+// libmvec exp/log1p). Each particle's sum runs the same code whatever the
+// thread split, so results stay bit-identical for any thread count.
+#include <cstdint>
+
+namespace entroscope::detail {
+
+struct PairLists {
+    const double* x;        // 2N folded positions
+    const int* nbr;         // stride entries per particle
+    const int* count;       // list length per particle
+    int stride;
+    double L, inv_L;
+    double rcut2;
+};
+
+// Adds nothing for pairs at r^2 >= rcut2; writes force[2i], force[2i+1]
+// (pair part only) for i in [begin, end).
+void wca_forces(const PairLists& p, double sigma2, int begin, int end, double* force);
+void softplus_forces(const PairLists& p, double two_r0, double beta, double k, int begin, int end, double* force);
+void hard_forces(const PairLists& p, double two_r0, double k, int begin, int end, double* force);
+
+}  // namespace entroscope::detail
