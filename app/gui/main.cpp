@@ -6,6 +6,7 @@
 #include <QTimer>
 #include <cstdio>
 
+#include "app/gui/default_session.hpp"
 #include "app/gui/main_window.hpp"
 #include "engine/config.hpp"
 #include "engine/errors.hpp"
@@ -54,7 +55,7 @@ int main(int argc, char** argv)
     entroscope::Config cfg;
     try {
         cfg = parser.isSet(configOpt) ? entroscope::load_config_file(parser.value(configOpt).toStdString())
-                                      : entroscope::default_config(entroscope::ModelKind::Aoup);
+                                      : entroscope::gui::embedded_default_config();
     } catch (const entroscope::Error& e) {
         std::fprintf(stderr, "entroscope: %s\n", e.what());
         return 2;

@@ -1,4 +1,4 @@
-// The main window under Xvfb: it starts the paper's AOUP system, the sliders
+// The main window under Xvfb: it starts the embedded default (ABP MIPS), the sliders
 // reach the running simulation, and the view shows coloured particles.
 #include <QApplication>
 #include <QColor>
@@ -13,6 +13,7 @@
 #include <cmath>
 #include <memory>
 
+#include "app/gui/default_session.hpp"
 #include "app/gui/main_window.hpp"
 #include "app/gui/simulation_worker.hpp"
 #include "engine/config.hpp"
@@ -28,12 +29,12 @@ class TestMainWindow : public QObject {
 
 private Q_SLOTS:
     void initTestCase();
-    void startsRunningTheAoupPaperDefaults();
+    void startsRunningTheEmbeddedAbpDefault();
     void phiSliderRescalesTheRunningSystem();
     void activitySliderChangesV0();
     void screenshotShowsColouredParticles();
     void invalidParameterIsReportedAndTheRunGoesOn();
-    void choosingAbpRebuildsWithAbpDefaults();
+    void choosingAoupRebuildsWithThePaperDefaults();
     void cleanupTestCase();
 
 private:
@@ -49,21 +50,22 @@ void TestMainWindow::initTestCase()
     if (!probe.create()) {
         QSKIP("no OpenGL context can be created on this display");
     }
-    window_ = std::make_unique<MainWindow>(entroscope::default_config(ModelKind::Aoup));
+    window_ = std::make_unique<MainWindow>(entroscope::gui::embedded_default_config());
     window_->show();
     QVERIFY(QTest::qWaitForWindowExposed(window_.get()));
     QTRY_VERIFY_WITH_TIMEOUT(window_->view()->isGLReady(), 10000);
 }
 
-void TestMainWindow::startsRunningTheAoupPaperDefaults()
+void TestMainWindow::startsRunningTheEmbeddedAbpDefault()
 {
     QTRY_VERIFY_WITH_TIMEOUT(latest() && latest()->state->step > 0, 20000);
     const auto snap = latest();
-    QCOMPARE(snap->config.model, ModelKind::Aoup);
+    QCOMPARE(snap->config.model, ModelKind::Abp);
+    QCOMPARE(snap->config.interaction, entroscope::Interaction::Wca);
     QCOMPARE(snap->config.n, 4096);
     QCOMPARE(snap->state->n(), 4096);
     QVERIFY(std::abs(snap->config.phi - 0.5) < 1e-12);
-    QVERIFY(std::abs(snap->config.peclet() - 125.0) < 1e-6);
+    QVERIFY(std::abs(snap->config.peclet() - 100.0) < 1e-6);
     QVERIFY(snap->running);
 }
 
@@ -90,7 +92,7 @@ void TestMainWindow::activitySliderChangesV0()
     QVERIFY(slider);
     const Config cfg = latest()->config;
     slider->setValue(50);
-    const double expectedV0 = 50.0 * 2.0 * cfg.r0 * cfg.gamma;  // Pe = v0 / (2 r0 gamma)
+    const double expectedV0 = 50.0 * cfg.sigma * cfg.D_r / 3.0;  // ABP: Pe = 3 v0 / (sigma D_r)
     QTRY_VERIFY_WITH_TIMEOUT(std::abs(latest()->config.v0 - expectedV0) < 1e-9 * expectedV0 + 1e-15, 10000);
     QVERIFY(std::abs(latest()->config.peclet() - 50.0) < 1e-6);
 }
@@ -137,22 +139,22 @@ void TestMainWindow::invalidParameterIsReportedAndTheRunGoesOn()
     QTRY_VERIFY_WITH_TIMEOUT(latest()->state->step > step, 10000);
 }
 
-void TestMainWindow::choosingAbpRebuildsWithAbpDefaults()
+void TestMainWindow::choosingAoupRebuildsWithThePaperDefaults()
 {
     auto* combo = window_->panel()->findChild<QComboBox*>("modelCombo");
     QVERIFY(combo);
     const auto before = latest()->generation;
-    combo->setCurrentIndex(1);  // ABP
+    combo->setCurrentIndex(0);  // AOUP
     QTRY_VERIFY_WITH_TIMEOUT(latest()->generation > before, 20000);
     const auto snap = latest();
-    const Config abp = entroscope::default_config(ModelKind::Abp);
-    QCOMPARE(snap->config.model, ModelKind::Abp);
-    QCOMPARE(snap->config.n, abp.n);
-    QCOMPARE(snap->state->active_dim(), 1);
-    QVERIFY(std::abs(snap->config.peclet() - abp.peclet()) < 1e-6);
+    const Config aoup = entroscope::default_config(ModelKind::Aoup);
+    QCOMPARE(snap->config.model, ModelKind::Aoup);
+    QCOMPARE(snap->config.n, aoup.n);
+    QCOMPARE(snap->state->active_dim(), 2);
+    QVERIFY(std::abs(snap->config.peclet() - 125.0) < 1e-6);
     // The panel shows the new system's parameters.
-    QVERIFY(std::abs(window_->panel()->packingFraction() - abp.phi) < 1e-9);
-    QVERIFY(std::abs(window_->panel()->peclet() - abp.peclet()) < 0.05);
+    QVERIFY(std::abs(window_->panel()->packingFraction() - aoup.phi) < 1e-9);
+    QVERIFY(std::abs(window_->panel()->peclet() - aoup.peclet()) < 0.05);
     QTRY_VERIFY_WITH_TIMEOUT(latest()->state->step > 0, 20000);
 }
 
