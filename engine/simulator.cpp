@@ -372,6 +372,8 @@ void Simulator::run(std::uint64_t steps) {
     const double* F = I.force.data();
     bool need_build = I.pair_force && I.pending_build;
     const int nblocks = (n + detail::kBlock - 1) / detail::kBlock;
+    constexpr int kForceChunk = 128;
+    const int nchunks = (n + kForceChunk - 1) / kForceChunk;
     const std::uint32_t key0 = I.noise.key0(), key1 = I.noise.key1();
     bool bad = false;
 
@@ -390,7 +392,7 @@ void Simulator::run(std::uint64_t steps) {
                 }
                 for (;;) {
                     int local = 0;
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, kForceChunk)
                     for (int i = 0; i < n; ++i) {
                         const int c = I.build_list(x, n, i);
                         I.nbr_count[static_cast<std::size_t>(i)] = c;
@@ -410,10 +412,12 @@ void Simulator::run(std::uint64_t steps) {
                 }
             }
             // Forces at the current positions.
-#pragma omp for schedule(static)
-            for (int chunk = 0; chunk < T; ++chunk) {
-                const int b = static_cast<int>(static_cast<long long>(n) * chunk / T);
-                const int e = static_cast<int>(static_cast<long long>(n) * (chunk + 1) / T);
+            // Dynamic chunks balance dense clusters against the gas; each
+            // particle's sum is the same whichever thread computes it.
+#pragma omp for schedule(dynamic, 1)
+            for (int chunk = 0; chunk < nchunks; ++chunk) {
+                const int b = chunk * kForceChunk;
+                const int e = std::min(n, b + kForceChunk);
                 I.forces_range_any(cfg_, x, b, e);
             }
             // Euler–Maruyama for x, exact OU (AOUP) / Brownian (ABP) update for the
