@@ -1,0 +1,78 @@
+#pragma once
+// The learned score s = grad log rho of the stationary density (SPEC §3-§4),
+// behind a facade: no LibTorch type appears here, so Qt and CLI translation
+// units never see torch headers.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "state.hpp"
+
+namespace entroscope {
+
+// Network output for one snapshot (double for the estimators' accumulators).
+struct ScoreOutput {
+    int n = 0;
+    int active_dim = 0;            // 2 (AOUP g) or 1 (ABP theta)
+    std::vector<double> s_act;     // n * active_dim: score w.r.t. the particle's own active variable
+    std::vector<double> div_act;   // n: d s_{a_i} / d a_i summed over components (exact, autograd); empty unless asked
+    std::vector<double> s_x;       // 2n: position score; empty when the model has none (eps = 0 / D_t = 0)
+    std::vector<double> div_x;     // n: div_{x_i} s_{x_i} (exact); empty unless asked and s_x exists
+};
+
+struct TrainStats {
+    double loss = 0.0;
+    double grad_norm = 0.0;  // before clipping
+    double lr = 0.0;
+    std::uint64_t step = 0;
+};
+
+class ScoreModel {
+public:
+    // Builds the network of cfg.network for the physics of cfg (model kind,
+    // number of particle types, whether a position score is learned) with
+    // the optimiser of cfg.training. Weights are initialised from cfg.seed.
+    // Throws ConfigError for an unusable network/training config.
+    explicit ScoreModel(const Config& cfg);
+    ~ScoreModel();
+    ScoreModel(ScoreModel&&) noexcept;
+    ScoreModel& operator=(ScoreModel&&) noexcept;
+
+    std::int64_t parameter_count() const;
+    bool has_position_score() const;
+    const Config& config() const;
+    std::uint64_t steps() const;
+    // Total steps of the learning-rate schedule (warm-up + cosine decay).
+    void set_schedule_length(std::uint64_t total_steps);
+
+    // Online training: the physics changed (slider); keep the weights (warm
+    // start). Throws ConfigError when the architecture would have to change.
+    void set_physics(const Config& cfg);
+
+    // Score of every particle of a snapshot with the EMA weights.
+    ScoreOutput infer(const State& s, bool with_divergence) const;
+    // Same with the raw (non-EMA) weights: for tests of the averaging.
+    ScoreOutput infer_raw(const State& s, bool with_divergence) const;
+
+    // One optimiser step on the given particles of a snapshot (the loss of
+    // cfg.training). Throws NumericalError on a non-finite loss or gradient;
+    // the weights are then left as they were before the step.
+    TrainStats train_step(const State& s, const std::vector<int>& particles);
+
+    // Checkpoint: a torch archive at `path` plus a JSON sidecar `path.json`
+    // (config, versions, step, parameter count, SHA-256 of the archive).
+    // Both are written to temporary names and renamed. Throws IoError.
+    void save(const std::string& path) const;
+    // Throws IoError for a missing, truncated or corrupt file and ConfigError
+    // when `expect` is given and the architecture or model kind differ.
+    static ScoreModel load(const std::string& path, const Config* expect = nullptr);
+
+    struct Impl;
+private:
+    explicit ScoreModel(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace entroscope
