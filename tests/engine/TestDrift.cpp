@@ -80,7 +80,7 @@ Config setup(const QString& name) {
 }
 
 State driven_state(const Config& c) {
-    Simulator sim(c, 2);
+    Simulator sim(c, 1);
     sim.run(c.model == ModelKind::Abp ? 3000 : 400);
     return sim.state();
 }
@@ -122,7 +122,7 @@ private Q_SLOTS:
     void positionDriftEqualsSimulatorForcesPlusSelfPropulsion() {
         QFETCH(QString, name);
         const Config c = setup(name);
-        Simulator sim(c, 2);
+        Simulator sim(c, 1);
         sim.run(c.model == ModelKind::Abp ? 3000 : 400);
         const State& s = sim.state();
         const auto F = sim.conservative_forces();

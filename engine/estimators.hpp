@@ -1,0 +1,159 @@
+#pragma once
+// Entropy production and probability-flow estimators of SPEC §2, from a
+// snapshot, its drift (drift.hpp) and a score (network output or exact).
+//
+// With D = diag(eps I, gamma I) (AOUP) or diag(D_t I, D_r) (ABP) the flow
+// velocity is v = b - D s. Per particle i (a = g_i or theta_i):
+//   v_a        = -gamma g - gamma s_g          (AOUP)   |  -D_r s_theta      (ABP)
+//   v_x        = b_x - D_x s_x; exactly b_x when D_x = 0 (no s_x needed)
+//   sigma_sq   = |v_a|^2 / D_a   = gamma |g + s_g|^2     |  D_r s_theta^2
+//   sigma_div  = div_a v_a       = -gamma (2 + div s_g)  |  -D_r d_theta s_theta
+//                (the two active-part estimators; equal in expectation)
+//   sigma_x    = |v_x|^2 / D_x  (D_x > 0 and s_x given); infinite when D_x = 0
+//   ibp        = |s_a|^2 + div_a s_a  (+ |s_x|^2 + div_x s_x when both given)
+//   div_v      = div_x v_x + div_a v_a, div_x v_x = div_x b_x - D_x div_x s_x
+//   v_dot_s    = v . s over all of the particle's dofs (needs s_x)
+//   residual   = div_v + v_dot_s
+// E[ibp], E[sum_i div_v_i], E[sum_i v_dot_s_i] are 0 at stationarity, and
+// sum_i residual_i = div(v rho)/rho is 0 pointwise for the exact score.
+// Per-particle div_v and v_dot_s need not have mean 0 one by one; only the
+// sums over all particles do (ibp is mean 0 per particle).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "drift.hpp"
+#include "observables.hpp"
+#include "score_model.hpp"
+#include "state.hpp"
+
+namespace entroscope {
+
+// The position (x) part of the EPR.
+enum class XPart {
+    Finite,      // D_x > 0 and a position score is given
+    Infinite,    // D_x = 0: hypoelliptic (SPEC §2), only the active part is finite
+    Unavailable  // D_x > 0 but no position score was given
+};
+const char* to_string(XPart);
+
+// Per-particle estimates for one snapshot. A vector is empty when its
+// quantity is unavailable; the matching *_note says why.
+struct ParticleEstimates {
+    int n = 0;
+    int active_dim = 0;
+    double D_x = 0.0, D_act = 0.0;  // (eps, gamma) or (D_t, D_r)
+
+    std::vector<double> v_x;        // 2n
+    std::vector<double> v_act;      // n * active_dim
+    std::vector<double> sigma_sq;   // n
+    std::vector<double> sigma_div;  // n (needs score.div_act)
+    std::vector<double> sigma_x;    // n (XPart::Finite only)
+    std::vector<double> ibp;        // n (needs score.div_act)
+    std::vector<double> div_v;      // n
+    std::vector<double> v_dot_s;    // n (needs score.s_x)
+    std::vector<double> residual;   // n (div_v and v_dot_s both available)
+
+    XPart x_part = XPart::Infinite;
+    bool ibp_includes_x = false;
+    std::string x_note, sigma_div_note, ibp_note, div_v_note, v_dot_s_note;
+};
+
+// Throws ConfigError when the state, drift or score do not match the config
+// (sizes, model kind) and NumericalError when a needed input is not finite.
+ParticleEstimates estimate_particles(const Config& cfg, const State& s, const ScoreOutput& score, const Drift& drift);
+// Same, evaluating the drift (with its divergence) itself.
+ParticleEstimates estimate_particles(const Config& cfg, const State& s, const ScoreOutput& score);
+
+// Sums over particles of one snapshot (the global, extensive quantities).
+struct SnapshotTotals {
+    double epr_active = 0.0;      // sum sigma_sq
+    double epr_active_div = 0.0;  // sum sigma_div (NaN when unavailable)
+    double gap = 0.0;             // sum (sigma_sq - sigma_div) (NaN when unavailable)
+    double epr_x = 0.0;           // sum sigma_x (+inf when infinite, NaN when unavailable)
+    double epr_total = 0.0;       // epr_active + epr_x (the |v|^2 estimator for the active part)
+    double ibp = 0.0, div_v = 0.0, v_dot_s = 0.0, residual = 0.0;  // NaN when unavailable
+};
+SnapshotTotals snapshot_totals(const ParticleEstimates& e);
+
+// Accumulates estimates over snapshots of one system (fixed n). Standard
+// errors come from the spread over snapshots: the caller must hand it
+// snapshots that are (nearly) independent, i.e. spaced by a few relaxation
+// times, or ask for batch means (engine/observables.hpp) over the snapshot
+// series, which tolerates correlation shorter than a batch. Per-particle
+// time averages always use the independent-snapshot formula.
+class EstimatorAccumulator {
+public:
+    // Throws ConfigError for n < 1.
+    explicit EstimatorAccumulator(int n);
+
+    // Throws ConfigError when e.n differs from the accumulator's n.
+    void add(const ParticleEstimates& e);
+    std::int64_t count() const { return count_; }
+    int n() const { return n_; }
+    void clear();
+
+    struct Summary {
+        std::int64_t snapshots = 0;
+        // Global sums over particles: mean over snapshots and standard error.
+        // A quantity that was unavailable in some snapshots is averaged over
+        // the others (see count); mean NaN and count 0 when never available.
+        MeanSe epr_active, epr_active_div, gap, epr_x, epr_total;
+        MeanSe ibp, div_v, v_dot_s, residual;
+        // Per-particle time averages of sigma_i by both estimators (and the x
+        // part) with standard errors (need >= 2 snapshots; else NaN).
+        std::vector<double> sigma_sq_mean, sigma_sq_se;
+        std::vector<double> sigma_div_mean, sigma_div_se;
+        std::vector<double> sigma_x_mean, sigma_x_se;
+        // From the latest snapshot: why a quantity is infinite/unavailable.
+        XPart x_part = XPart::Infinite;
+        std::string x_note, sigma_div_note, ibp_note, div_v_note, v_dot_s_note;
+    };
+    // batches <= 0: snapshots independent (SE = sd / sqrt(count));
+    // batches >= 2: batch means with that many batches for the global series.
+    Summary summary(int batches = 0) const;
+
+private:
+    struct Series {
+        std::vector<double> values;
+        int infinite = 0;  // +inf entries (x part when D_x = 0), kept out of values
+    };
+    struct PerParticle {
+        std::vector<double> sum, sum2;
+        std::int64_t count = 0;
+    };
+    static MeanSe stats(const Series& s, int batches);
+    static void push(Series& s, double v);
+    static void push(PerParticle& p, const std::vector<double>& v);
+    static void per_particle(const PerParticle& p, int n, std::vector<double>& mean, std::vector<double>& se);
+
+    int n_ = 0;
+    std::int64_t count_ = 0;
+    Series epr_active_, epr_active_div_, gap_, epr_x_, epr_total_, ibp_, div_v_, v_dot_s_, residual_;
+    PerParticle sq_, div_, x_;
+    ParticleEstimates last_notes_;
+};
+
+// Exact score of a linear AOUP system (Config::is_linear) as a ScoreOutput,
+// with the exact divergences: for s = -P z (P the stationary precision),
+// div_{g_i} s_{g_i} = -(P_{g_ix g_ix} + P_{g_iy g_iy}), same for x_i. The
+// divergences do not depend on the state; they are found once, at
+// construction, by probing entroscope::exact_score (it is linear in z) with
+// unit vectors on a colouring of the spring graph's components.
+class LinearExactScore {
+public:
+    // Throws ConfigError when cfg is not linear or has no stationary law.
+    explicit LinearExactScore(const Config& cfg);
+    // with_position_score: fill s_x/div_x (a network learns them only when
+    // eps > 0; pass false to mimic that for eps = 0).
+    ScoreOutput operator()(const State& s, bool with_position_score) const;
+    const std::vector<double>& div_act() const { return div_act_; }
+    const std::vector<double>& div_x() const { return div_x_; }
+
+private:
+    Config cfg_;
+    std::vector<double> div_act_, div_x_;
+};
+
+}  // namespace entroscope

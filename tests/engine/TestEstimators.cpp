@@ -1,0 +1,711 @@
+// The estimators of SPEC §2 with exact scores, independent of any network.
+//
+// For a linear AOUP system every estimator is a quadratic form (plus a
+// constant) in z = (x, g), so its expectation under a Gaussian N(0, S) is
+// computed exactly by averaging it over the 2M sigma points ±sqrt(M) L e_k
+// (S = L L^T, M the dimension). With the continuous stationary covariance
+// this must reproduce solve_linear_system to rounding; with the stationary
+// covariance of the simulator's discrete chain it gives what the sampled
+// means converge to, so the O(dt) bias is known exactly and the sampled
+// means are compared with it within standard errors.
+#include <QtTest>
+
+#include <cmath>
+#include <map>
+#include <vector>
+
+#include "engine/config.hpp"
+#include "engine/drift.hpp"
+#include "engine/errors.hpp"
+#include "engine/estimators.hpp"
+#include "engine/linear_oracle.hpp"
+#include "engine/simulator.hpp"
+
+using namespace entroscope;
+
+namespace {
+
+// Small dense matrices for the 2c x 2c blocks of one spring component.
+struct Mat {
+    int m = 0;
+    std::vector<double> a;
+    explicit Mat(int size = 0) : m(size), a(static_cast<std::size_t>(size * size), 0.0) {}
+    double& operator()(int i, int j) { return a[static_cast<std::size_t>(i * m + j)]; }
+    double operator()(int i, int j) const { return a[static_cast<std::size_t>(i * m + j)]; }
+};
+Mat mul(const Mat& A, const Mat& B) {
+    Mat C(A.m);
+    for (int i = 0; i < A.m; ++i)
+        for (int k = 0; k < A.m; ++k)
+            for (int j = 0; j < A.m; ++j) C(i, j) += A(i, k) * B(k, j);
+    return C;
+}
+Mat transpose(const Mat& A) {
+    Mat T(A.m);
+    for (int i = 0; i < A.m; ++i)
+        for (int j = 0; j < A.m; ++j) T(i, j) = A(j, i);
+    return T;
+}
+Mat inverse(Mat A) {
+    const int m = A.m;
+    Mat I(m);
+    for (int i = 0; i < m; ++i) I(i, i) = 1;
+    for (int c = 0; c < m; ++c) {
+        int p = c;
+        for (int r = c + 1; r < m; ++r)
+            if (std::fabs(A(r, c)) > std::fabs(A(p, c))) p = r;
+        for (int j = 0; j < m; ++j) {
+            std::swap(A(c, j), A(p, j));
+            std::swap(I(c, j), I(p, j));
+        }
+        const double d = A(c, c);
+        for (int j = 0; j < m; ++j) {
+            A(c, j) /= d;
+            I(c, j) /= d;
+        }
+        for (int r = 0; r < m; ++r) {
+            if (r == c) continue;
+            const double f = A(r, c);
+            for (int j = 0; j < m; ++j) {
+                A(r, j) -= f * A(c, j);
+                I(r, j) -= f * I(c, j);
+            }
+        }
+    }
+    return I;
+}
+Mat cholesky(const Mat& S) {
+    Mat L(S.m);
+    for (int i = 0; i < S.m; ++i)
+        for (int j = 0; j <= i; ++j) {
+            double v = S(i, j);
+            for (int k = 0; k < j; ++k) v -= L(i, k) * L(j, k);
+            L(i, j) = i == j ? std::sqrt(v) : v / L(j, j);
+        }
+    return L;
+}
+
+struct System {
+    Config cfg;
+    std::vector<std::vector<int>> comps;  // spring components, all of one size
+    double relax = 0;                     // slowest relaxation time
+};
+
+System make_system(const QString& name) {
+    System sys;
+    Config& c = sys.cfg;
+    c.box = 200.0;
+    c.box_given = true;
+    c.interaction = Interaction::None;
+    c.v0 = 1.0;
+    c.gamma = 1.0;
+    c.dt = 0.01;
+    c.seed = 11;
+    if (name == "three-traps-eps0") {
+        c.n = 3000;
+        c.eps = 0.0;
+        c.types.resize(3000);
+        for (int i = 0; i < c.n; ++i) c.types[static_cast<std::size_t>(i)] = i % 3;
+        c.trap_stiffness = {0.5, 1.0, 2.0};
+    } else if (name == "trap-eps") {
+        c.n = 3000;
+        c.eps = 0.5;
+        c.trap_stiffness = {1.0};
+    } else if (name == "springs-eps0") {
+        c.n = 2000;
+        c.eps = 0.0;
+        c.gamma = 0.8;
+        c.trap_stiffness = {1.3};
+        for (int i = 0; i < c.n; i += 2) c.springs.push_back({i, i + 1, 0.7});
+    } else if (name == "springs-eps") {
+        c.n = 2000;
+        c.eps = 0.3;
+        c.v0 = 1.5;
+        c.types.resize(2000);
+        for (int i = 0; i < c.n; ++i) c.types[static_cast<std::size_t>(i)] = (i / 2) % 2;
+        c.trap_stiffness = {0.8, 1.6};
+        for (int i = 0; i < c.n; i += 2) c.springs.push_back({i, i + 1, 0.5});
+    } else if (name == "equilibrium") {
+        c.n = 2000;
+        c.v0 = 0.0;
+        c.eps = 0.4;
+        c.trap_stiffness = {1.5};
+    }
+    c.finalize();
+    if (c.springs.empty()) {
+        for (int i = 0; i < c.n; ++i) sys.comps.push_back({i});
+    } else {
+        for (const auto& s : c.springs) sys.comps.push_back({s.i, s.j});
+    }
+    // Slowest rate: gamma or the smallest trap stiffness (springs only stiffen).
+    double slow = c.gamma;
+    for (double A : c.trap_stiffness) slow = std::min(slow, A);
+    sys.relax = 1.0 / slow;
+    return sys;
+}
+
+// Per-particle averages of every estimator over a set of states.
+struct Averages {
+    std::vector<double> sigma_sq, sigma_div, sigma_x, ibp, div_v, v_dot_s;
+    double total(const std::vector<double>& v) const {
+        double s = 0;
+        for (double q : v) s += q;
+        return s;
+    }
+};
+
+void add_into(std::vector<double>& acc, const std::vector<double>& v, double w) {
+    if (v.empty()) return;
+    acc.resize(v.size(), 0.0);
+    for (std::size_t i = 0; i < v.size(); ++i) acc[i] += w * v[i];
+}
+
+// Exact expectations of the estimators under N(0, S) per component, where S is
+// the continuous stationary covariance (discrete = false) or that of the
+// simulator's Euler–Maruyama / exact-OU chain (discrete = true).
+Averages expectations(const System& sys, const LinearExactScore& exact, bool discrete) {
+    const Config& c = sys.cfg;
+    const int cs = static_cast<int>(sys.comps.front().size());
+    const int m = 2 * cs;  // per Cartesian component: x_1..x_c, g_1..g_c
+    const double hL = 0.5 * c.box;
+    // P of each component from the exact score, probing all components at
+    // once with the same local unit vector (components are independent).
+    std::vector<Mat> P(sys.comps.size(), Mat(m));
+    State probe;
+    probe.box = c.box;
+    probe.types.resize(static_cast<std::size_t>(c.n));
+    for (int i = 0; i < c.n; ++i) probe.types[static_cast<std::size_t>(i)] = c.type_of(i);
+    probe.image.assign(2 * static_cast<std::size_t>(c.n), 0);
+    for (int a = 0; a < m; ++a) {
+        probe.x.assign(2 * static_cast<std::size_t>(c.n), hL);
+        probe.act.assign(2 * static_cast<std::size_t>(c.n), 0.0);
+        for (const auto& comp : sys.comps) {
+            const auto p = static_cast<std::size_t>(comp[static_cast<std::size_t>(a % cs)]);
+            if (a < cs) probe.x[2 * p] = hL + 1.0;
+            else probe.act[2 * p] = 1.0;
+        }
+        const ScoreOutput s = exact(probe, true);
+        for (std::size_t q = 0; q < sys.comps.size(); ++q)
+            for (int b = 0; b < m; ++b) {
+                const auto p = static_cast<std::size_t>(sys.comps[q][static_cast<std::size_t>(b % cs)]);
+                P[q](b, a) = -(b < cs ? s.s_x[2 * p] : s.s_act[2 * p]);
+            }
+    }
+    std::vector<Mat> Lc;
+    for (std::size_t q = 0; q < sys.comps.size(); ++q) {
+        Mat S = inverse(P[q]);
+        if (discrete) {
+            Mat F(m), Q(m);
+            const double a = std::exp(-c.gamma * c.dt);
+            for (int i = 0; i < cs; ++i) {
+                const int pi = sys.comps[q][static_cast<std::size_t>(i)];
+                F(i, i) = 1.0 - c.dt * c.trap_of(pi);
+                F(i, cs + i) = c.dt * c.v0;
+                F(cs + i, cs + i) = a;
+                Q(i, i) = 2.0 * c.eps * c.dt;
+                Q(cs + i, cs + i) = 1.0 - a * a;
+            }
+            for (const auto& sp : c.springs) {
+                int li = -1, lj = -1;
+                for (int i = 0; i < cs; ++i) {
+                    if (sys.comps[q][static_cast<std::size_t>(i)] == sp.i) li = i;
+                    if (sys.comps[q][static_cast<std::size_t>(i)] == sp.j) lj = i;
+                }
+                if (li < 0) continue;
+                F(li, li) -= c.dt * sp.kappa;
+                F(lj, lj) -= c.dt * sp.kappa;
+                F(li, lj) += c.dt * sp.kappa;
+                F(lj, li) += c.dt * sp.kappa;
+            }
+            // Stein equation S = F S F^T + Q by doubling.
+            S = Q;
+            for (int it = 0; it < 64; ++it) {
+                Mat FSF = mul(mul(F, S), transpose(F));
+                for (std::size_t k = 0; k < S.a.size(); ++k) S.a[k] += FSF.a[k];
+                F = mul(F, F);
+            }
+        }
+        Lc.push_back(cholesky(S));
+    }
+    // Sigma points of the 2m-dimensional law (both Cartesian components).
+    const int M = 2 * m;
+    const double r = std::sqrt(static_cast<double>(M));
+    Averages avg;
+    DriftEvaluator ev(c);
+    State st = probe;
+    for (int k = 0; k < M; ++k)
+        for (double sign : {1.0, -1.0}) {
+            const int d = k / m, j = k % m;
+            st.x.assign(2 * static_cast<std::size_t>(c.n), hL);
+            st.act.assign(2 * static_cast<std::size_t>(c.n), 0.0);
+            for (std::size_t q = 0; q < sys.comps.size(); ++q)
+                for (int a = 0; a < m; ++a) {
+                    const auto p = static_cast<std::size_t>(sys.comps[q][static_cast<std::size_t>(a % cs)]);
+                    const double z = sign * r * Lc[q](a, j);
+                    if (a < cs) st.x[2 * p + static_cast<std::size_t>(d)] += z;
+                    else st.act[2 * p + static_cast<std::size_t>(d)] = z;
+                }
+            const auto e = estimate_particles(c, st, exact(st, c.eps > 0), ev.evaluate(st));
+            const double w = 1.0 / (2 * M);
+            add_into(avg.sigma_sq, e.sigma_sq, w);
+            add_into(avg.sigma_div, e.sigma_div, w);
+            add_into(avg.sigma_x, e.sigma_x, w);
+            add_into(avg.ibp, e.ibp, w);
+            add_into(avg.div_v, e.div_v, w);
+            add_into(avg.v_dot_s, e.v_dot_s, w);
+        }
+    return avg;
+}
+
+bool close(double a, double b, double tol) { return std::fabs(a - b) <= tol * std::max(1.0, std::fabs(b)); }
+
+QString fmt(const MeanSe& m) { return QString("%1 ± %2").arg(m.mean, 0, 'g', 6).arg(m.se, 0, 'g', 3); }
+
+ParticleEstimates synthetic(int n, XPart xp = XPart::Infinite) {
+    ParticleEstimates e;
+    e.n = n;
+    e.active_dim = 2;
+    e.sigma_sq.assign(static_cast<std::size_t>(n), 0.0);
+    e.x_part = xp;
+    return e;
+}
+
+}  // namespace
+
+class TestEstimators : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void exactExpectationsReproduceTheLinearOracle_data() {
+        QTest::addColumn<QString>("name");
+        for (const char* n : {"three-traps-eps0", "trap-eps", "springs-eps0", "springs-eps", "equilibrium"}) QTest::newRow(n) << QString(n);
+    }
+    // Deterministic: E over the exact stationary Gaussian of each estimator,
+    // computed by sigma points, equals the Lyapunov answers to rounding.
+    void exactExpectationsReproduceTheLinearOracle() {
+        QFETCH(QString, name);
+        const System sys = make_system(name);
+        const Config& c = sys.cfg;
+        const LinearExactScore exact(c);
+        const LinearOracle o = solve_linear_system(c);
+        const Averages E = expectations(sys, exact, false);
+        for (int i = 0; i < c.n; ++i) {
+            const auto k = static_cast<std::size_t>(i);
+            QVERIFY2(close(E.sigma_sq[k], o.epr_active[k], 1e-8), qPrintable(QString("particle %1: E|v_g|^2/gamma = %2, exact %3").arg(i).arg(E.sigma_sq[k]).arg(o.epr_active[k])));
+            QVERIFY2(close(E.sigma_div[k], o.epr_active[k], 1e-8), qPrintable(QString("particle %1: E div v_g = %2, exact %3").arg(i).arg(E.sigma_div[k]).arg(o.epr_active[k])));
+            QVERIFY(std::fabs(E.ibp[k]) < 1e-8 * (1 + std::fabs(exact.div_act()[k]) + std::fabs(exact.div_x()[k])));
+            if (c.eps > 0) QVERIFY2(close(E.sigma_x[k], o.epr_x[k], 1e-8), qPrintable(QString("particle %1: %2 vs %3").arg(i).arg(E.sigma_x[k]).arg(o.epr_x[k])));
+            else QVERIFY(E.sigma_x.empty());
+        }
+        QVERIFY(std::fabs(E.total(E.div_v)) < 1e-8 * c.n);
+        if (c.eps > 0) QVERIFY(std::fabs(E.total(E.v_dot_s)) < 1e-8 * c.n);
+        else QVERIFY(E.v_dot_s.empty());
+        if (c.v0 == 0) QVERIFY(std::fabs(E.total(E.sigma_sq)) < 1e-12 * c.n && std::fabs(o.epr_total) < 1e-12);
+    }
+
+    void exactDivergenceMatchesTheClosedFormPrecision() {
+        // One trapped AOUP (SPEC §5.1): S = [[eps/A + v0^2/(A(A+g)), v0/(A+g)], [v0/(A+g), 1]].
+        for (double eps : {0.0, 0.3})
+            for (double A : {0.5, 2.0}) {
+                Config c = make_system("trap-eps").cfg;
+                c.n = 4;
+                c.eps = eps;
+                c.gamma = 0.7;
+                c.v0 = 1.2;
+                c.trap_stiffness = {A};
+                c.finalize();
+                const double g = c.gamma, v0 = c.v0;
+                const double sxx = eps / A + v0 * v0 / (A * (A + g)), sxg = v0 / (A + g);
+                const double det = sxx - sxg * sxg;
+                const LinearExactScore ex(c);
+                for (int i = 0; i < c.n; ++i) {
+                    QVERIFY(close(ex.div_act()[static_cast<std::size_t>(i)], -2 * sxx / det, 1e-10));
+                    QVERIFY(close(ex.div_x()[static_cast<std::size_t>(i)], -2 * 1.0 / det, 1e-10));
+                }
+            }
+    }
+
+    void sampledEstimatorsMatchExactValuesWithinStandardErrors_data() {
+        QTest::addColumn<QString>("name");
+        for (const char* n : {"three-traps-eps0", "trap-eps", "springs-eps0", "springs-eps", "equilibrium"}) QTest::newRow(n) << QString(n);
+    }
+    // Statistical: simulate, estimate with the exact score on decorrelated
+    // snapshots, compare means with (a) the exact expectation under the
+    // simulator's discrete stationary law within 4 SE and (b) the continuous
+    // oracle within 4 SE + the O(dt) bias bound.
+    void sampledEstimatorsMatchExactValuesWithinStandardErrors() {
+        QFETCH(QString, name);
+        const System sys = make_system(name);
+        const Config& c = sys.cfg;
+        const LinearExactScore exact(c);
+        const LinearOracle o = solve_linear_system(c);
+        const Averages Ec = expectations(sys, exact, false);
+        const Averages Ed = expectations(sys, exact, true);
+
+        Simulator sim(c, 1);
+        DriftEvaluator ev(c);
+        const auto spacing = static_cast<std::uint64_t>(std::ceil(3.0 * sys.relax / c.dt));
+        sim.run(2 * spacing);
+        EstimatorAccumulator acc(c.n);
+        const int snapshots = 40;
+        double worst_residual = 0;
+        for (int s = 0; s < snapshots; ++s) {
+            sim.run(spacing);
+            const State& st = sim.state();
+            const auto e = estimate_particles(c, st, exact(st, c.eps > 0), ev.evaluate(st));
+            if (!e.residual.empty()) worst_residual = std::max(worst_residual, std::fabs(snapshot_totals(e).residual));
+            acc.add(e);
+        }
+        const auto sum = acc.summary();
+        QCOMPARE(sum.snapshots, static_cast<std::int64_t>(snapshots));
+
+        // O(dt) bias of the discrete chain, known exactly here. The bound
+        // asserted for it: |bias| <= 2 dt lambda_max (|value| + scale), lambda_max
+        // the fastest rate of the linear dynamics.
+        double lam = c.gamma;
+        for (int i = 0; i < c.n; ++i) lam = std::max(lam, c.trap_of(i));
+        for (const auto& sp : c.springs) lam = std::max(lam, c.trap_of(sp.i) + 2 * sp.kappa);
+        auto check = [&](const char* what, const MeanSe& m, double exact_c, double exact_d, double scale) {
+            const double bias = exact_d - exact_c;
+            const double bound = 2 * c.dt * lam * (std::fabs(exact_c) + scale);
+            const double rounding = 1e-9 * (std::fabs(exact_c) + scale) + 1e-12 * c.n;
+            qInfo("%-22s sampled %s | discrete-chain exact %.6g | continuous exact %.6g | bias %.3g (bound %.3g) | z = %.2f",
+                  what, qPrintable(fmt(m)), exact_d, exact_c, bias, bound, m.se > 0 ? (m.mean - exact_d) / m.se : 0.0);
+            QVERIFY2(std::fabs(bias) <= bound, qPrintable(QString("%1: bias %2 exceeds the O(dt) bound %3").arg(what).arg(bias).arg(bound)));
+            QVERIFY2(std::fabs(m.mean - exact_d) <= 4 * m.se + rounding,
+                     qPrintable(QString("%1: %2 vs discrete-chain exact %3").arg(what, fmt(m)).arg(exact_d)));
+            QVERIFY2(std::fabs(m.mean - exact_c) <= 4 * m.se + bound + rounding,
+                     qPrintable(QString("%1: %2 vs exact %3 (bias bound %4)").arg(what, fmt(m)).arg(exact_c).arg(bound)));
+        };
+        // Scale of the score diagnostics: E|s|^2 = -E div s (the |s|^2 and div s
+        // parts of ibp cancel in expectation; the bias is relative to each).
+        double scale = 0;
+        for (int i = 0; i < c.n; ++i)
+            scale -= exact.div_act()[static_cast<std::size_t>(i)] + (c.eps > 0 ? exact.div_x()[static_cast<std::size_t>(i)] : 0.0);
+        check("EPR active |v_g|^2", sum.epr_active, o.epr_active_total, Ed.total(Ed.sigma_sq), 0);
+        check("EPR active div v_g", sum.epr_active_div, o.epr_active_total, Ed.total(Ed.sigma_div), 0);
+        check("estimator gap", sum.gap, 0.0, Ed.total(Ed.sigma_sq) - Ed.total(Ed.sigma_div), o.epr_active_total);
+        check("E[|s|^2 + div s]", sum.ibp, 0.0, Ed.total(Ed.ibp), scale);
+        check("E[div v]", sum.div_v, 0.0, Ed.total(Ed.div_v), scale);
+        if (c.eps > 0) {
+            QCOMPARE(sum.x_part, XPart::Finite);
+            check("EPR x", sum.epr_x, o.epr_x_total, Ed.total(Ed.sigma_x), 0);
+            check("EPR total", sum.epr_total, o.epr_total, Ed.total(Ed.sigma_sq) + Ed.total(Ed.sigma_x), 0);
+            check("E[v.s]", sum.v_dot_s, 0.0, Ed.total(Ed.v_dot_s), scale);
+            // div(v rho)/rho = 0 pointwise for the exact score.
+            QVERIFY2(worst_residual < 1e-8 * c.n, qPrintable(QString::number(worst_residual)));
+            QVERIFY(std::fabs(sum.residual.mean) < 1e-8 * c.n);
+        } else {
+            QCOMPARE(sum.x_part, XPart::Infinite);
+            QVERIFY(std::isinf(sum.epr_x.mean) && std::isinf(sum.epr_total.mean));
+            QVERIFY(!sum.x_note.empty());
+            QVERIFY(std::isnan(sum.v_dot_s.mean) && sum.v_dot_s.count == 0);
+            QVERIFY(sum.v_dot_s_note.find("s_x") != std::string::npos);
+        }
+
+        // Per particle: time averages against the discrete-chain exact value.
+        // With n particles a few 4-SE excursions are expected; count them.
+        for (int which = 0; which < 2; ++which) {
+            const auto& mean = which == 0 ? sum.sigma_sq_mean : sum.sigma_div_mean;
+            const auto& se = which == 0 ? sum.sigma_sq_se : sum.sigma_div_se;
+            const auto& ed = which == 0 ? Ed.sigma_sq : Ed.sigma_div;
+            int outside = 0;
+            double zsum = 0;
+            for (int i = 0; i < c.n; ++i) {
+                const auto k = static_cast<std::size_t>(i);
+                const double tol = 1e-9 * (1 + std::fabs(ed[k]));
+                if (std::fabs(mean[k] - ed[k]) > 4 * se[k] + tol) ++outside;
+                if (se[k] > 0) zsum += (mean[k] - ed[k]) / se[k];
+            }
+            qInfo("per-particle sigma (%s): %d of %d outside 4 SE, mean z %.3f", which == 0 ? "|v|^2" : "div v", outside, c.n, zsum / c.n);
+            // The |v|^2 estimator is chi-square-like: over 40 snapshots a low
+            // mean comes with a low sample SE, so z is skewed negative (about
+            // -0.2 on average) and its tail is heavier than a Gaussian's.
+            QVERIFY2(outside <= std::max(3, c.n / 100), qPrintable(QString("%1 particles outside 4 SE").arg(outside)));
+            QVERIFY(std::fabs(zsum / c.n) < 0.35);
+        }
+
+        // Per type (oracle 2; oracle 3 for springs): mean over the type's
+        // particles of the time averages; SE from the spread over particles
+        // (independent components).
+        std::map<int, std::vector<int>> by_type;
+        for (int i = 0; i < c.n; ++i) by_type[c.type_of(i)].push_back(i);
+        for (const auto& [t, members] : by_type) {
+            for (int which = 0; which < 2; ++which) {
+                const auto& mean = which == 0 ? sum.sigma_sq_mean : sum.sigma_div_mean;
+                double m = 0, m2 = 0, exact_c = 0, exact_d = 0;
+                for (int i : members) {
+                    const auto k = static_cast<std::size_t>(i);
+                    m += mean[k];
+                    m2 += mean[k] * mean[k];
+                    exact_c += o.epr_active[k];
+                    exact_d += (which == 0 ? Ed.sigma_sq : Ed.sigma_div)[k];
+                }
+                const double cnt = static_cast<double>(members.size());
+                m /= cnt;
+                exact_c /= cnt;
+                exact_d /= cnt;
+                const double se = std::sqrt(std::max(0.0, m2 / cnt - m * m) / (cnt - 1));
+                const double bound = 2 * c.dt * lam * exact_c;
+                qInfo("type %d (A = %g) sigma by %s: %.5f ± %.5f, exact %.5f (discrete chain %.5f)", t, c.trap_stiffness[static_cast<std::size_t>(t)],
+                      which == 0 ? "|v|^2" : "div v", m, se, exact_c, exact_d);
+                QVERIFY(std::fabs(m - exact_d) <= 4 * se + 1e-9 * exact_c + 1e-12);
+                QVERIFY(std::fabs(m - exact_c) <= 4 * se + bound + 1e-9 * exact_c + 1e-12);
+                if (c.eps == 0 && c.springs.empty())  // SPEC §5.2: sigma = d A_t
+                    QVERIFY(close(exact_c, 2 * c.trap_stiffness[static_cast<std::size_t>(t)], 1e-8));
+                if (c.eps == 0 && !c.springs.empty())  // SPEC §5.3: sigma = d (A + kappa)
+                    QVERIFY(close(exact_c, 2 * (c.trap_stiffness[static_cast<std::size_t>(t)] + c.springs[0].kappa), 1e-8));
+            }
+        }
+        if (c.v0 == 0) {
+            // Equilibrium (SPEC §5.4): v = 0 everywhere, so EPR = 0 with no noise at all.
+            QVERIFY(std::fabs(sum.epr_active.mean) < 1e-12 * c.n && std::fabs(sum.epr_x.mean) < 1e-12 * c.n);
+        }
+    }
+
+    // A nonlinear equilibrium (softplus pairs, v0 = 0, eps > 0): the exact score
+    // is s_x = F/eps, s_g = -g, so v = 0 and E[|s|^2 + div s] = 0 checks the
+    // drift's divergence on simulator samples.
+    void nonlinearEquilibriumHasZeroEprAndMeanZeroDiagnostics() {
+        Config c;
+        c.n = 1500;
+        c.phi = 0.4;
+        c.v0 = 0.0;
+        c.eps = 0.1;
+        c.gamma = 1.0;
+        c.dt = 0.01;
+        c.seed = 5;
+        c.finalize();
+        Simulator sim(c, 1);
+        DriftEvaluator ev(c);
+        sim.run(2000);
+        EstimatorAccumulator acc(c.n);
+        std::vector<double> s2_series, divs_series;
+        for (int s = 0; s < 40; ++s) {
+            sim.run(200);
+            const State& st = sim.state();
+            const Drift d = ev.evaluate(st);
+            ScoreOutput sc;
+            sc.n = c.n;
+            sc.active_dim = 2;
+            sc.s_act.resize(st.act.size());
+            for (std::size_t k = 0; k < st.act.size(); ++k) sc.s_act[k] = -st.act[k];
+            sc.div_act.assign(static_cast<std::size_t>(c.n), -2.0);
+            sc.s_x.resize(d.b_x.size());
+            for (std::size_t k = 0; k < d.b_x.size(); ++k) sc.s_x[k] = d.b_x[k] / c.eps;
+            sc.div_x.resize(d.div_x.size());
+            double s2 = 0, ds = 0;
+            for (std::size_t i = 0; i < d.div_x.size(); ++i) {
+                sc.div_x[i] = d.div_x[i] / c.eps;
+                s2 += sc.s_x[2 * i] * sc.s_x[2 * i] + sc.s_x[2 * i + 1] * sc.s_x[2 * i + 1];
+                ds += sc.div_x[i];
+            }
+            s2_series.push_back(s2);
+            divs_series.push_back(ds);
+            const auto e = estimate_particles(c, st, sc, d);
+            QVERIFY(e.ibp_includes_x);
+            acc.add(e);
+        }
+        const auto sum = acc.summary();
+        QVERIFY(std::fabs(sum.epr_active.mean) < 1e-12 && std::fabs(sum.epr_x.mean) < 1e-12 && std::fabs(sum.epr_active_div.mean) < 1e-12);
+        QVERIFY(std::fabs(sum.div_v.mean) < 1e-9 && std::fabs(sum.v_dot_s.mean) < 1e-9);
+        double s2 = 0;
+        for (double v : s2_series) s2 += v / s2_series.size();
+        double ds = 0;
+        for (double v : divs_series) ds += v / divs_series.size();
+        // Euler–Maruyama biases E|s_x|^2 upwards by a relative O(dt * stiffness):
+        // for a harmonic well of stiffness K it is K dt / 2 exactly. Softplus
+        // pairs have f' <= k, and a particle has at most ~6 contacts.
+        const double bound = 0.5 * c.dt * 6.0 * c.k * s2;
+        qInfo("E|s_x|^2 = %.1f, E div s_x = %.1f, E[|s|^2 + div s] = %s (O(dt) bias bound %.1f)", s2, ds, qPrintable(fmt(sum.ibp)), bound);
+        QVERIFY(s2 > 3.0 * c.n);  // the test has teeth: forces are far from zero
+        QVERIFY2(std::fabs(sum.ibp.mean) <= 4 * sum.ibp.se + bound, qPrintable(fmt(sum.ibp)));
+    }
+
+    void freeAbpHasOnlyThePositionPart() {
+        // No forces: the stationary law is uniform in x and theta, s = 0,
+        // so v = (v0 e(theta), 0) and sigma_x = v0^2 / D_t per particle exactly.
+        Config c = default_config(ModelKind::Abp);
+        c.n = 500;
+        c.interaction = Interaction::None;
+        c.finalize();
+        Simulator sim(c, 1);
+        sim.run(50);
+        const State& st = sim.state();
+        ScoreOutput sc;
+        sc.n = c.n;
+        sc.active_dim = 1;
+        sc.s_act.assign(static_cast<std::size_t>(c.n), 0.0);
+        sc.div_act.assign(static_cast<std::size_t>(c.n), 0.0);
+        sc.s_x.assign(2 * static_cast<std::size_t>(c.n), 0.0);
+        sc.div_x.assign(static_cast<std::size_t>(c.n), 0.0);
+        const auto e = estimate_particles(c, st, sc);
+        QCOMPARE(e.x_part, XPart::Finite);
+        for (int i = 0; i < c.n; ++i) {
+            const auto k = static_cast<std::size_t>(i);
+            QCOMPARE(e.sigma_sq[k], 0.0);
+            QCOMPARE(e.sigma_div[k], 0.0);
+            QVERIFY(close(e.sigma_x[k], c.v0 * c.v0 / c.D_t, 1e-12));
+            QCOMPARE(e.ibp[k], 0.0);
+            QVERIFY(std::fabs(e.div_v[k]) < 1e-15);
+            QCOMPARE(e.v_dot_s[k], 0.0);
+            QVERIFY(close(e.v_x[2 * k], c.v0 * std::cos(st.act[k]), 1e-14));
+        }
+        const auto t = snapshot_totals(e);
+        QVERIFY(close(t.epr_total, c.n * c.v0 * c.v0 / c.D_t, 1e-12));
+    }
+
+    void abpThetaEstimatorsFollowSpecFormulas() {
+        Config c = default_config(ModelKind::Abp);
+        c.n = 64;
+        c.finalize();
+        Simulator sim(c, 1);
+        const State& st = sim.state();
+        ScoreOutput sc;
+        sc.n = c.n;
+        sc.active_dim = 1;
+        for (int i = 0; i < c.n; ++i) {
+            const double th = st.act[static_cast<std::size_t>(i)];
+            sc.s_act.push_back(0.7 * std::sin(th));  // a von Mises-like score
+            sc.div_act.push_back(0.7 * std::cos(th));
+        }
+        const auto e = estimate_particles(c, st, sc);
+        QCOMPARE(e.x_part, XPart::Unavailable);  // D_t > 0 and no position score
+        QVERIFY(e.sigma_x.empty() && e.v_x.empty() && e.div_v.empty() && e.v_dot_s.empty());
+        QVERIFY(!e.x_note.empty() && !e.div_v_note.empty() && !e.v_dot_s_note.empty());
+        QVERIFY(!e.ibp_includes_x);
+        for (int i = 0; i < c.n; ++i) {
+            const auto k = static_cast<std::size_t>(i);
+            QVERIFY(close(e.v_act[k], -c.D_r * sc.s_act[k], 1e-15));
+            QVERIFY(close(e.sigma_sq[k], c.D_r * sc.s_act[k] * sc.s_act[k], 1e-14));
+            QVERIFY(close(e.sigma_div[k], -c.D_r * sc.div_act[k], 1e-14));
+            QVERIFY(close(e.ibp[k], sc.s_act[k] * sc.s_act[k] + sc.div_act[k], 1e-14));
+        }
+        const auto t = snapshot_totals(e);
+        QVERIFY(std::isnan(t.epr_x) && std::isnan(t.epr_total) && std::isnan(t.div_v));
+    }
+
+    void aoupFormulasOnAHandMadeSnapshot() {
+        Config c;
+        c.n = 2;
+        c.box = 40;
+        c.box_given = true;
+        c.eps = 0.2;
+        c.gamma = 0.5;
+        c.v0 = 0.3;
+        c.finalize();
+        State st;
+        st.box = c.box;
+        st.x = {10.0, 10.0, 30.0, 30.0};
+        st.image = {0, 0, 0, 0};
+        st.act = {0.5, -1.0, 2.0, 0.25};
+        st.types = {0, 0};
+        ScoreOutput sc;
+        sc.n = 2;
+        sc.active_dim = 2;
+        sc.s_act = {0.1, 0.2, -0.3, 0.4};
+        sc.div_act = {-1.5, -2.5};
+        sc.s_x = {1.0, -2.0, 0.5, 0.0};
+        sc.div_x = {-3.0, 1.0};
+        const auto e = estimate_particles(c, st, sc);
+        // Particles are far apart: b_x = v0 g only.
+        const double vg0x = -c.gamma * (0.5 + 0.1), vg0y = -c.gamma * (-1.0 + 0.2);
+        QVERIFY(close(e.v_act[0], vg0x, 1e-15) && close(e.v_act[1], vg0y, 1e-15));
+        QVERIFY(close(e.sigma_sq[0], c.gamma * (0.6 * 0.6 + 0.8 * 0.8), 1e-14));
+        QVERIFY(close(e.sigma_div[0], -c.gamma * (2 - 1.5), 1e-14));
+        const double vx0 = c.v0 * 0.5 - c.eps * 1.0, vy0 = c.v0 * -1.0 - c.eps * -2.0;
+        QVERIFY(close(e.v_x[0], vx0, 1e-15) && close(e.v_x[1], vy0, 1e-15));
+        QVERIFY(close(e.sigma_x[0], (vx0 * vx0 + vy0 * vy0) / c.eps, 1e-14));
+        QVERIFY(close(e.ibp[0], 0.01 + 0.04 - 1.5 + 1.0 + 4.0 - 3.0, 1e-14));
+        QVERIFY(close(e.div_v[0], (0.0 - c.eps * -3.0) + (-2 * c.gamma - c.gamma * -1.5), 1e-14));
+        QVERIFY(close(e.v_dot_s[0], vx0 * 1.0 + vy0 * -2.0 + vg0x * 0.1 + vg0y * 0.2, 1e-14));
+        QVERIFY(close(e.residual[0], e.div_v[0] + e.v_dot_s[0], 1e-15));
+        QVERIFY(e.ibp_includes_x);
+        const auto t = snapshot_totals(e);
+        QVERIFY(close(t.gap, e.sigma_sq[0] + e.sigma_sq[1] - e.sigma_div[0] - e.sigma_div[1], 1e-14));
+        QVERIFY(close(t.epr_total, e.sigma_sq[0] + e.sigma_sq[1] + e.sigma_x[0] + e.sigma_x[1], 1e-14));
+
+        // eps = 0: v_x = b_x exactly, x part infinite, E[v.s] unavailable.
+        c.eps = 0;
+        c.finalize();
+        ScoreOutput active_only = sc;
+        active_only.s_x.clear();
+        active_only.div_x.clear();
+        const auto h = estimate_particles(c, st, active_only);
+        QCOMPARE(h.x_part, XPart::Infinite);
+        QVERIFY(close(h.v_x[0], c.v0 * 0.5, 1e-15));
+        QVERIFY(h.sigma_x.empty() && h.v_dot_s.empty() && h.residual.empty());
+        QVERIFY(close(h.div_v[0], -2 * c.gamma - c.gamma * -1.5, 1e-14));
+        QVERIFY(h.x_note.find("infinite") != std::string::npos);
+        const auto th = snapshot_totals(h);
+        QVERIFY(std::isinf(th.epr_x) && std::isinf(th.epr_total) && std::isnan(th.v_dot_s));
+
+        // No divergence asked: the div estimator and ibp are unavailable, with a reason.
+        ScoreOutput nodiv = active_only;
+        nodiv.div_act.clear();
+        const auto q = estimate_particles(c, st, nodiv);
+        QVERIFY(q.sigma_div.empty() && q.ibp.empty() && q.div_v.empty());
+        QVERIFY(!q.sigma_div_note.empty() && !q.div_v_note.empty());
+        QVERIFY(std::isnan(snapshot_totals(q).gap));
+    }
+
+    void rejectsMismatchedOrNonFiniteInputs() {
+        const System sys = make_system("trap-eps");
+        const LinearExactScore exact(sys.cfg);
+        Simulator sim(sys.cfg, 1);
+        const State& st = sim.state();
+        ScoreOutput sc = exact(st, true);
+        sc.s_act.pop_back();
+        QVERIFY_THROWS_EXCEPTION(ConfigError, estimate_particles(sys.cfg, st, sc));
+        sc = exact(st, true);
+        sc.n = 3;
+        QVERIFY_THROWS_EXCEPTION(ConfigError, estimate_particles(sys.cfg, st, sc));
+        sc = exact(st, true);
+        sc.div_x.resize(5);
+        QVERIFY_THROWS_EXCEPTION(ConfigError, estimate_particles(sys.cfg, st, sc));
+        sc = exact(st, true);
+        sc.s_x[7] = std::nan("");
+        QVERIFY_THROWS_EXCEPTION(NumericalError, estimate_particles(sys.cfg, st, sc));
+        Config nonlinear = default_config();
+        QVERIFY_THROWS_EXCEPTION(ConfigError, LinearExactScore{nonlinear});
+        EstimatorAccumulator acc(sys.cfg.n);
+        QVERIFY_THROWS_EXCEPTION(ConfigError, acc.add(synthetic(7)));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, EstimatorAccumulator{0});
+    }
+
+    void accumulatorMeansAndStandardErrors() {
+        EstimatorAccumulator acc(2);
+        const std::vector<double> a = {1.0, 3.0, 2.0, 6.0};
+        for (double v : a) {
+            ParticleEstimates e = synthetic(2, XPart::Finite);
+            e.sigma_sq = {v, 2 * v};
+            e.sigma_div = {v - 1, 2 * v};
+            e.sigma_x = {0.5, 0.5};
+            acc.add(e);
+        }
+        QCOMPARE(acc.count(), std::int64_t{4});
+        const auto s = acc.summary();
+        // Totals 3 v: mean 9, sample sd of {3, 9, 6, 18} = sqrt(42), SE sqrt(42/4).
+        QVERIFY(close(s.epr_active.mean, 9.0, 1e-14));
+        QVERIFY(close(s.epr_active.se, std::sqrt(42.0 / 4.0), 1e-12));
+        QVERIFY(close(s.gap.mean, 1.0, 1e-14) && s.gap.se < 1e-14);
+        QVERIFY(close(s.epr_total.mean, 10.0, 1e-14));
+        QVERIFY(close(s.sigma_sq_mean[1], 6.0, 1e-14));
+        QVERIFY(close(s.sigma_sq_se[0], std::sqrt((14.0 / 3.0) / 4.0), 1e-12));  // var of {1,3,2,6} = 14/3
+        QVERIFY(close(s.sigma_div_mean[0], 2.0, 1e-14));
+        QVERIFY(close(s.sigma_x_mean[1], 0.5, 1e-14));
+        QVERIFY(std::isnan(s.ibp.mean) && s.ibp.count == 0);
+        // Batch means with 2 batches: batch means 6 and 12 -> SE 3.
+        const auto b = acc.summary(2);
+        QVERIFY(close(b.epr_active.mean, 9.0, 1e-14));
+        QVERIFY(close(b.epr_active.se, 3.0, 1e-12));
+        acc.clear();
+        QCOMPARE(acc.count(), std::int64_t{0});
+        acc.add(synthetic(2, XPart::Infinite));
+        const auto inf = acc.summary();
+        QVERIFY(std::isinf(inf.epr_x.mean) && std::isinf(inf.epr_total.mean));
+        QCOMPARE(inf.x_part, XPart::Infinite);
+    }
+};
+
+QTEST_APPLESS_MAIN(TestEstimators)
+#include "TestEstimators.moc"
