@@ -29,6 +29,9 @@ struct TrainStats {
     std::uint64_t step = 0;
 };
 
+// Threads of LibTorch's intra-op pool (process-wide).
+void set_network_threads(int threads);
+
 class ScoreModel {
 public:
     // Builds the network of cfg.network for the physics of cfg (model kind,

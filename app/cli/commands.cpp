@@ -7,6 +7,7 @@
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <random>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@
 #include "engine/h5md.hpp"
 #include "engine/linear_oracle.hpp"
 #include "engine/observables.hpp"
+#include "engine/score_model.hpp"
 #include "engine/simulator.hpp"
 
 namespace entroscope::cli {
@@ -96,6 +98,9 @@ std::uint64_t positive_steps(const Args& a, const char* flag, bool required) {
     if (s < (required ? 1 : 0)) throw ConfigError(flag, required ? "must be >= 1" : "must be >= 0");
     return static_cast<std::uint64_t>(s);
 }
+
+// LibTorch's intra-op pool; OpenMP loops of the simulator take `threads` too.
+void torch_threads(int threads) { set_network_threads(threads); }
 
 void emit(const Args& a, const json& out) {
     if (a.has("--json")) std::cout << out.dump() << std::endl;
@@ -220,11 +225,123 @@ int cmd_simulate(const std::vector<std::string>& argv) {
     return 0;
 }
 
-int cmd_bench(const std::vector<std::string>& argv) {
-    const Args a(argv, with_config_flags({"--steps", "--threads", "--warmup", "--what"}), {"--json"});
-    const auto what = a.value("--what").value_or("simulate");
-    if (what != "simulate") throw ConfigError("--what", "unknown benchmark '" + what + "' (this build has: simulate)");
+// Draws `count` distinct particle indices from [0, n) (Floyd's algorithm).
+std::vector<int> random_batch(std::mt19937_64& rng, int n, int count) {
+    count = std::min(count, n);
+    std::vector<int> out;
+    out.reserve(static_cast<std::size_t>(count));
+    std::vector<char> taken(static_cast<std::size_t>(n), 0);
+    for (int j = n - count; j < n; ++j) {
+        const int t = static_cast<int>(std::uniform_int_distribution<int>(0, j)(rng));
+        const int pick = taken[static_cast<std::size_t>(t)] ? j : t;
+        taken[static_cast<std::size_t>(pick)] = 1;
+        out.push_back(pick);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// Online training from the simulator: it runs `sample_every` steps between
+// snapshots; each snapshot of N particles feeds N / batch optimiser steps.
+int cmd_train(const std::vector<std::string>& argv) {
+    const Args a(argv, with_config_flags({"--steps", "--out", "--threads", "--burn-in", "--sample-every", "--resume"}), {"--json"});
     const Config cfg = load_config(a);
+    const auto steps = positive_steps(a, "--steps", true);
+    const int threads = threads_of(a);
+    const auto out = a.value("--out");
+    if (!out || out->empty()) throw ConfigError("--out", "is required (the checkpoint path)");
+    const auto burn = a.has("--burn-in") ? positive_steps(a, "--burn-in", false) : 0;
+    const auto every = a.has("--sample-every") ? positive_steps(a, "--sample-every", true) : 10;
+    torch_threads(threads);
+    ScoreModel model = a.has("--resume") ? ScoreModel::load(*a.value("--resume"), &cfg) : ScoreModel(cfg);
+    model.set_schedule_length(model.steps() + steps);
+    Simulator sim(cfg, threads);
+    std::cerr << "train: " << cfg.network.arch << " network, " << model.parameter_count() << " parameters, "
+              << cfg.training.loss << " loss, batch " << cfg.training.batch << ", " << steps << " steps\n";
+    if (burn > 0) sim.run(burn);
+    std::mt19937_64 rng(cfg.seed ^ 0x9e3779b97f4a7c15ull);
+    const int batch = std::min(cfg.training.batch, cfg.n);
+    const std::uint64_t per_snapshot = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(cfg.n / batch));
+    std::vector<double> recent;
+    const auto t0 = Clock::now();
+    double train_seconds = 0.0;
+    auto last_report = Clock::now();
+    for (std::uint64_t s = 0; s < steps; ++s) {
+        if (s % per_snapshot == 0) sim.run(every);
+        const auto ts = Clock::now();
+        const TrainStats st = model.train_step(sim.state(), random_batch(rng, cfg.n, batch));
+        train_seconds += std::chrono::duration<double>(Clock::now() - ts).count();
+        recent.push_back(st.loss);
+        if (recent.size() > 200) recent.erase(recent.begin());
+        if (Clock::now() - last_report > std::chrono::seconds(5) || s + 1 == steps) {
+            double m = 0;
+            for (double v : recent) m += v / static_cast<double>(recent.size());
+            std::cerr << "  step " << st.step << ": loss " << m << " (mean of last " << recent.size() << "), lr " << st.lr << "\n";
+            last_report = Clock::now();
+        }
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    model.save(*out);
+    double final_loss = 0;
+    for (double v : recent) final_loss += v / static_cast<double>(recent.size());
+    json o;
+    o["steps"] = steps;
+    o["total_steps"] = model.steps();
+    o["final_loss"] = final_loss;
+    o["seconds"] = seconds;
+    o["samples_per_s"] = static_cast<double>(steps) * batch / train_seconds;
+    o["parameter_count"] = model.parameter_count();
+    o["out"] = *out;
+    emit(a, o);
+    return 0;
+}
+
+// Network throughput on a stationary-ish snapshot: particles per second.
+int bench_network(const Args& a, const Config& cfg, const std::string& what) {
+    const auto steps = positive_steps(a, "--steps", true);
+    const int threads = threads_of(a);
+    torch_threads(threads);
+    Simulator sim(cfg, threads);
+    sim.run(a.has("--warmup") ? positive_steps(a, "--warmup", false) : 100);
+    ScoreModel model(cfg);
+    std::mt19937_64 rng(1);
+    const int batch = std::min(cfg.training.batch, cfg.n);
+    // One untimed call: allocations, lazy initialisation.
+    if (what == "train") model.train_step(sim.state(), random_batch(rng, cfg.n, batch));
+    else model.infer(sim.state(), false);
+    const auto t0 = Clock::now();
+    for (std::uint64_t s = 0; s < steps; ++s) {
+        if (what == "train") model.train_step(sim.state(), random_batch(rng, cfg.n, batch));
+        else model.infer(sim.state(), a.has("--divergence"));
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double particles = static_cast<double>(steps) * (what == "train" ? batch : cfg.n);
+    json out;
+    out["what"] = what;
+    out["arch"] = cfg.network.arch;
+    out["parameter_count"] = model.parameter_count();
+    out["n"] = cfg.n;
+    out["k_neighbors"] = cfg.network.k_neighbors;
+    out["width"] = cfg.network.width;
+    out["layers"] = cfg.network.layers;
+    out["threads"] = threads;
+    out["steps"] = steps;
+    out["seconds"] = seconds;
+    out["samples_per_s"] = particles / seconds;
+    out["particles_per_s"] = particles / seconds;
+    std::cerr << "bench " << what << ": " << cfg.network.arch << " (" << model.parameter_count() << " parameters), n = " << cfg.n
+              << ", " << threads << " thread(s): " << particles / seconds << " particles/s\n";
+    emit(a, out);
+    return 0;
+}
+
+int cmd_bench(const std::vector<std::string>& argv) {
+    const Args a(argv, with_config_flags({"--steps", "--threads", "--warmup", "--what"}), {"--json", "--divergence"});
+    const auto what = a.value("--what").value_or("simulate");
+    if (what != "simulate" && what != "train" && what != "infer")
+        throw ConfigError("--what", "unknown benchmark '" + what + "' (simulate, train or infer)");
+    const Config cfg = load_config(a);
+    if (what != "simulate") return bench_network(a, cfg, what);
     const auto steps = positive_steps(a, "--steps", true);
     const int threads = threads_of(a);
     const auto warm = a.has("--warmup") ? positive_steps(a, "--warmup", false) : std::max<std::uint64_t>(steps / 10, 10);
@@ -258,7 +375,8 @@ int run_command(const std::string& command, const std::vector<std::string>& args
     if (command == "oracle") return cmd_oracle(args);
     if (command == "simulate") return cmd_simulate(args);
     if (command == "bench") return cmd_bench(args);
-    throw ConfigError("", "unknown command '" + command + "' (try: simulate, oracle, bench)");
+    if (command == "train") return cmd_train(args);
+    throw ConfigError("", "unknown command '" + command + "' (try: simulate, train, oracle, bench)");
 }
 
 }  // namespace entroscope::cli

@@ -1,0 +1,741 @@
+// The score network (SPEC §3) and its training (SPEC §4) in LibTorch.
+// This is the only translation unit that includes torch headers.
+//
+// Both architectures are one-hop: particle i's output depends on its own
+// inputs and on the raw inputs of its k nearest neighbours, never on the
+// neighbours' outputs. So d s_i / d z_i is exactly the derivative through
+// particle i's own input leaf, and the per-particle divergence costs one
+// backward pass per component for all particles at once.
+#include "score_model.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "errors.hpp"
+#include "neighbors.hpp"
+
+namespace entroscope {
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+constexpr int kMaxTypes = 16;   // type-embedding table size
+constexpr int kTypeEmb = 8;     // type-embedding width
+constexpr int kFormatVersion = 1;
+constexpr std::int64_t kInferChunk = 4096;  // particles per inference chunk (bounds memory)
+
+// ---------------------------------------------------------------------------
+// Network
+
+struct NetOptions {
+    std::string arch = "fast";
+    int width = 64;
+    int layers = 3;
+    int heads = 4;
+    int active_in = 2;   // input features of the active variable (g or e(theta))
+    int active_out = 2;  // score components of the active variable (2 or 1)
+    bool position_score = false;
+};
+
+// Two-layer GELU perceptron.
+struct MlpImpl : torch::nn::Module {
+    MlpImpl(int in, int hidden, int out) {
+        l1 = register_module("l1", torch::nn::Linear(in, hidden));
+        l2 = register_module("l2", torch::nn::Linear(hidden, out));
+    }
+    torch::Tensor forward(const torch::Tensor& x) { return l2(torch::gelu(l1(x))); }
+    torch::nn::Linear l1{nullptr}, l2{nullptr};
+};
+TORCH_MODULE(Mlp);
+
+// Multi-head attention of queries [B, Q, w] over keys/values [B, T, w] with a
+// key mask [B, T] (true = ignore).
+struct AttentionImpl : torch::nn::Module {
+    AttentionImpl(int width, int heads) : w(width), h(heads) {
+        q = register_module("q", torch::nn::Linear(width, width));
+        k = register_module("k", torch::nn::Linear(width, width));
+        v = register_module("v", torch::nn::Linear(width, width));
+        o = register_module("o", torch::nn::Linear(width, width));
+    }
+    torch::Tensor forward(const torch::Tensor& query, const torch::Tensor& tokens, const torch::Tensor& mask,
+                          const torch::Tensor& bias) {
+        const auto B = query.size(0), Q = query.size(1), T = tokens.size(1);
+        const int dh = w / h;
+        auto qh = q(query).view({B, Q, h, dh}).transpose(1, 2);   // B h Q dh
+        auto kh = k(tokens).view({B, T, h, dh}).transpose(1, 2);  // B h T dh
+        auto vh = v(tokens).view({B, T, h, dh}).transpose(1, 2);
+        auto att = torch::matmul(qh, kh.transpose(-2, -1)) / std::sqrt(static_cast<double>(dh));  // B h Q T
+        att = att + bias.view({B, 1, 1, T});
+        att = att.masked_fill(mask.view({B, 1, 1, T}), -1e9);
+        att = torch::softmax(att, -1);
+        auto out = torch::matmul(att, vh).transpose(1, 2).reshape({B, Q, w});
+        return o(out);
+    }
+    int w, h;
+    torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
+};
+TORCH_MODULE(Attention);
+
+// Post-LayerNorm block: x = LN(x + Attn(x -> tokens)); x = LN(x + MLP(x)).
+struct BlockImpl : torch::nn::Module {
+    BlockImpl(int width, int heads) {
+        attn = register_module("attn", Attention(width, heads));
+        ln1 = register_module("ln1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
+        mlp = register_module("mlp", Mlp(width, 2 * width, width));
+        ln2 = register_module("ln2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
+    }
+    torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& tokens, const torch::Tensor& mask, const torch::Tensor& bias) {
+        auto y = ln1(x + attn(x, tokens, mask, bias));
+        return ln2(y + mlp(y));
+    }
+    Attention attn{nullptr};
+    torch::nn::LayerNorm ln1{nullptr}, ln2{nullptr};
+    Mlp mlp{nullptr};
+};
+TORCH_MODULE(Block);
+
+// Per-batch inputs of the network (all float32 except types/mask).
+struct NetInputs {
+    torch::Tensor a_self;   // [B, active_in]
+    torch::Tensor f_ext;    // [B, 2] one-body external force
+    torch::Tensor type;     // [B] int64
+    torch::Tensor a_nbr;    // [B, k, active_in]
+    torch::Tensor rel;      // [B, k, 2] x_i - x_j (minimum image)
+    torch::Tensor type_nbr; // [B, k] int64 (0 for empty slots)
+    torch::Tensor mask;     // [B, k] bool, true = empty slot
+    torch::Tensor log_env;  // [B, k] log of the smooth cut-off envelope of each neighbour
+};
+
+struct ScoreNetImpl : torch::nn::Module {
+    explicit ScoreNetImpl(const NetOptions& o) : opt(o) {
+        const int w = o.width;
+        type_emb = register_module("type_emb", torch::nn::Embedding(kMaxTypes, kTypeEmb));
+        const int out = o.active_out + (o.position_score ? 2 : 0);
+        if (o.arch == "fast") {
+            self_in = register_module("self_in", Mlp(o.active_in + 2 + kTypeEmb, w, w));
+            nbr_in = register_module("nbr_in", Mlp(o.active_in + 3 + kTypeEmb, w, w));
+        } else {
+            // Paper: token = concat(MLP(active variable), MLP(x_i - x_j)); the
+            // self token's geometric half also sees the external force.
+            tok_a = register_module("tok_a", Mlp(o.active_in + kTypeEmb, w, w / 2));
+            tok_r = register_module("tok_r", Mlp(2 + 1 + 2 + 1, w, w - w / 2));
+        }
+        for (int l = 0; l < o.layers; ++l) blocks.push_back(register_module("block" + std::to_string(l), Block(w, o.heads)));
+        head = register_module("head", Mlp(w, w, out));
+    }
+
+    // Returns [B, out]: active score components, then the position score.
+    torch::Tensor forward(const NetInputs& in) {
+        const auto B = in.a_self.size(0);
+        const auto K = in.a_nbr.size(1);
+        auto te_self = type_emb(in.type);                                   // B e
+        auto te_nbr = type_emb(in.type_nbr);                                // B K e
+        auto dist = torch::sqrt((in.rel * in.rel).sum(-1, true) + 1e-12);  // B K 1
+        auto self_mask = torch::zeros({B, 1}, torch::kBool);
+        auto mask = torch::cat({self_mask, in.mask}, 1);                    // B K+1
+        // Attention logits get log(envelope): a neighbour's weight goes to 0
+        // continuously as it crosses the cut-off, so the score is continuous.
+        auto bias = torch::cat({torch::zeros({B, 1}), in.log_env}, 1);      // B K+1
+        if (opt.arch == "fast") {
+            auto h = self_in(torch::cat({in.a_self, in.f_ext, te_self}, -1));                // B w
+            auto e = nbr_in(torch::cat({in.a_nbr, in.rel, dist, te_nbr}, -1));               // B K w
+            auto tokens = torch::cat({h.unsqueeze(1), e}, 1);                                // B K+1 w
+            auto x = h.unsqueeze(1);                                                         // B 1 w
+            for (auto& b : blocks) x = b->forward(x, tokens, mask, bias);
+            return head(x.squeeze(1));
+        }
+        // paper: full self-attention among {self, k neighbours}; read out the self token.
+        auto a_all = torch::cat({torch::cat({in.a_self, te_self}, -1).unsqueeze(1), torch::cat({in.a_nbr, te_nbr}, -1)}, 1);
+        auto zeros2 = torch::zeros({B, 1, 2});
+        auto rel_all = torch::cat({zeros2, in.rel}, 1);
+        auto dist_all = torch::cat({torch::zeros({B, 1, 1}), dist}, 1);
+        auto fext_all = torch::cat({in.f_ext.unsqueeze(1), torch::zeros({B, K, 2})}, 1);
+        auto flag = torch::cat({torch::ones({B, 1, 1}), torch::zeros({B, K, 1})}, 1);
+        auto x = torch::cat({tok_a(a_all), tok_r(torch::cat({rel_all, dist_all, fext_all, flag}, -1))}, -1);  // B K+1 w
+        for (auto& b : blocks) x = b->forward(x, x, mask, bias);
+        return head(x.select(1, 0));
+    }
+
+    NetOptions opt;
+    torch::nn::Embedding type_emb{nullptr};
+    Mlp self_in{nullptr}, nbr_in{nullptr}, tok_a{nullptr}, tok_r{nullptr}, head{nullptr};
+    std::vector<Block> blocks;
+};
+TORCH_MODULE(ScoreNet);
+
+NetOptions net_options(const Config& cfg) {
+    NetOptions o;
+    o.arch = cfg.network.arch;
+    o.width = cfg.network.width;
+    o.layers = cfg.network.layers;
+    o.heads = cfg.network.heads;
+    o.active_in = 2;  // AOUP: g; ABP: e(theta)
+    o.active_out = cfg.active_dim();
+    o.position_score = cfg.position_diffusion() > 0.0;
+    if (o.width < 2) throw ConfigError("network.width", "must be >= 2");
+    if (o.width % o.heads != 0) throw ConfigError("network.heads", "must divide network.width");
+    return o;
+}
+
+int max_type(const Config& cfg) {
+    int m = 0;
+    for (int t : cfg.types) m = std::max(m, t);
+    return m;
+}
+
+// ---------------------------------------------------------------------------
+// Features of a snapshot (computed once, gathered per batch).
+
+struct Features {
+    std::int64_t n = 0, k = 0;
+    torch::Tensor act;      // [N] (ABP theta) or [N, 2] (AOUP g), float64 for accuracy of theta
+    torch::Tensor x_off;    // [N, 2] float: minimum-image position relative to the box centre
+    torch::Tensor trap;     // [N] trap stiffness
+    torch::Tensor type;     // [N] int64
+    torch::Tensor nbr;      // [N, k] int64, empty slots point at 0 (masked)
+    torch::Tensor mask;     // [N, k] bool
+    torch::Tensor rel;      // [N, k, 2] float
+    double cutoff = 0;      // envelope radius (0: topological neighbours, no envelope)
+    std::uint64_t step = 0;
+    double time = 0, box = 0;
+    const void* source = nullptr;
+};
+
+// Neighbourhood radius of the network. Interacting systems: twice the pair
+// cut-off (the k nearest inside it count, with a smooth envelope). Linear
+// systems (no pair force): neighbours are the spring partners only, since
+// nothing else couples particles; this keeps the learned score of
+// independent particles exactly separable. (Without the envelope the k-NN
+// selection makes the network discontinuous in x_i, and score matching
+// exploits the jumps: on dense trapped clouds it learned |s|^2 + 2 div s
+// two orders of magnitude below the true minimum.)
+double network_cutoff(const Config& cfg) { return cfg.is_linear() || cfg.interaction == Interaction::None ? 0.0 : 2.0 * cfg.pair_cutoff(); }
+
+Features make_features(const Config& cfg, const State& s, int k) {
+    Features f;
+    const int n = s.n();
+    f.n = n;
+    f.k = std::max(1, std::min(k, std::max(1, n - 1)));
+    f.step = s.step;
+    f.time = s.time;
+    f.box = s.box;
+    f.source = &s;
+    const int da = cfg.active_dim();
+    if (static_cast<int>(s.act.size()) != n * da) throw ConfigError("model", "the snapshot's active variable does not match the model kind");
+    f.act = torch::from_blob(const_cast<double*>(s.act.data()), {n, da}, torch::kFloat64).clone();
+    const double L = s.box, hL = 0.5 * L;
+    auto xo = torch::empty({n, 2}, torch::kFloat32);
+    auto tr = torch::zeros({n}, torch::kFloat32);
+    auto ty = torch::empty({n}, torch::kInt64);
+    auto xa = xo.accessor<float, 2>();
+    auto ta = tr.accessor<float, 1>();
+    auto ya = ty.accessor<std::int64_t, 1>();
+    for (int i = 0; i < n; ++i) {
+        for (int d = 0; d < 2; ++d) {
+            double v = s.x[2 * static_cast<std::size_t>(i) + static_cast<std::size_t>(d)] - hL;
+            if (v >= hL) v -= L;
+            else if (v < -hL) v += L;
+            xa[i][d] = static_cast<float>(v);
+        }
+        ta[i] = static_cast<float>(cfg.trap_of(i));
+        ya[i] = s.types[static_cast<std::size_t>(i)];
+        if (ya[i] >= kMaxTypes) throw ConfigError("types", "the score network supports at most 16 particle types");
+    }
+    f.x_off = xo;
+    f.trap = tr;
+    f.type = ty;
+    f.cutoff = network_cutoff(cfg);
+    if (f.cutoff > 0.0) {
+        const NeighborGraph g = k_nearest(s, static_cast<int>(f.k), 1);
+        auto idx = torch::from_blob(const_cast<int*>(g.index.data()), {n, f.k}, torch::kInt32).to(torch::kInt64);
+        f.rel = torch::from_blob(const_cast<float*>(g.rel.data()), {n, f.k, 2}, torch::kFloat32).clone();
+        // Neighbours beyond the cut-off are dropped (their envelope is 0 anyway).
+        auto far = (f.rel * f.rel).sum(-1).ge(static_cast<float>(f.cutoff * f.cutoff));
+        f.mask = idx.lt(0).logical_or(far);
+        f.nbr = idx.clamp_min(0);
+    } else {
+        // Spring partners, in the order the config lists the springs.
+        std::vector<std::vector<int>> partners(static_cast<std::size_t>(n));
+        for (const auto& sp : cfg.springs) {
+            partners[static_cast<std::size_t>(sp.i)].push_back(sp.j);
+            partners[static_cast<std::size_t>(sp.j)].push_back(sp.i);
+        }
+        std::size_t most = 1;
+        for (const auto& p : partners) most = std::max(most, p.size());
+        f.k = static_cast<std::int64_t>(most);
+        auto idx = torch::zeros({n, f.k}, torch::kInt64);
+        auto msk = torch::ones({n, f.k}, torch::kBool);
+        auto rel = torch::zeros({n, f.k, 2}, torch::kFloat32);
+        auto ia = idx.accessor<std::int64_t, 2>();
+        auto ma = msk.accessor<bool, 2>();
+        auto ra = rel.accessor<float, 3>();
+        for (int i = 0; i < n; ++i)
+            for (std::size_t m = 0; m < partners[static_cast<std::size_t>(i)].size(); ++m) {
+                const int j = partners[static_cast<std::size_t>(i)][m];
+                ia[i][static_cast<std::int64_t>(m)] = j;
+                ma[i][static_cast<std::int64_t>(m)] = false;
+                for (int d = 0; d < 2; ++d) {
+                    double v = s.x[2 * static_cast<std::size_t>(i) + static_cast<std::size_t>(d)] -
+                               s.x[2 * static_cast<std::size_t>(j) + static_cast<std::size_t>(d)];
+                    if (v >= hL) v -= L;
+                    else if (v < -hL) v += L;
+                    ra[i][static_cast<std::int64_t>(m)][d] = static_cast<float>(v);
+                }
+            }
+        f.nbr = idx;
+        f.mask = msk;
+        f.rel = rel;
+    }
+    return f;
+}
+
+// Perturbations (for DSM) and derivative leaves of a batch.
+struct BatchVars {
+    torch::Tensor idx;        // [B] int64 particle indices
+    torch::Tensor d_act;      // leaf [B, da]: own active variable offset (zeros unless DSM)
+    torch::Tensor d_x;        // leaf [B, 2] or undefined: own position offset
+    torch::Tensor act_noise;  // [N, da] offsets of every particle's active variable (neighbours see these)
+    torch::Tensor x_noise;    // [N, 2] or undefined
+};
+
+NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) {
+    NetInputs in;
+    const bool abp = cfg.model == ModelKind::Abp;
+    auto act_all = f.act;  // float64 [N, da]
+    if (v.act_noise.defined()) act_all = act_all + v.act_noise.to(torch::kFloat64);
+    auto to_features = [&](const torch::Tensor& a) {  // [.., da] float64 -> [.., 2] float32
+        if (abp) return torch::cat({torch::cos(a), torch::sin(a)}, -1).to(torch::kFloat32);
+        return a.to(torch::kFloat32);
+    };
+    auto own = act_all.index_select(0, v.idx) + v.d_act.to(torch::kFloat64);
+    in.a_self = to_features(own);
+    auto nbr = f.nbr.index_select(0, v.idx);  // B k
+    in.a_nbr = to_features(act_all.index({nbr}));
+    in.mask = f.mask.index_select(0, v.idx);
+    in.type = f.type.index_select(0, v.idx);
+    in.type_nbr = f.type.index({nbr});
+    auto rel = f.rel.index_select(0, v.idx);
+    auto xo = f.x_off.index_select(0, v.idx);
+    if (v.x_noise.defined()) {
+        // (x_i + n_i) - (x_j + n_j): own offset minus each neighbour's.
+        rel = rel + (v.x_noise.index_select(0, v.idx).unsqueeze(1) - v.x_noise.index({nbr}));
+        xo = xo + v.x_noise.index_select(0, v.idx);
+    }
+    if (v.d_x.defined()) {
+        rel = rel + v.d_x.unsqueeze(1);
+        xo = xo + v.d_x;
+    }
+    in.rel = rel.masked_fill(in.mask.unsqueeze(-1), 0.0);
+    if (f.cutoff > 0.0) {
+        // Envelope 0.5 (1 + cos(pi r / r_c)) inside r_c: C1, and 0 at the cut.
+        auto r = torch::sqrt((in.rel * in.rel).sum(-1) + 1e-12);
+        auto env = 0.5 * (1.0 + torch::cos(r * (kPi / f.cutoff)));
+        env = torch::where(r.lt(f.cutoff), env, torch::zeros_like(env));
+        in.log_env = torch::log(env + 1e-30).masked_fill(in.mask, 0.0);
+    } else {
+        in.log_env = torch::zeros_like(in.rel.select(-1, 0));
+    }
+    in.f_ext = -f.trap.index_select(0, v.idx).unsqueeze(1) * xo;
+    return in;
+}
+
+std::uint64_t fnv1a64(const std::string& bytes) {
+    std::uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : bytes) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw IoError("cannot open '" + path + "'");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void write_atomically(const std::string& path, const std::string& bytes) {
+    const std::string tmp = path + ".tmp-" + std::to_string(std::random_device{}());
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        if (!out) throw IoError("cannot create '" + tmp + "'");
+        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        out.flush();
+        if (!out) {
+            out.close();
+            std::error_code ec;
+            std::filesystem::remove(tmp, ec);
+            throw IoError("cannot write '" + path + "' (disk full?)");
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) {
+        std::filesystem::remove(tmp, ec);
+        throw IoError("cannot rename the checkpoint into '" + path + "'");
+    }
+}
+
+torch::Tensor string_tensor(const std::string& s) {
+    auto t = torch::empty({static_cast<std::int64_t>(s.size())}, torch::kUInt8);
+    std::memcpy(t.data_ptr(), s.data(), s.size());
+    return t;
+}
+
+std::string tensor_string(const torch::Tensor& t) {
+    auto c = t.contiguous();
+    return std::string(static_cast<const char*>(c.data_ptr()), static_cast<std::size_t>(c.numel()));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+struct ScoreModel::Impl {
+    Config cfg;
+    NetOptions opt;
+    ScoreNet net{nullptr}, ema{nullptr};
+    std::unique_ptr<torch::optim::Adam> adam;
+    at::Generator gen;
+    std::uint64_t step = 0;
+    std::uint64_t schedule = 100000;
+    // Cache of the last snapshot's features (training takes many batches from one snapshot).
+    mutable std::unique_ptr<Features> cache;
+
+    explicit Impl(const Config& c) : cfg(c), opt(net_options(c)), gen(at::detail::createCPUGenerator(c.seed)) {
+        if (max_type(c) >= kMaxTypes) throw ConfigError("types", "the score network supports at most 16 particle types");
+        torch::manual_seed(c.seed);
+        net = ScoreNet(opt);
+        ema = ScoreNet(opt);
+        copy_to_ema(1.0);
+        for (auto& p : ema->parameters()) p.set_requires_grad(false);
+        adam = std::make_unique<torch::optim::Adam>(net->parameters(), torch::optim::AdamOptions(c.training.lr));
+    }
+
+    void copy_to_ema(double weight_new) {
+        torch::NoGradGuard ng;
+        auto src = net->parameters();
+        auto dst = ema->parameters();
+        for (std::size_t i = 0; i < src.size(); ++i) dst[i].mul_(1.0 - weight_new).add_(src[i], weight_new);
+    }
+
+    const Features& features(const State& s) const {
+        if (!cache || cache->source != &s || cache->step != s.step || cache->time != s.time || cache->box != s.box ||
+            cache->n != s.n())
+            cache = std::make_unique<Features>(make_features(cfg, s, cfg.network.k_neighbors));
+        return *cache;
+    }
+
+    double learning_rate() const {
+        const double lr0 = cfg.training.lr;
+        const double t = static_cast<double>(step);
+        const double warm = cfg.training.warmup > 0 ? std::min(1.0, (t + 1.0) / cfg.training.warmup) : 1.0;
+        const double frac = std::min(1.0, t / static_cast<double>(std::max<std::uint64_t>(schedule, 1)));
+        // Cosine decay to 5% of the peak: online training never stops learning.
+        return lr0 * warm * (0.05 + 0.95 * 0.5 * (1.0 + std::cos(kPi * frac)));
+    }
+
+    ScoreOutput run_infer(ScoreNet& model, const State& s, bool with_div) const {
+        const Features& f = features(s);
+        const int da = cfg.active_dim();
+        const bool posn = opt.position_score;
+        ScoreOutput out;
+        out.n = static_cast<int>(f.n);
+        out.active_dim = da;
+        out.s_act.resize(static_cast<std::size_t>(f.n * da));
+        if (posn) out.s_x.resize(static_cast<std::size_t>(2 * f.n));
+        if (with_div) {
+            out.div_act.resize(static_cast<std::size_t>(f.n));
+            if (posn) out.div_x.resize(static_cast<std::size_t>(f.n));
+        }
+        for (std::int64_t b0 = 0; b0 < f.n; b0 += kInferChunk) {
+            const std::int64_t B = std::min(kInferChunk, f.n - b0);
+            BatchVars v;
+            v.idx = torch::arange(b0, b0 + B, torch::kInt64);
+            v.d_act = torch::zeros({B, da}, torch::kFloat32);
+            if (posn) v.d_x = torch::zeros({B, 2}, torch::kFloat32);
+            std::unique_ptr<torch::NoGradGuard> ng;
+            if (with_div) {
+                v.d_act.set_requires_grad(true);
+                if (posn) v.d_x.set_requires_grad(true);
+            } else {
+                ng = std::make_unique<torch::NoGradGuard>();
+            }
+            auto y = model->forward(make_inputs(cfg, f, v));  // B out
+            auto sa = y.narrow(1, 0, da);
+            if (with_div) {
+                auto div_a = torch::zeros({B}, torch::kFloat32);
+                for (int d = 0; d < da; ++d) {
+                    auto g = torch::autograd::grad({sa.select(1, d).sum()}, {v.d_act}, {}, true, false)[0];
+                    div_a += g.select(1, d);
+                }
+                auto acc = div_a.accessor<float, 1>();
+                for (std::int64_t i = 0; i < B; ++i) out.div_act[static_cast<std::size_t>(b0 + i)] = acc[i];
+                if (posn) {
+                    auto sx = y.narrow(1, da, 2);
+                    auto div_x = torch::zeros({B}, torch::kFloat32);
+                    for (int d = 0; d < 2; ++d) {
+                        auto g = torch::autograd::grad({sx.select(1, d).sum()}, {v.d_x}, {}, true, false)[0];
+                        div_x += g.select(1, d);
+                    }
+                    auto ax = div_x.accessor<float, 1>();
+                    for (std::int64_t i = 0; i < B; ++i) out.div_x[static_cast<std::size_t>(b0 + i)] = ax[i];
+                }
+            }
+            auto yc = y.detach().contiguous();
+            auto ya = yc.accessor<float, 2>();
+            for (std::int64_t i = 0; i < B; ++i) {
+                for (int d = 0; d < da; ++d) out.s_act[static_cast<std::size_t>((b0 + i) * da + d)] = ya[i][d];
+                if (posn)
+                    for (int d = 0; d < 2; ++d) out.s_x[static_cast<std::size_t>(2 * (b0 + i) + d)] = ya[i][da + d];
+            }
+        }
+        return out;
+    }
+
+    // The training loss on a batch (SPEC §4).
+    torch::Tensor loss(const Features& f, const torch::Tensor& idx) {
+        const int da = cfg.active_dim();
+        const bool posn = opt.position_score;
+        const auto B = idx.size(0);
+        if (cfg.training.loss == "ism") {
+            // Implicit score matching: |s|^2 + 2 div s with the exact divergence.
+            BatchVars v;
+            v.idx = idx;
+            v.d_act = torch::zeros({B, da}, torch::kFloat32).set_requires_grad(true);
+            if (posn) v.d_x = torch::zeros({B, 2}, torch::kFloat32).set_requires_grad(true);
+            auto y = net->forward(make_inputs(cfg, f, v));
+            auto l = (y * y).sum(1);
+            for (int d = 0; d < da; ++d)
+                l = l + 2.0 * torch::autograd::grad({y.select(1, d).sum()}, {v.d_act}, {}, true, true)[0].select(1, d);
+            if (posn)
+                for (int d = 0; d < 2; ++d)
+                    l = l + 2.0 * torch::autograd::grad({y.select(1, da + d).sum()}, {v.d_x}, {}, true, true)[0].select(1, d);
+            return l.mean();
+        }
+        // Denoising score matching with antithetic noise: z± = z ± sigma zeta
+        // for every particle; loss sum_± |s_i(z±)|^2 ± 2 s_i(z±)·zeta_i / sigma.
+        const double sig = cfg.training.sigma;
+        auto za = torch::randn({f.n, da}, gen, torch::kFloat32);
+        torch::Tensor zx;
+        if (posn) zx = torch::randn({f.n, 2}, gen, torch::kFloat32);
+        auto zeta_i = za.index_select(0, idx);
+        if (posn) zeta_i = torch::cat({zeta_i, zx.index_select(0, idx)}, 1);
+        torch::Tensor total;
+        for (double sign : {1.0, -1.0}) {
+            BatchVars v;
+            v.idx = idx;
+            v.d_act = torch::zeros({B, da}, torch::kFloat32);
+            v.act_noise = sign * sig * za;
+            if (posn) v.x_noise = sign * sig * zx;
+            auto y = net->forward(make_inputs(cfg, f, v));
+            auto l = (y * y).sum(1) + (2.0 * sign / sig) * (y * zeta_i).sum(1);
+            total = total.defined() ? total + l : l;
+        }
+        return total.mean() * 0.5;
+    }
+};
+
+void set_network_threads(int threads) {
+    if (threads < 1) throw ConfigError("threads", "must be >= 1");
+    torch::set_num_threads(threads);
+}
+
+ScoreModel::ScoreModel(const Config& cfg) : impl_(std::make_unique<Impl>(cfg)) {}
+ScoreModel::ScoreModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ScoreModel::~ScoreModel() = default;
+ScoreModel::ScoreModel(ScoreModel&&) noexcept = default;
+ScoreModel& ScoreModel::operator=(ScoreModel&&) noexcept = default;
+
+std::int64_t ScoreModel::parameter_count() const {
+    std::int64_t c = 0;
+    for (const auto& p : impl_->net->parameters()) c += p.numel();
+    return c;
+}
+bool ScoreModel::has_position_score() const { return impl_->opt.position_score; }
+const Config& ScoreModel::config() const { return impl_->cfg; }
+std::uint64_t ScoreModel::steps() const { return impl_->step; }
+void ScoreModel::set_schedule_length(std::uint64_t total) { impl_->schedule = std::max<std::uint64_t>(total, 1); }
+
+void ScoreModel::set_physics(const Config& cfg) {
+    const NetOptions o = net_options(cfg);
+    const NetOptions& c = impl_->opt;
+    if (o.arch != c.arch || o.width != c.width || o.layers != c.layers || o.heads != c.heads || o.active_out != c.active_out ||
+        o.position_score != c.position_score)
+        throw ConfigError("network", "the new physics needs a different network (model kind or position score changed); start a new model");
+    Config next = cfg;
+    next.network = impl_->cfg.network;
+    next.training = impl_->cfg.training;
+    impl_->cfg = next;
+    impl_->cache.reset();
+}
+
+ScoreOutput ScoreModel::infer(const State& s, bool with_divergence) const {
+    return impl_->run_infer(impl_->ema, s, with_divergence);
+}
+ScoreOutput ScoreModel::infer_raw(const State& s, bool with_divergence) const {
+    return impl_->run_infer(impl_->net, s, with_divergence);
+}
+
+TrainStats ScoreModel::train_step(const State& s, const std::vector<int>& particles) {
+    auto& I = *impl_;
+    if (particles.empty()) throw ConfigError("training.batch", "empty particle batch");
+    const Features& f = I.features(s);
+    for (int p : particles)
+        if (p < 0 || p >= f.n) throw ConfigError("training.batch", "particle index " + std::to_string(p) + " out of range");
+    auto idx = torch::from_blob(const_cast<int*>(particles.data()), {static_cast<std::int64_t>(particles.size())}, torch::kInt32)
+                   .to(torch::kInt64);
+    I.net->train();
+    I.adam->zero_grad();
+    auto loss = I.loss(f, idx);
+    const double lv = loss.item<double>();
+    if (!std::isfinite(lv)) {
+        I.adam->zero_grad();
+        throw NumericalError("training produced a non-finite loss at step " + std::to_string(I.step) +
+                             "; the weights were left unchanged (lower training.lr or check the samples)");
+    }
+    loss.backward();
+    const double gn = torch::nn::utils::clip_grad_norm_(I.net->parameters(), 1.0);
+    if (!std::isfinite(gn)) {
+        I.adam->zero_grad();
+        throw NumericalError("training produced a non-finite gradient at step " + std::to_string(I.step) +
+                             "; the weights were left unchanged");
+    }
+    const double lr = I.learning_rate();
+    for (auto& g : I.adam->param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
+    I.adam->step();
+    ++I.step;
+    // EMA with a short warm-up so early estimates are not dominated by the initial weights.
+    const double beta = std::min(I.cfg.training.ema, (1.0 + I.step) / (10.0 + I.step));
+    I.copy_to_ema(1.0 - beta);
+    TrainStats st;
+    st.loss = lv;
+    st.grad_norm = gn;
+    st.lr = lr;
+    st.step = I.step;
+    return st;
+}
+
+void ScoreModel::save(const std::string& path) const {
+    const auto& I = *impl_;
+    torch::serialize::OutputArchive ar;
+    torch::serialize::OutputArchive net_ar, ema_ar, opt_ar;
+    I.net->save(net_ar);
+    I.ema->save(ema_ar);
+    I.adam->save(opt_ar);
+    ar.write("net", net_ar);
+    ar.write("ema", ema_ar);
+    ar.write("optimizer", opt_ar);
+    ar.write("config_json", string_tensor(config_to_json(I.cfg)));
+    ar.write("step", torch::tensor(static_cast<std::int64_t>(I.step)));
+    ar.write("schedule", torch::tensor(static_cast<std::int64_t>(I.schedule)));
+    ar.write("rng_state", I.gen.get_state());
+    ar.write("format_version", torch::tensor(static_cast<std::int64_t>(kFormatVersion)));
+    std::ostringstream bytes;
+    try {
+        ar.save_to(bytes);
+    } catch (const c10::Error& e) {
+        throw IoError("cannot serialise the checkpoint: " + std::string(e.what_without_backtrace()));
+    }
+    const std::string data = bytes.str();
+    nlohmann::json side;
+    side["format"] = "entroscope-score-checkpoint";
+    side["format_version"] = kFormatVersion;
+    side["entroscope_version"] = "0.1.0";
+    side["libtorch_version"] = TORCH_VERSION;
+    side["config"] = nlohmann::json::parse(config_to_json(I.cfg));
+    side["step"] = I.step;
+    side["parameter_count"] = parameter_count();
+    side["archive_bytes"] = data.size();
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(data)));
+    side["archive_fnv1a64"] = hex;
+    write_atomically(path, data);
+    write_atomically(path + ".json", side.dump(2) + "\n");
+}
+
+ScoreModel ScoreModel::load(const std::string& path, const Config* expect) {
+    const std::string data = read_file(path);
+    // The sidecar, when present, must describe this archive.
+    if (std::filesystem::exists(path + ".json")) {
+        nlohmann::json side;
+        try {
+            side = nlohmann::json::parse(read_file(path + ".json"));
+        } catch (const nlohmann::json::exception& e) {
+            throw IoError("checkpoint sidecar '" + path + ".json' is not valid JSON");
+        }
+        char hex[17];
+        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(data)));
+        if (side.value("archive_fnv1a64", std::string()) != hex)
+            throw IoError("checkpoint '" + path + "' does not match its sidecar hash (truncated or corrupt file)");
+    }
+    torch::serialize::InputArchive ar;
+    Config cfg;
+    std::unique_ptr<Impl> impl;
+    try {
+        std::istringstream in(data);
+        ar.load_from(in);
+        // A fresh tensor per read: read() copies into its argument's storage.
+        auto read = [&](const char* key) {
+            torch::Tensor t;
+            ar.read(key, t);
+            return t;
+        };
+        const auto version = read("format_version").item<std::int64_t>();
+        if (version != kFormatVersion)
+            throw IoError("checkpoint '" + path + "' has format version " + std::to_string(version) +
+                          "; this build reads version " + std::to_string(kFormatVersion));
+        cfg = parse_config(tensor_string(read("config_json")));
+        impl = std::make_unique<Impl>(cfg);
+        torch::serialize::InputArchive net_ar, ema_ar, opt_ar;
+        ar.read("net", net_ar);
+        ar.read("ema", ema_ar);
+        ar.read("optimizer", opt_ar);
+        impl->net->load(net_ar);
+        impl->ema->load(ema_ar);
+        impl->adam->load(opt_ar);
+        impl->step = static_cast<std::uint64_t>(read("step").item<std::int64_t>());
+        impl->schedule = static_cast<std::uint64_t>(read("schedule").item<std::int64_t>());
+        impl->gen.set_state(read("rng_state"));
+    } catch (const c10::Error& e) {
+        throw IoError("cannot read checkpoint '" + path + "': " + std::string(e.what_without_backtrace()).substr(0, 300));
+    } catch (const ConfigError& e) {
+        throw IoError("checkpoint '" + path + "' holds an invalid config: " + e.what());
+    }
+    for (auto& p : impl->ema->parameters()) p.set_requires_grad(false);
+    if (expect) {
+        const Config& e = *expect;
+        auto mismatch = [&](const std::string& key, const std::string& have, const std::string& want) {
+            throw ConfigError(key, "the checkpoint was trained with " + have + " but this run needs " + want);
+        };
+        if (e.model != cfg.model) mismatch("model", to_string(cfg.model), to_string(e.model));
+        if (e.network.arch != cfg.network.arch) mismatch("network.arch", cfg.network.arch, e.network.arch);
+        if (e.network.width != cfg.network.width || e.network.layers != cfg.network.layers || e.network.heads != cfg.network.heads)
+            mismatch("network", "width " + std::to_string(cfg.network.width) + ", " + std::to_string(cfg.network.layers) + " layers, " +
+                                    std::to_string(cfg.network.heads) + " heads",
+                     "width " + std::to_string(e.network.width) + ", " + std::to_string(e.network.layers) + " layers, " +
+                         std::to_string(e.network.heads) + " heads");
+        if ((e.position_diffusion() > 0) != (cfg.position_diffusion() > 0))
+            mismatch(cfg.model == ModelKind::Aoup ? "eps" : "D_t", cfg.position_diffusion() > 0 ? "a position score" : "no position score",
+                     e.position_diffusion() > 0 ? "a position score" : "none");
+        // Physics may differ (evaluate at other phi, N, v0): take the run's.
+        impl->cfg = e;
+        impl->cfg.network = cfg.network;
+        impl->cfg.training = cfg.training;
+    }
+    return ScoreModel(std::move(impl));
+}
+
+}  // namespace entroscope
