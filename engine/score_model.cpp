@@ -18,6 +18,8 @@
 #include <random>
 #include <sstream>
 
+#include <malloc.h>
+
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
@@ -415,6 +417,15 @@ struct ScoreModel::Impl {
     mutable std::unique_ptr<Features> cache;
 
     explicit Impl(const Config& c) : cfg(c), opt(net_options(c)), gen(at::detail::createCPUGenerator(c.seed)) {
+        // Activations are tens of MB; glibc would mmap and unmap them on every
+        // call, and the page faults cost as much as the arithmetic. Keep them on
+        // the heap for reuse.
+        static const bool tuned = [] {
+            mallopt(M_MMAP_THRESHOLD, 1 << 30);
+            mallopt(M_TRIM_THRESHOLD, 1 << 30);
+            return true;
+        }();
+        (void)tuned;
         if (max_type(c) >= kMaxTypes) throw ConfigError("types", "the score network supports at most 16 particle types");
         torch::manual_seed(c.seed);
         net = ScoreNet(opt);
