@@ -19,6 +19,7 @@
 #include "engine/linear_oracle.hpp"
 #include "engine/observables.hpp"
 #include "engine/score_model.hpp"
+#include "engine/estimators.hpp"
 #include "engine/simulator.hpp"
 
 namespace entroscope::cli {
@@ -28,7 +29,7 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-const std::set<std::string> kConfigFlags = {"--config", "--n", "--phi", "--v0", "--pe", "--seed", "--model"};
+const std::set<std::string> kConfigFlags = {"--config", "--n", "--phi", "--v0", "--pe", "--seed", "--kind"};
 
 std::set<std::string> with_config_flags(std::set<std::string> s) {
     s.insert(kConfigFlags.begin(), kConfigFlags.end());
@@ -51,7 +52,7 @@ Config load_config(const Args& a) {
         }
         if (!j.is_object()) throw ConfigError("--config", "'" + *path + "' must hold a JSON object");
     }
-    if (const auto m = a.value("--model")) j["model"] = *m;
+    if (const auto m = a.value("--kind")) j["model"] = *m;  // --model names a checkpoint
     if (a.has("--n")) j["n"] = a.integer("--n", 0);
     if (a.has("--phi")) {
         j.erase("box");
@@ -296,6 +297,83 @@ int cmd_train(const std::vector<std::string>& argv) {
     return 0;
 }
 
+json mean_se(const MeanSe& m) {
+    if (m.count == 0 || std::isnan(m.mean)) return nullptr;
+    return {{"mean", num(m.mean)}, {"se", num(m.se)}};
+}
+
+// Samples the model's system with the simulator and reports the learned
+// entropy production with standard errors (and the exact values for linear systems).
+int cmd_estimate(const std::vector<std::string>& argv) {
+    const Args a(argv, with_config_flags({"--model", "--samples", "--burn-in", "--sample-every", "--threads", "--batches"}),
+                 {"--json", "--per-particle"});
+    const Config cfg = load_config(a);
+    const auto path = a.value("--model");
+    if (!path) throw ConfigError("--model", "is required (a checkpoint written by train)");
+    const auto samples = positive_steps(a, "--samples", true);
+    const auto burn = a.has("--burn-in") ? positive_steps(a, "--burn-in", false) : 1000;
+    const auto every = a.has("--sample-every") ? positive_steps(a, "--sample-every", true) : 100;
+    const int threads = threads_of(a);
+    // Snapshots `every` steps apart may be correlated: batch means by default.
+    const auto batches = a.integer("--batches", samples >= 20 ? 10 : 0);
+    torch_threads(threads);
+    const ScoreModel model = ScoreModel::load(*path, &cfg);
+    Simulator sim(cfg, threads);
+    std::cerr << "estimate: " << samples << " snapshots, " << every << " steps apart, after " << burn << " burn-in steps\n";
+    if (burn > 0) sim.run(burn);
+    EstimatorAccumulator acc(cfg.n);
+    const auto t0 = Clock::now();
+    for (std::uint64_t k = 0; k < samples; ++k) {
+        sim.run(every);
+        const ScoreOutput out = model.infer(sim.state(), true);
+        acc.add(estimate_particles(cfg, sim.state(), out));
+    }
+    const auto sum = acc.summary(static_cast<int>(batches));
+    json o;
+    o["samples"] = samples;
+    o["n"] = cfg.n;
+    o["seconds"] = std::chrono::duration<double>(Clock::now() - t0).count();
+    o["epr_active"] = mean_se(sum.epr_active);
+    o["epr_active_div"] = mean_se(sum.epr_active_div);
+    o["estimator_gap"] = mean_se(sum.gap);
+    o["epr_x"] = sum.x_part == XPart::Finite ? mean_se(sum.epr_x) : json(nullptr);
+    o["epr_total"] = sum.x_part == XPart::Finite ? mean_se(sum.epr_total) : json(nullptr);
+    if (sum.x_part != XPart::Finite) o["note"] = sum.x_note;
+    json diag;
+    diag["v_dot_s"] = mean_se(sum.v_dot_s);
+    diag["div_v"] = mean_se(sum.div_v);
+    diag["ibp"] = mean_se(sum.ibp);
+    diag["residual"] = mean_se(sum.residual);
+    json notes = json::object();
+    if (!sum.v_dot_s_note.empty()) notes["v_dot_s"] = sum.v_dot_s_note;
+    if (!sum.div_v_note.empty()) notes["div_v"] = sum.div_v_note;
+    if (!sum.ibp_note.empty()) notes["ibp"] = sum.ibp_note;
+    if (!notes.empty()) diag["notes"] = notes;
+    o["diagnostics"] = diag;
+    o["units"] = "EPR summed over particles; active part by the |v_a|^2/D estimator (epr_active_div: the divergence estimator)";
+    if (a.has("--per-particle")) {
+        json pp;
+        pp["active"] = nums(sum.sigma_sq_mean);
+        pp["active_se"] = nums(sum.sigma_sq_se);
+        pp["active_div"] = nums(sum.sigma_div_mean);
+        pp["x"] = sum.x_part == XPart::Finite ? nums(sum.sigma_x_mean) : json(nullptr);
+        o["per_particle"] = pp;
+    }
+    if (cfg.is_linear()) {
+        const LinearOracle ex = solve_linear_system(cfg);
+        json e;
+        e["epr_active"] = ex.epr_active_total;
+        e["epr_x"] = num(ex.epr_x_total);
+        e["epr_total"] = num(ex.epr_total);
+        if (a.has("--per-particle")) e["per_particle"] = {{"active", nums(ex.epr_active)}, {"x", nums(ex.epr_x)}};
+        o["exact"] = e;
+    }
+    std::cerr << "estimate: active EPR " << sum.epr_active.mean << " +- " << sum.epr_active.se << " (|v|^2), "
+              << sum.epr_active_div.mean << " +- " << sum.epr_active_div.se << " (divergence)\n";
+    emit(a, o);
+    return 0;
+}
+
 // Network throughput on a stationary-ish snapshot: particles per second.
 int bench_network(const Args& a, const Config& cfg, const std::string& what) {
     const auto steps = positive_steps(a, "--steps", true);
@@ -376,7 +454,8 @@ int run_command(const std::string& command, const std::vector<std::string>& args
     if (command == "simulate") return cmd_simulate(args);
     if (command == "bench") return cmd_bench(args);
     if (command == "train") return cmd_train(args);
-    throw ConfigError("", "unknown command '" + command + "' (try: simulate, train, oracle, bench)");
+    if (command == "estimate") return cmd_estimate(args);
+    throw ConfigError("", "unknown command '" + command + "' (try: simulate, train, estimate, oracle, bench)");
 }
 
 }  // namespace entroscope::cli
