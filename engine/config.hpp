@@ -26,6 +26,10 @@ struct NetworkConfig {
     int width = 64;
     int layers = 3;
     int heads = 4;
+    // Neighbourhood radius (length units); 0 = automatic: max(pair cut-off,
+    // 1.5 particle diameters). The network is continuous in the positions only
+    // while fewer than k_neighbors particles fit inside it.
+    double cutoff = 0.0;
 };
 
 struct TrainingConfig {

@@ -213,15 +213,22 @@ struct Features {
     const void* source = nullptr;
 };
 
-// Neighbourhood radius of the network. Interacting systems: twice the pair
-// cut-off (the k nearest inside it count, with a smooth envelope). Linear
-// systems (no pair force): neighbours are the spring partners only, since
-// nothing else couples particles; this keeps the learned score of
-// independent particles exactly separable. (Without the envelope the k-NN
-// selection makes the network discontinuous in x_i, and score matching
-// exploits the jumps: on dense trapped clouds it learned |s|^2 + 2 div s
-// two orders of magnitude below the true minimum.)
-double network_cutoff(const Config& cfg) { return cfg.is_linear() || cfg.interaction == Interaction::None ? 0.0 : 2.0 * cfg.pair_cutoff(); }
+// Neighbourhood radius of the network (network.cutoff, or automatic:
+// max(pair cut-off, 1.5 diameters), which holds fewer than 16 particles even
+// in a dense cluster). Inside it the k nearest count, weighted by a smooth
+// envelope, so the score is continuous in the positions as long as fewer than
+// k particles fit inside. Linear systems (no pair force): neighbours are the
+// spring partners only, since nothing else couples particles; this keeps the
+// learned score of independent particles exactly separable. (With plain k-NN
+// the network jumps whenever the neighbour set changes, and score matching
+// exploits the jumps: on dense trapped clouds it reached |s|^2 + 2 div s two
+// orders of magnitude below the true minimum.)
+double network_cutoff(const Config& cfg) {
+    if (cfg.is_linear() || cfg.interaction == Interaction::None) return 0.0;
+    if (cfg.network.cutoff > 0.0) return cfg.network.cutoff;
+    const double diameter = cfg.model == ModelKind::Aoup ? 2.0 * cfg.r0 : cfg.sigma;
+    return std::max(cfg.pair_cutoff(), 1.5 * diameter);
+}
 
 Features make_features(const Config& cfg, const State& s, int k) {
     Features f;

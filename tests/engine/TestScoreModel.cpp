@@ -1,0 +1,249 @@
+// The score network's structural guarantees (SPEC §3) and its checkpoints.
+#include <QtTest>
+
+#include <QTemporaryDir>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+
+#include "engine/config.hpp"
+#include "engine/errors.hpp"
+#include "engine/score_model.hpp"
+#include "engine/simulator.hpp"
+
+using namespace entroscope;
+
+namespace {
+
+Config small_net(Config c) {
+    c.network.k_neighbors = 16;
+    c.network.width = 32;
+    c.network.layers = 2;
+    c.network.heads = 2;
+    return c;
+}
+
+State relaxed(const Config& c, int steps) {
+    Simulator sim(c, 1);
+    sim.run(static_cast<std::uint64_t>(steps));
+    return sim.state();
+}
+
+double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
+    double m = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+    return m;
+}
+
+}  // namespace
+
+class TestScoreModel : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase() { set_network_threads(2); }
+
+    void paperArchitectureHasThePapersSize() {
+        Config c = parse_config(R"({"network":{"arch":"paper","k_neighbors":64,"width":256,"layers":4,"heads":4}})");
+        const ScoreModel m(c);
+        qInfo("paper architecture: %lld parameters (paper: 2.31 M)", static_cast<long long>(m.parameter_count()));
+        QVERIFY(std::fabs(m.parameter_count() / 2.31e6 - 1.0) < 0.05);
+    }
+
+    void bothArchitecturesAreTranslationInvariantWithoutTraps_data() {
+        QTest::addColumn<QString>("arch");
+        QTest::newRow("fast") << "fast";
+        QTest::newRow("paper") << "paper";
+    }
+    void bothArchitecturesAreTranslationInvariantWithoutTraps() {
+        QFETCH(QString, arch);
+        Config c = small_net(parse_config(R"({"n":300,"phi":0.4,"eps":0.05})"));
+        c.network.arch = arch.toStdString();
+        const ScoreModel m(c);
+        const State s = relaxed(c, 300);
+        State t = s;
+        const double shift[2] = {3.7, -11.2};
+        for (int i = 0; i < s.n(); ++i)
+            for (int d = 0; d < 2; ++d) {
+                double& v = t.x[2 * static_cast<std::size_t>(i) + static_cast<std::size_t>(d)];
+                v += shift[d];
+                v -= t.box * std::floor(v / t.box);
+            }
+        const auto a = m.infer(s, true), b = m.infer(t, true);
+        QVERIFY(!a.s_x.empty());
+        QVERIFY2(max_abs_diff(a.s_act, b.s_act) < 1e-4, "active score changed under a translation");
+        QVERIFY2(max_abs_diff(a.s_x, b.s_x) < 1e-4, "position score changed under a translation");
+        QVERIFY(max_abs_diff(a.div_act, b.div_act) < 1e-4);
+    }
+
+    void bothArchitecturesArePermutationEquivariant_data() { bothArchitecturesAreTranslationInvariantWithoutTraps_data(); }
+    void bothArchitecturesArePermutationEquivariant() {
+        QFETCH(QString, arch);
+        Config c = small_net(parse_config(R"({"model":"abp","n":300,"phi":0.5})"));
+        c.network.arch = arch.toStdString();
+        const ScoreModel m(c);
+        const State s = relaxed(c, 500);
+        // Reverse-and-rotate permutation.
+        const int n = s.n();
+        std::vector<int> perm(static_cast<std::size_t>(n));
+        for (int i = 0; i < n; ++i) perm[static_cast<std::size_t>(i)] = (n - 1 - i + 17) % n;
+        State t = s;
+        for (int i = 0; i < n; ++i) {
+            const auto p = static_cast<std::size_t>(perm[static_cast<std::size_t>(i)]);
+            for (int d = 0; d < 2; ++d) {
+                t.x[2 * p + static_cast<std::size_t>(d)] = s.x[2 * static_cast<std::size_t>(i) + static_cast<std::size_t>(d)];
+                t.image[2 * p + static_cast<std::size_t>(d)] = s.image[2 * static_cast<std::size_t>(i) + static_cast<std::size_t>(d)];
+            }
+            t.act[p] = s.act[static_cast<std::size_t>(i)];
+        }
+        const auto a = m.infer(s, true), b = m.infer(t, true);
+        double worst = 0;
+        for (int i = 0; i < n; ++i) {
+            const auto p = static_cast<std::size_t>(perm[static_cast<std::size_t>(i)]);
+            worst = std::max(worst, std::fabs(a.s_act[static_cast<std::size_t>(i)] - b.s_act[p]));
+            worst = std::max(worst, std::fabs(a.div_act[static_cast<std::size_t>(i)] - b.div_act[p]));
+            for (int d = 0; d < 2; ++d)
+                worst = std::max(worst, std::fabs(a.s_x[2 * static_cast<std::size_t>(i) + static_cast<std::size_t>(d)] -
+                                                  b.s_x[2 * p + static_cast<std::size_t>(d)]));
+        }
+        QVERIFY2(worst < 1e-5, qPrintable(QString("largest difference %1").arg(worst)));
+    }
+
+    void divergenceMatchesFiniteDifferences_data() {
+        QTest::addColumn<QString>("json");
+        QTest::newRow("aoup fast") << R"({"n":200,"phi":0.5,"eps":0.1,"v0":0.5,"gamma":0.1})";
+        QTest::newRow("aoup paper") << R"({"n":200,"phi":0.5,"eps":0.1,"v0":0.5,"gamma":0.1,"network":{"arch":"paper"}})";
+        QTest::newRow("abp fast") << R"({"model":"abp","n":200,"phi":0.5})";
+        QTest::newRow("trapped springs") << R"({"n":40,"box":60,"interaction":"none","trap_stiffness":[1.5],"springs":[[0,1,0.5],[2,3,1.0]],"eps":0.2,"v0":1,"gamma":1})";
+    }
+    void divergenceMatchesFiniteDifferences() {
+        QFETCH(QString, json);
+        Config c = parse_config(json.toStdString());
+        const std::string arch = c.network.arch;
+        c = small_net(c);
+        c.network.arch = arch;
+        ScoreModel m(c);
+        // A few optimiser steps so the weights are not at their initial values.
+        const State s = relaxed(c, 200);
+        std::vector<int> all(static_cast<std::size_t>(s.n()));
+        std::iota(all.begin(), all.end(), 0);
+        for (int k = 0; k < 5; ++k) m.train_step(s, all);
+        const auto base = m.infer(s, true);
+        const int da = c.active_dim();
+        const double h = 1e-2;
+        for (int i : {0, 7, 19, 33}) {
+            double fd = 0;
+            for (int d = 0; d < da; ++d) {
+                State p = s, q = s;
+                p.act[static_cast<std::size_t>(i * da + d)] += h;
+                q.act[static_cast<std::size_t>(i * da + d)] -= h;
+                fd += (m.infer(p, false).s_act[static_cast<std::size_t>(i * da + d)] -
+                       m.infer(q, false).s_act[static_cast<std::size_t>(i * da + d)]) / (2 * h);
+            }
+            const double got = base.div_act[static_cast<std::size_t>(i)];
+            QVERIFY2(std::fabs(got - fd) < 2e-3 + 1e-2 * std::fabs(fd), qPrintable(QString("div_a: autograd %1, finite differences %2").arg(got).arg(fd)));
+            if (!base.s_x.empty()) {
+                double fdx = 0;
+                for (int d = 0; d < 2; ++d) {
+                    State p = s, q = s;
+                    p.x[2 * static_cast<std::size_t>(i) + static_cast<std::size_t>(d)] += h;
+                    q.x[2 * static_cast<std::size_t>(i) + static_cast<std::size_t>(d)] -= h;
+                    fdx += (m.infer(p, false).s_x[2 * static_cast<std::size_t>(i) + static_cast<std::size_t>(d)] -
+                            m.infer(q, false).s_x[2 * static_cast<std::size_t>(i) + static_cast<std::size_t>(d)]) / (2 * h);
+                }
+                const double gx = base.div_x[static_cast<std::size_t>(i)];
+                QVERIFY2(std::fabs(gx - fdx) < 2e-3 + 1e-2 * std::fabs(fdx), qPrintable(QString("div_x: autograd %1, finite differences %2").arg(gx).arg(fdx)));
+            }
+        }
+    }
+
+    void checkpointRoundTripIsExact() {
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("m.pt").toStdString();
+        Config c = small_net(parse_config(R"({"model":"abp","n":100,"phi":0.4,"seed":3})"));
+        ScoreModel m(c);
+        const State s = relaxed(c, 100);
+        std::vector<int> all(100);
+        std::iota(all.begin(), all.end(), 0);
+        for (int k = 0; k < 3; ++k) m.train_step(s, all);
+        m.save(path);
+        QVERIFY(std::filesystem::exists(path + ".json"));
+        const ScoreModel back = ScoreModel::load(path, &c);
+        QCOMPARE(back.steps(), m.steps());
+        QCOMPARE(back.parameter_count(), m.parameter_count());
+        const auto a = m.infer(s, true), b = back.infer(s, true);
+        QCOMPARE(a.s_act, b.s_act);
+        QCOMPARE(a.div_act, b.div_act);
+        // Training continues identically (optimiser state and RNG restored).
+        ScoreModel m2 = ScoreModel::load(path, &c);
+        const auto t1 = m.train_step(s, all);
+        const auto t2 = m2.train_step(s, all);
+        QCOMPARE(t1.loss, t2.loss);
+        QCOMPARE(m.infer(s, false).s_act, m2.infer(s, false).s_act);
+    }
+
+    void badCheckpointsAreClearErrors() {
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("m.pt").toStdString();
+        Config c = small_net(parse_config(R"({"n":64,"phi":0.3})"));
+        ScoreModel(c).save(path);
+        QVERIFY_THROWS_EXCEPTION(IoError, ScoreModel::load(dir.filePath("missing.pt").toStdString()));
+        // Truncated archive: the sidecar hash catches it; without the sidecar, the archive reader.
+        std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
+        QVERIFY_THROWS_EXCEPTION(IoError, ScoreModel::load(path));
+        std::filesystem::remove(path + ".json");
+        QVERIFY_THROWS_EXCEPTION(IoError, ScoreModel::load(path));
+        {
+            std::ofstream junk(path, std::ios::binary | std::ios::trunc);
+            junk << "not a checkpoint at all";
+        }
+        QVERIFY_THROWS_EXCEPTION(IoError, ScoreModel::load(path));
+    }
+
+    void mismatchedArchitectureOrModelIsAConfigError() {
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("m.pt").toStdString();
+        Config c = small_net(parse_config(R"({"n":64,"phi":0.3})"));
+        ScoreModel(c).save(path);
+        Config wider = c;
+        wider.network.width = 64;
+        QVERIFY_THROWS_EXCEPTION(ConfigError, ScoreModel::load(path, &wider));
+        Config abp = small_net(parse_config(R"({"model":"abp","n":64,"phi":0.3})"));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, ScoreModel::load(path, &abp));
+        Config other_phi = c;
+        other_phi.phi = 0.6;
+        other_phi.finalize();
+        const ScoreModel ok = ScoreModel::load(path, &other_phi);  // physics may differ
+        QCOMPARE(ok.config().phi, 0.6);
+    }
+
+    void nonFiniteLossStopsTrainingAndKeepsTheWeights() {
+        Config c = small_net(parse_config(R"({"n":50,"phi":0.3})"));
+        ScoreModel m(c);
+        State s = relaxed(c, 10);
+        const auto before = m.infer_raw(s, false);
+        State bad = s;
+        bad.act[3] = std::nan("");
+        std::vector<int> all(50);
+        std::iota(all.begin(), all.end(), 0);
+        QVERIFY_THROWS_EXCEPTION(NumericalError, m.train_step(bad, all));
+        QCOMPARE(m.steps(), std::uint64_t(0));
+        QCOMPARE(m.infer_raw(s, false).s_act, before.s_act);
+    }
+
+    void physicsChangeKeepsTheWeightsUnlessTheNetworkMustChange() {
+        Config c = small_net(parse_config(R"({"n":64,"phi":0.3})"));
+        ScoreModel m(c);
+        Config faster = c;
+        faster.v0 = 0.05;
+        m.set_physics(faster);
+        QCOMPARE(m.config().v0, 0.05);
+        Config noisy = c;
+        noisy.eps = 0.1;  // would need a position score
+        QVERIFY_THROWS_EXCEPTION(ConfigError, m.set_physics(noisy));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestScoreModel)
+#include "TestScoreModel.moc"
