@@ -60,23 +60,28 @@ struct MlpImpl : torch::nn::Module {
 };
 TORCH_MODULE(Mlp);
 
-// Multi-head attention of queries [B, Q, w] over keys/values [B, T, w] with a
-// key mask [B, T] (true = ignore).
+// Multi-head attention of queries [B, Q, w] over tokens [B, T, w] with a key
+// mask [B, T] (true = ignore) and an additive logit bias [B, T]. Keys and
+// values come from one fused projection; forward_kv takes them precomputed.
 struct AttentionImpl : torch::nn::Module {
     AttentionImpl(int width, int heads) : w(width), h(heads) {
         q = register_module("q", torch::nn::Linear(width, width));
-        k = register_module("k", torch::nn::Linear(width, width));
-        v = register_module("v", torch::nn::Linear(width, width));
+        kv = register_module("kv", torch::nn::Linear(width, 2 * width));
         o = register_module("o", torch::nn::Linear(width, width));
     }
     torch::Tensor forward(const torch::Tensor& query, const torch::Tensor& tokens, const torch::Tensor& mask,
                           const torch::Tensor& bias) {
-        const auto B = query.size(0), Q = query.size(1), T = tokens.size(1);
+        return forward_kv(query, kv(tokens), mask, bias);
+    }
+    // kvt: [B, T, 2w] = (keys, values).
+    torch::Tensor forward_kv(const torch::Tensor& query, const torch::Tensor& kvt, const torch::Tensor& mask,
+                             const torch::Tensor& bias) {
+        const auto B = query.size(0), Q = query.size(1), T = kvt.size(1);
         const int dh = w / h;
-        auto qh = q(query).view({B, Q, h, dh}).transpose(1, 2);   // B h Q dh
-        auto kh = k(tokens).view({B, T, h, dh}).transpose(1, 2);  // B h T dh
-        auto vh = v(tokens).view({B, T, h, dh}).transpose(1, 2);
-        auto att = torch::matmul(qh, kh.transpose(-2, -1)) / std::sqrt(static_cast<double>(dh));  // B h Q T
+        auto qh = q(query).view({B, Q, h, dh}).transpose(1, 2);                       // B h Q dh
+        auto kh = kvt.narrow(-1, 0, w).reshape({B, T, h, dh}).transpose(1, 2);        // B h T dh
+        auto vh = kvt.narrow(-1, w, w).reshape({B, T, h, dh}).transpose(1, 2);
+        auto att = torch::matmul(qh, kh.transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(dh)));  // B h Q T
         att = att + bias.view({B, 1, 1, T});
         att = att.masked_fill(mask.view({B, 1, 1, T}), -1e9);
         att = torch::softmax(att, -1);
@@ -84,7 +89,7 @@ struct AttentionImpl : torch::nn::Module {
         return o(out);
     }
     int w, h;
-    torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
+    torch::nn::Linear q{nullptr}, kv{nullptr}, o{nullptr};
 };
 TORCH_MODULE(Attention);
 
@@ -97,9 +102,12 @@ struct BlockImpl : torch::nn::Module {
         ln2 = register_module("ln2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
     }
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& tokens, const torch::Tensor& mask, const torch::Tensor& bias) {
-        auto y = ln1(x + attn(x, tokens, mask, bias));
-        return ln2(y + mlp(y));
+        return finish(ln1(x + attn(x, tokens, mask, bias)));
     }
+    torch::Tensor forward_kv(const torch::Tensor& x, const torch::Tensor& kvt, const torch::Tensor& mask, const torch::Tensor& bias) {
+        return finish(ln1(x + attn->forward_kv(x, kvt, mask, bias)));
+    }
+    torch::Tensor finish(const torch::Tensor& y) { return ln2(y + mlp(y)); }
     Attention attn{nullptr};
     torch::nn::LayerNorm ln1{nullptr}, ln2{nullptr};
     Mlp mlp{nullptr};
@@ -152,8 +160,18 @@ struct ScoreNetImpl : torch::nn::Module {
             auto h = self_in(torch::cat({in.a_self, in.f_ext, te_self}, -1));                // B w
             auto e = nbr_in(torch::cat({in.a_nbr, in.rel, dist, te_nbr}, -1));               // B K w
             auto tokens = torch::cat({h.unsqueeze(1), e}, 1);                                // B K+1 w
+            // The tokens do not change between layers (one-hop): project them
+            // for every layer in one large matrix product.
+            std::vector<torch::Tensor> w_all, b_all;
+            for (auto& b : blocks) {
+                w_all.push_back(b->attn->kv->weight);
+                b_all.push_back(b->attn->kv->bias);
+            }
+            auto kv_all = torch::nn::functional::linear(tokens, torch::cat(w_all, 0), torch::cat(b_all, 0));  // B K+1 2wL
             auto x = h.unsqueeze(1);                                                         // B 1 w
-            for (auto& b : blocks) x = b->forward(x, tokens, mask, bias);
+            const std::int64_t w2 = 2 * opt.width;
+            for (std::size_t l = 0; l < blocks.size(); ++l)
+                x = blocks[l]->forward_kv(x, kv_all.narrow(-1, static_cast<std::int64_t>(l) * w2, w2), mask, bias);
             return head(x.squeeze(1));
         }
         // paper: full self-attention among {self, k neighbours}; read out the self token.
