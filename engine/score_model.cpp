@@ -142,6 +142,10 @@ struct ScoreNetImpl : torch::nn::Module {
         }
         for (int l = 0; l < o.layers; ++l) blocks.push_back(register_module("block" + std::to_string(l), Block(w, o.heads)));
         head = register_module("head", Mlp(w, w, out));
+        // A linear path from the particle's own inputs to the output, so a
+        // Gaussian (linear) score is representable exactly and the network
+        // learns only the correction to it.
+        skip = register_module("skip", torch::nn::Linear(o.active_in + 2, out));
     }
 
     // Returns [B, out]: active score components, then the position score.
@@ -172,7 +176,7 @@ struct ScoreNetImpl : torch::nn::Module {
             const std::int64_t w2 = 2 * opt.width;
             for (std::size_t l = 0; l < blocks.size(); ++l)
                 x = blocks[l]->forward_kv(x, kv_all.narrow(-1, static_cast<std::int64_t>(l) * w2, w2), mask, bias);
-            return head(x.squeeze(1));
+            return head(x.squeeze(1)) + skip(torch::cat({in.a_self, in.f_ext}, -1));
         }
         // paper: full self-attention among {self, k neighbours}; read out the self token.
         auto a_all = torch::cat({torch::cat({in.a_self, te_self}, -1).unsqueeze(1), torch::cat({in.a_nbr, te_nbr}, -1)}, 1);
@@ -183,12 +187,13 @@ struct ScoreNetImpl : torch::nn::Module {
         auto flag = torch::cat({torch::ones({B, 1, 1}), torch::zeros({B, K, 1})}, 1);
         auto x = torch::cat({tok_a(a_all), tok_r(torch::cat({rel_all, dist_all, fext_all, flag}, -1))}, -1);  // B K+1 w
         for (auto& b : blocks) x = b->forward(x, x, mask, bias);
-        return head(x.select(1, 0));
+        return head(x.select(1, 0)) + skip(torch::cat({in.a_self, in.f_ext}, -1));
     }
 
     NetOptions opt;
     torch::nn::Embedding type_emb{nullptr};
     Mlp self_in{nullptr}, nbr_in{nullptr}, tok_a{nullptr}, tok_r{nullptr}, head{nullptr};
+    torch::nn::Linear skip{nullptr};
     std::vector<Block> blocks;
 };
 TORCH_MODULE(ScoreNet);
