@@ -34,7 +34,9 @@ constexpr double kPi = 3.14159265358979323846;
 constexpr int kMaxTypes = 16;   // type-embedding table size
 constexpr int kTypeEmb = 8;     // type-embedding width
 constexpr int kFormatVersion = 1;
-constexpr std::int64_t kInferChunk = 4096;  // particles per inference chunk (bounds memory)
+// Token rows per inference chunk: keeps activations cache-sized (the paper
+// architecture has k + 1 = 65 tokens of width 256 per particle).
+constexpr std::int64_t kInferRows = 1 << 16;
 
 // ---------------------------------------------------------------------------
 // Network
@@ -501,8 +503,9 @@ struct ScoreModel::Impl {
             out.div_act.resize(static_cast<std::size_t>(f.n));
             if (posn) out.div_x.resize(static_cast<std::size_t>(f.n));
         }
-        for (std::int64_t b0 = 0; b0 < f.n; b0 += kInferChunk) {
-            const std::int64_t B = std::min(kInferChunk, f.n - b0);
+        const std::int64_t chunk = std::max<std::int64_t>(64, kInferRows / (f.k + 1));
+        for (std::int64_t b0 = 0; b0 < f.n; b0 += chunk) {
+            const std::int64_t B = std::min(chunk, f.n - b0);
             BatchVars v;
             v.idx = torch::arange(b0, b0 + B, torch::kInt64);
             v.d_act = torch::zeros({B, da}, torch::kFloat32);
