@@ -1,5 +1,6 @@
 // entroscope: the desktop window.
-//   entroscope [--config F.json] [--screenshot OUT.png --after-seconds T]
+//   entroscope [--config F.json] [--no-training] [--colour-by angle|sigma]
+//              [--screenshot OUT.png --after-seconds T]
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QSurfaceFormat>
@@ -37,7 +38,15 @@ int main(int argc, char** argv)
     const QCommandLineOption afterOpt(QStringLiteral("after-seconds"),
                                       QStringLiteral("Seconds to run before the screenshot (default 5)."),
                                       QStringLiteral("T"), QStringLiteral("5"));
+    const QCommandLineOption noTrainOpt(QStringLiteral("no-training"),
+                                        QStringLiteral("Do not learn the score (no entropy production readout)."));
+    const QCommandLineOption colourOpt(QStringLiteral("colour-by"),
+                                       QStringLiteral("Particle colours: angle (default) or sigma (learned local "
+                                                      "entropy production)."),
+                                       QStringLiteral("angle|sigma"), QStringLiteral("angle"));
     parser.addOption(configOpt);
+    parser.addOption(noTrainOpt);
+    parser.addOption(colourOpt);
     parser.addOption(shotOpt);
     parser.addOption(afterOpt);
     if (!parser.parse(QApplication::arguments())) {
@@ -58,6 +67,12 @@ int main(int argc, char** argv)
         return 2;
     }
 
+    const QString colourBy = parser.value(colourOpt);
+    if (colourBy != QLatin1String("angle") && colourBy != QLatin1String("sigma")) {
+        std::fprintf(stderr, "entroscope: --colour-by: expected angle or sigma\n");
+        return 2;
+    }
+
     entroscope::Config cfg;
     try {
         cfg = parser.isSet(configOpt) ? entroscope::load_config_file(parser.value(configOpt).toStdString())
@@ -68,7 +83,12 @@ int main(int argc, char** argv)
     }
 
     try {
-        entroscope::gui::MainWindow window(cfg);
+        entroscope::gui::WorkerOptions opt = entroscope::gui::MainWindow::defaultWorkerOptions();
+        opt.training = !parser.isSet(noTrainOpt);
+        entroscope::gui::MainWindow window(cfg, opt);
+        if (colourBy == QLatin1String("sigma")) {
+            window.setColourBy(entroscope::gui::MainWindow::ColourBy::LocalEntropyProduction);
+        }
         window.show();
         if (parser.isSet(shotOpt)) {
             const QString out = parser.value(shotOpt);

@@ -6,33 +6,44 @@
 #include <QTimer>
 #include <memory>
 
+#include "app/gui/simulation_worker.hpp"
 #include "engine/config.hpp"
+#include "widgets/entropy_panel.hpp"
 
+class QActionGroup;
 class QLabel;
 
 namespace entroscope::render {
 class ParticleScene;
 }
 namespace entroscope::widgets {
+class EntropyPanel;
 class ParameterPanel;
 class VtkView;
 }  // namespace entroscope::widgets
 
 namespace entroscope::gui {
 
-class SimulationController;
-struct Snapshot;
-
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    // Starts running `cfg` at once.
+    using ColourBy = widgets::EntropyPanel::ColourBy;
+
+    // Starts running `cfg` at once, with online training (see
+    // defaultWorkerOptions) unless `opt` says otherwise.
     explicit MainWindow(const Config& cfg, QWidget* parent = nullptr);
+    MainWindow(const Config& cfg, const WorkerOptions& opt, QWidget* parent = nullptr);
     ~MainWindow() override;
 
     SimulationController* simulation() const { return sim_; }
     widgets::VtkView* view() const { return view_; }
     widgets::ParameterPanel* panel() const { return panel_; }
+    widgets::EntropyPanel* entropyPanel() const { return entropy_; }
+
+    // Online training on, one torch thread, and the shipped pretrained model
+    // (resources/models/default_fast.pt; ENTROSCOPE_PRETRAINED overrides the
+    // path, an empty value disables it) when it fits the running system.
+    static WorkerOptions defaultWorkerOptions();
 
     // The whole window as an image, with the GL view read back from its
     // framebuffer (so it is never missing or black).
@@ -44,17 +55,28 @@ public Q_SLOTS:
     // Take the newest snapshot, if it is new, and repaint.
     void refreshDisplay();
     bool saveScreenshot(const QString& path);
+    void setColourBy(ColourBy c);
 
 private:
     void buildMenus();
     void rebuildFromPanel();
     void switchModel(ModelKind model);
     void showError(const QString& message);
+    void showLearned(const Snapshot& snap);
+    void applyColouring(const Snapshot& snap);
 
     Config base_;
     SimulationController* sim_ = nullptr;
     widgets::VtkView* view_ = nullptr;
     widgets::ParameterPanel* panel_ = nullptr;
+    widgets::EntropyPanel* entropy_ = nullptr;
+    QActionGroup* colourActions_ = nullptr;
+    ColourBy colourBy_ = ColourBy::ActiveAngle;
+    bool colourDirty_ = true;
+    std::shared_ptr<const LearnedEstimate> shownLearned_;
+    std::shared_ptr<const LearnedEstimate> colouredFrom_;
+    QString lastTrainerMessage_;
+    bool trainingEnabled_ = true;
     std::unique_ptr<render::ParticleScene> scene_;
     std::shared_ptr<const Snapshot> shown_;
     QTimer displayTimer_;
@@ -65,6 +87,8 @@ private:
     int framesSinceTick_ = 0;
     QTimer fpsTimer_;
     QLabel* errorLabel_ = nullptr;
+    QLabel* noteLabel_ = nullptr;
+    QLabel* trainLabel_ = nullptr;
 };
 
 }  // namespace entroscope::gui

@@ -16,11 +16,30 @@ namespace {
 // enough that queued parameter changes take effect without visible delay.
 constexpr double kChunkSeconds = 0.03;
 constexpr std::uint64_t kMaxChunkSteps = 100000;
+// A snapshot goes to the replay buffer once the trainer has taken N / batch
+// steps since the last one (each snapshot feeds that many batches, SPEC §4),
+// and at least this often, so the estimate is evaluated on a recent state.
+constexpr std::int64_t kMaxPushIntervalMs = 700;
 }  // namespace
 
-SimulationWorker::SimulationWorker(int threads) : threads_(std::max(1, threads)) {}
+SimulationWorker::SimulationWorker(const WorkerOptions& opt) : threads_(std::max(1, opt.threads))
+{
+    clock_.start();
+    if (opt.training) {
+        trainer_ = std::make_unique<OnlineTrainer>(opt.trainer);
+        // News from the trainer reaches the GUI through the next snapshot;
+        // while paused nobody publishes, so ask for one.
+        trainer_->setNotify([this] {
+            QMetaObject::invokeMethod(this, &SimulationWorker::republishIfIdle, Qt::QueuedConnection);
+        });
+    }
+}
 
-SimulationWorker::~SimulationWorker() = default;
+SimulationWorker::~SimulationWorker()
+{
+    // Join the trainer before the members it calls back into go away.
+    trainer_.reset();
+}
 
 std::shared_ptr<const Snapshot> SimulationWorker::latest() const
 {
@@ -41,6 +60,12 @@ void SimulationWorker::reset(const Config& cfg)
         ++generation_;
         secondsPerStep_ = 0.0;
         stepsPerSecond_ = 0.0;
+        if (trainer_) {
+            ++physicsTag_;
+            trainer_->restart(sim_->config(), physicsTag_);
+            trainerStepsAtPush_ = 0;
+            lastPushMs_ = -1;
+        }
         publish();
     } catch (const std::exception& e) {
         fail(QStringLiteral("Cannot build the system"), e);
@@ -54,6 +79,11 @@ void SimulationWorker::setPackingFraction(double phi)
     }
     try {
         sim_->set_packing_fraction(phi);
+        if (trainer_) {
+            ++physicsTag_;
+            trainer_->setPhysics(sim_->config(), physicsTag_);
+            lastPushMs_ = -1;  // the new physics needs samples at once
+        }
         publish();
     } catch (const std::exception& e) {
         fail(QStringLiteral("Cannot set the packing fraction"), e);
@@ -67,6 +97,11 @@ void SimulationWorker::setPeclet(double pe)
     }
     try {
         sim_->set_v0(sim_->config().v0_for_peclet(pe));
+        if (trainer_) {
+            ++physicsTag_;
+            trainer_->setPhysics(sim_->config(), physicsTag_);
+            lastPushMs_ = -1;
+        }
         publish();
     } catch (const std::exception& e) {
         fail(QStringLiteral("Cannot set the activity"), e);
@@ -98,7 +133,15 @@ void SimulationWorker::stepOnce()
 void SimulationWorker::shutdown()
 {
     running_ = false;
+    trainer_.reset();
     sim_.reset();
+}
+
+void SimulationWorker::republishIfIdle()
+{
+    if (!running_) {
+        publish();
+    }
 }
 
 void SimulationWorker::tick()
@@ -150,19 +193,48 @@ void SimulationWorker::publish()
     snap->stepsPerSecond = running_ ? stepsPerSecond_ : 0.0;
     snap->generation = generation_;
     snap->running = running_;
+    if (trainer_) {
+        feedTrainer(snap->state);
+        snap->learned = trainer_->latest();
+    }
     std::lock_guard<std::mutex> lock(mutex_);
     latest_ = std::move(snap);
 }
 
+void SimulationWorker::feedTrainer(const std::shared_ptr<const State>& state)
+{
+    const std::int64_t now = clock_.elapsed();
+    const std::uint64_t steps = trainer_->sessionSteps();
+    if (steps < trainerStepsAtPush_) {
+        trainerStepsAtPush_ = 0;  // a fresh model
+    }
+    const Config& cfg = sim_->config();
+    const int batch = std::max(1, std::min(cfg.training.batch, cfg.n));
+    const std::uint64_t perSnapshot = static_cast<std::uint64_t>(std::max(1, cfg.n / batch));
+    if (lastPushMs_ >= 0 && state->step == lastPushedStep_) {
+        return;  // paused: the same state again
+    }
+    const bool due = lastPushMs_ < 0 || steps - trainerStepsAtPush_ >= perSnapshot ||
+                     now - lastPushMs_ >= kMaxPushIntervalMs;
+    if (!due) {
+        return;
+    }
+    // The State is shared with the GUI's snapshot: immutable, no copy.
+    trainer_->push(state, physicsTag_);
+    trainerStepsAtPush_ = steps;
+    lastPushMs_ = now;
+    lastPushedStep_ = state->step;
+}
+
 // ---------------------------------------------------------------------------
 
-SimulationController::SimulationController(QObject* parent, int threads) : QObject(parent)
+SimulationController::SimulationController(QObject* parent, WorkerOptions opt) : QObject(parent)
 {
-    if (threads <= 0) {
+    if (opt.threads <= 0) {
         // Leave a core for the GUI and the (software) renderer.
-        threads = std::max(1, QThread::idealThreadCount() - 1);
+        opt.threads = std::max(1, QThread::idealThreadCount() - 1);
     }
-    worker_ = new SimulationWorker(threads);
+    worker_ = new SimulationWorker(opt);
     worker_->moveToThread(&thread_);
     connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
     connect(worker_, &SimulationWorker::errorOccurred, this, &SimulationController::errorOccurred,

@@ -4,12 +4,19 @@
 // immutable snapshot; the GUI thread takes that snapshot at display rate.
 // Parameter changes travel the other way as queued calls that the worker
 // handles between chunks, so the GUI never waits for the engine.
+//
+// The worker also feeds the online trainer (online_trainer.hpp): it pushes
+// snapshots into the trainer's replay buffer at about the rate the trainer
+// consumes them, tags them with a physics generation that bumps whenever
+// phi or Pe change (warm start), and restarts the trainer on a new system.
+#include <QElapsedTimer>
 #include <QObject>
 #include <QString>
 #include <QThread>
 #include <memory>
 #include <mutex>
 
+#include "app/gui/online_trainer.hpp"
 #include "engine/config.hpp"
 #include "engine/state.hpp"
 
@@ -25,13 +32,22 @@ struct Snapshot {
     double stepsPerSecond = 0.0;  // recent average
     std::uint64_t generation = 0; // increments on every rebuild
     bool running = false;
+    // The trainer's newest estimate (null when online training is off). Its
+    // sigma refers to particle indices of a snapshot up to ~2 s older.
+    std::shared_ptr<const LearnedEstimate> learned;
+};
+
+struct WorkerOptions {
+    int threads = 0;          // simulation threads; 0: all cores but one
+    bool training = true;     // run the online trainer
+    OnlineTrainer::Options trainer;
 };
 
 // Lives on the worker thread; use it through SimulationController.
 class SimulationWorker : public QObject {
     Q_OBJECT
 public:
-    SimulationWorker(int threads);
+    explicit SimulationWorker(const WorkerOptions& opt);
     ~SimulationWorker() override;
 
     std::shared_ptr<const Snapshot> latest() const;
@@ -43,6 +59,8 @@ public:
     void setRunning(bool run);
     void stepOnce();
     void shutdown();
+    // Republish (the trainer has news while the simulation is paused).
+    void republishIfIdle();
 
 Q_SIGNALS:
     void errorOccurred(const QString& message);
@@ -53,8 +71,15 @@ private:
     void runChunk();
     void publish();
     void fail(const QString& what, const std::exception& e);
+    void feedTrainer(const std::shared_ptr<const State>& state);
 
     int threads_;
+    std::unique_ptr<OnlineTrainer> trainer_;
+    std::uint64_t physicsTag_ = 0;
+    std::uint64_t trainerStepsAtPush_ = 0;
+    std::int64_t lastPushMs_ = -1;
+    std::uint64_t lastPushedStep_ = 0;
+    QElapsedTimer clock_;
     std::unique_ptr<Simulator> sim_;
     std::uint64_t generation_ = 0;
     bool running_ = false;
@@ -70,7 +95,7 @@ private:
 class SimulationController : public QObject {
     Q_OBJECT
 public:
-    explicit SimulationController(QObject* parent = nullptr, int threads = 0);
+    explicit SimulationController(QObject* parent = nullptr, WorkerOptions opt = {});
     ~SimulationController() override;
 
     // Newest snapshot, or null before the first one. Cheap; call at any rate.
