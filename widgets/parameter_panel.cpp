@@ -136,10 +136,7 @@ ParameterPanel::ParameterPanel(QWidget* parent) : QWidget(parent)
     cLay->addWidget(reset_);
     root->addWidget(control);
 
-    auto* help = makeNote(tr("View: drag to pan, wheel to zoom, <b>R</b> to fit the box. "
-                             "Colour: direction of the active variable "
-                             "(AOUP: atan2(g<sub>y</sub>, g<sub>x</sub>); ABP: θ)."),
-                          this);
+    auto* help = makeNote(tr("View: drag to pan, wheel to zoom, <b>R</b> to fit the box."), this);
     root->addWidget(help);
     root->addStretch(1);
 
