@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <vector>
 
 #include <vtkActor.h>
@@ -138,6 +139,39 @@ vtkSmartPointer<vtkLookupTable> make_cyclic_lut()
     return lut;
 }
 
+// Matplotlib's viridis (van der Walt & Smith), every 16th of its 256
+// entries plus the last; linear interpolation between them stays within
+// about 1% of the full table.
+vtkSmartPointer<vtkLookupTable> make_viridis_lut()
+{
+    static const double stops[17][3] = {
+        {0.267004, 0.004874, 0.329415}, {0.282327, 0.094955, 0.417331}, {0.277018, 0.185228, 0.489898},
+        {0.253935, 0.265254, 0.529983}, {0.221989, 0.339161, 0.548752}, {0.190631, 0.407061, 0.556089},
+        {0.163625, 0.471133, 0.558148}, {0.139147, 0.533812, 0.555298}, {0.120565, 0.596422, 0.543611},
+        {0.134692, 0.658636, 0.517649}, {0.208030, 0.718701, 0.472873}, {0.327796, 0.773980, 0.406640},
+        {0.477504, 0.821444, 0.318195}, {0.647257, 0.858400, 0.209861}, {0.824940, 0.884720, 0.106217},
+        {0.974417, 0.903590, 0.130215}, {0.993248, 0.906157, 0.143936},
+    };
+    static const double at[17] = {0, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 255};
+    auto lut = vtkSmartPointer<vtkLookupTable>::New();
+    const int n = 256;
+    lut->SetNumberOfTableValues(n);
+    for (int i = 0; i < n; ++i) {
+        int k = 0;
+        while (k < 15 && at[k + 1] < i) {
+            ++k;
+        }
+        const double t = std::clamp((i - at[k]) / (at[k + 1] - at[k]), 0.0, 1.0);
+        lut->SetTableValue(i, stops[k][0] + t * (stops[k + 1][0] - stops[k][0]),
+                           stops[k][1] + t * (stops[k + 1][1] - stops[k][1]),
+                           stops[k][2] + t * (stops[k + 1][2] - stops[k][2]), 1.0);
+    }
+    lut->SetNanColor(0.55, 0.55, 0.55, 1.0);
+    lut->SetTableRange(0.0, 1.0);
+    lut->Build();
+    return lut;
+}
+
 }  // namespace
 
 double particle_radius(const Config& cfg)
@@ -158,7 +192,7 @@ double active_angle(const State& s, int i)
 struct ParticleScene::Impl {
     vtkNew<vtkRenderer> renderer;
     vtkNew<vtkPoints> points;
-    vtkNew<vtkFloatArray> angles;
+    vtkNew<vtkFloatArray> angles;  // the colour scalar: angle, or a per-particle value
     vtkNew<vtkPolyData> particles;
     vtkNew<vtkPointGaussianMapper> diskMapper;
     vtkNew<vtkActor> particleActor;
@@ -169,7 +203,10 @@ struct ParticleScene::Impl {
     vtkNew<vtkActor> boxActor;
 
     vtkSmartPointer<vtkLookupTable> lut;
+    vtkSmartPointer<vtkLookupTable> viridis;
     vtkNew<vtkScalarBarActor> legend;
+    bool scalarMode = false;
+    std::vector<float> scalars;
     vtkNew<vtkTextActor> caption;
     vtkNew<vtkEntroscopeInteractorStyle2D> style;
     vtkNew<vtkCallbackCommand> startObserver;
@@ -181,7 +218,7 @@ struct ParticleScene::Impl {
     vtkNew<vtkPolyDataMapper> maskMapper;
     vtkNew<vtkActor> maskActor;
 
-    // Periodic images of particles that overlap an edge (x, y, angle).
+    // Periodic images of particles that overlap an edge (x, y, colour value).
     std::vector<float> ghosts;
     int count = 0;
     double box = 0.0;
@@ -199,6 +236,7 @@ struct ParticleScene::Impl {
         particles->GetPointData()->SetScalars(angles);
 
         lut = make_cyclic_lut();
+        viridis = make_viridis_lut();
         // One screen-aligned splat per particle, cut to a disk of the true
         // radius by the fragment shader: ~N primitives instead of N
         // tessellated polygons, which keeps software GL (llvmpipe) at
@@ -253,12 +291,8 @@ struct ParticleScene::Impl {
         boxActor->GetProperty()->LightingOff();
         boxActor->SetPosition(0.0, 0.0, 0.5);  // above the disks
 
-        legend->SetLookupTable(lut);
-        legend->SetTitle("active angle (rad)");
+        useAngleLegend();
         legend->SetOrientationToVertical();
-        legend->DrawAnnotationsOn();
-        legend->SetDrawTickLabels(false);
-        legend->SetNumberOfLabels(0);
         legend->SetMaximumWidthInPixels(120);
         legend->SetBarRatio(0.22);
         legend->SetUnconstrainedFontSize(true);
@@ -294,6 +328,44 @@ struct ParticleScene::Impl {
     }
 
     ~Impl() { renderer->RemoveObserver(startObserver); }
+
+    void useAngleLegend()
+    {
+        diskMapper->SetLookupTable(lut);
+        diskMapper->SetScalarRange(-kPi, kPi);
+        legend->SetLookupTable(lut);
+        legend->SetTitle("active angle (rad)");
+        legend->DrawAnnotationsOn();
+        legend->SetDrawTickLabels(false);
+        legend->SetNumberOfLabels(0);
+    }
+
+    void useScalarLegend(double lo, double hi, const std::string& title)
+    {
+        if (!(hi > lo)) {
+            hi = lo + 1.0;
+        }
+        viridis->SetTableRange(lo, hi);
+        diskMapper->SetLookupTable(viridis);
+        diskMapper->SetScalarRange(lo, hi);
+        legend->SetLookupTable(viridis);
+        legend->SetTitle(title.c_str());
+        legend->DrawAnnotationsOff();
+        legend->SetDrawTickLabels(true);
+        legend->SetNumberOfLabels(5);
+        legend->SetLabelFormat("%-#7.3g");
+    }
+
+    float colourValue(const State& state, int i) const
+    {
+        if (!scalarMode) {
+            return static_cast<float>(active_angle(state, i));
+        }
+        if (scalars.size() != static_cast<std::size_t>(state.n())) {
+            return std::numeric_limits<float>::quiet_NaN();
+        }
+        return scalars[static_cast<std::size_t>(i)];
+    }
 
     void fitIfNeeded()
     {
@@ -357,7 +429,7 @@ void ParticleScene::update(const State& state, double radius)
         if (sx == 0 && sy == 0) {
             continue;
         }
-        const auto a = static_cast<float>(active_angle(state, i));
+        const float a = d_->colourValue(state, i);
         const auto push = [&](int ix, int iy) {
             ghosts.push_back(static_cast<float>(x + ix * L));
             ghosts.push_back(static_cast<float>(y + iy * L));
@@ -380,7 +452,7 @@ void ParticleScene::update(const State& state, double radius)
         xyz[3 * k] = static_cast<float>(state.x[2 * k]);
         xyz[3 * k + 1] = static_cast<float>(state.x[2 * k + 1]);
         xyz[3 * k + 2] = 0.0f;
-        ang[k] = static_cast<float>(active_angle(state, i));
+        ang[k] = d_->colourValue(state, i);
     }
     for (std::size_t g = 0; g < ghosts.size() / 3; ++g) {
         const std::size_t k = static_cast<std::size_t>(n) + g;
@@ -418,6 +490,24 @@ void ParticleScene::update(const State& state, double radius)
         d_->mask->Modified();
     }
 }
+
+void ParticleScene::colourByActiveAngle()
+{
+    if (d_->scalarMode) {
+        d_->scalarMode = false;
+        d_->scalars.clear();
+        d_->useAngleLegend();
+    }
+}
+
+void ParticleScene::colourByScalar(std::vector<float> values, double lo, double hi, const std::string& legendTitle)
+{
+    d_->scalarMode = true;
+    d_->scalars = std::move(values);
+    d_->useScalarLegend(lo, hi, legendTitle);
+}
+
+bool ParticleScene::colouredByScalar() const { return d_->scalarMode; }
 
 void ParticleScene::setCaption(const std::string& text) { d_->caption->SetInput(text.c_str()); }
 

@@ -1,13 +1,15 @@
 #pragma once
 // A 2-D particle snapshot as a VTK scene: disks at their true radius,
-// coloured by the angle of the active variable with a cyclic colour map,
-// a colour legend, the periodic box outline and a caption. No Qt.
+// coloured by the angle of the active variable with a cyclic colour map (or
+// by any per-particle scalar with a sequential map), a colour legend, the
+// periodic box outline and a caption. No Qt.
 //
 // The scene owns a vtkRenderer; whoever owns a render window (the Qt host in
 // widgets/ or the offscreen renderer) adds it. VTK types are only
 // forward-declared here so that including this header stays cheap.
 #include <memory>
 #include <string>
+#include <vector>
 
 class vtkRenderer;
 class vtkInteractorObserver;
@@ -43,6 +45,16 @@ public:
     // frames; only a change of N reallocates). Refits the camera when the box
     // length changed. Does not render.
     void update(const State& state, double radius);
+    // Colour by the active angle with the cyclic map (the default).
+    void colourByActiveAngle();
+    // Colour particle i by values[i] with a perceptually uniform sequential
+    // map (viridis), linear from lo (darkest) to hi (brightest); values
+    // outside are clamped, NaN is grey. Applies from the next update(); when
+    // values.size() differs from that state's N every particle is grey.
+    // legendTitle (UTF-8) replaces the legend's title.
+    void colourByScalar(std::vector<float> values, double lo, double hi, const std::string& legendTitle);
+    bool colouredByScalar() const;
+
     // Text in the upper-left corner (model, parameters, time), UTF-8.
     void setCaption(const std::string& text);
     // Whether text can contain non-ASCII glyphs such as Greek letters (a
