@@ -132,9 +132,9 @@ void EntropyPanel::setColourBy(ColourBy c)
         colourNote_->setText(tr("Direction of the active variable (AOUP: atan2(g<sub>y</sub>, g<sub>x</sub>); "
                                 "ABP: θ), cyclic map."));
     } else {
-        colourNote_->setText(tr("Instantaneous σ<sub>i</sub> = |v<sub>a,i</sub>|²/D<sub>a</sub> ≥ 0 from the "
-                                "newest evaluation of the learned score (refreshed every ~2 s); viridis, "
-                                "0 to the 99th percentile."));
+        colourNote_->setText(tr("Instantaneous σ<sub>i</sub> = |v<sub>a,i</sub>|²/D<sub>a</sub> ≥ 0 of the "
+                                "newest evaluation (its time is in the caption); viridis, 0 to the 99th "
+                                "percentile."));
     }
 }
 
@@ -167,6 +167,13 @@ void EntropyPanel::setReadout(const EntropyReadout& r)
                  tr("Divergence estimator %1: %2<br>gap (|v|² − div): %3")
                      .arg(aoup ? tr("−γ(2 + ∇<sub>g</sub>·s<sub>g</sub>)") : tr("−D<sub>r</sub> ∂<sub>θ</sub>s<sub>θ</sub>"))
                      .arg(meanSe(r.eprDiv, r.eprDivSe), meanSe(r.gap, r.gapSe));
+        }
+        // The two estimators agree in expectation only for the true score.
+        if (std::isfinite(r.gap) && std::isfinite(r.gapSe) &&
+            std::abs(r.gap) > std::max(3.0 * r.gapSe, 0.1 * std::abs(r.epr))) {
+            d += QStringLiteral("<br><span style=\"color:#c77800;\">") +
+                 tr("The estimators disagree: the network is still learning; do not trust the numbers yet.") +
+                 QStringLiteral("</span>");
         }
         details_->setText(d);
     } else {

@@ -161,7 +161,8 @@ MainWindow::MainWindow(const Config& cfg, const WorkerOptions& opt, QWidget* par
     scroll->setWidget(side);
     scroll->setWidgetResizable(true);
     scroll->setFrameShape(QFrame::NoFrame);
-    scroll->setMinimumWidth(340);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    scroll->setMinimumWidth(380);
     auto* dock = new QDockWidget(tr("Simulation"), this);
     dock->setObjectName("parameterDock");
     dock->setWidget(scroll);

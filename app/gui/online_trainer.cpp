@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
+#include <utility>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -129,8 +131,9 @@ void OnlineTrainer::run()
     }
     Clock::time_point lastEval{};
     Clock::time_point lastPublish = Clock::now();
-    Clock::time_point rateStart = Clock::now();
-    std::uint64_t rateSteps = 0;
+    // Steps per second over the last ~10 s, evaluations included: the rate
+    // at which the model really improves.
+    std::deque<std::pair<Clock::time_point, std::uint64_t>> rateSamples;
     bool evaluatedThisModel = false;
     double evalInterval = opt_.evalIntervalSeconds;
 
@@ -148,8 +151,7 @@ void OnlineTrainer::run()
             applyCommand(c);
             if (c.restart) {
                 evaluatedThisModel = false;
-                rateStart = Clock::now();
-                rateSteps = 0;
+                rateSamples.clear();
             }
         }
         if (!commands.empty()) {
@@ -161,12 +163,15 @@ void OnlineTrainer::run()
             worked = trainOnce();
         }
         if (model_ && !est_.failed && worked) {
-            ++rateSteps;
-            const double dt = secondsSince(rateStart);
-            if (dt > 2.0) {
-                est_.stepsPerSecond = static_cast<double>(rateSteps) / dt;
-                rateStart = Clock::now();
-                rateSteps = 0;
+            const auto now = Clock::now();
+            rateSamples.emplace_back(now, est_.sessionSteps);
+            while (rateSamples.size() > 2 &&
+                   std::chrono::duration<double>(now - rateSamples[1].first).count() > 10.0) {
+                rateSamples.pop_front();
+            }
+            const double dt = std::chrono::duration<double>(now - rateSamples.front().first).count();
+            if (dt > 1.0) {
+                est_.stepsPerSecond = static_cast<double>(est_.sessionSteps - rateSamples.front().second) / dt;
             }
             // The first evaluation right after the first step, so that a
             // readout appears within seconds; then at the (stretched) interval.
