@@ -208,6 +208,13 @@ MainWindow::MainWindow(const Config& cfg, const WorkerOptions& opt, QWidget* par
     connect(panel_, &widgets::ParameterPanel::resetRequested, this, &MainWindow::rebuildFromPanel);
     connect(panel_, &widgets::ParameterPanel::modelChanged, this, &MainWindow::switchModel);
     connect(entropy_, &widgets::EntropyPanel::colourByChanged, this, &MainWindow::setColourBy);
+    if (!trainingEnabled_) {
+        widgets::EntropyReadout off;
+        off.trainingEnabled = false;
+        off.model = cfg.model;
+        entropy_->setReadout(off);
+        trainLabel_->setText(tr("training off"));
+    }
 
     buildMenus();
 

@@ -70,6 +70,17 @@ void OnlineTrainer::restart(const Config& cfg, std::uint64_t tag)
         newest_.reset();
         newestTag_ = tag;
         sessionSteps_.store(0, std::memory_order_relaxed);
+        // Nothing of the old system may be shown for the new one, even while
+        // the trainer thread still finishes a step of the old model.
+        auto placeholder = std::make_shared<LearnedEstimate>();
+        placeholder->model = cfg.model;
+        placeholder->n = cfg.n;
+        placeholder->physicsTag = tag;
+        placeholder->recentLoss = std::numeric_limits<double>::quiet_NaN();
+        placeholder->source = "new network";
+        placeholder->message = "Starting a new network for the new system.";
+        latest_ = std::move(placeholder);
+        restartPending_ = true;
     }
     wake_.notify_all();
 }
@@ -203,6 +214,9 @@ void OnlineTrainer::applyCommand(const Command& c)
     if (c.restart) {
         tag_ = c.tag;
         buildModel(c.cfg);
+        std::lock_guard<std::mutex> lock(mutex_);
+        // A later restart queued meanwhile keeps its own placeholder.
+        restartPending_ = std::any_of(commands_.begin(), commands_.end(), [](const Command& q) { return q.restart; });
         return;
     }
     if (c.tag < tag_) {
@@ -384,6 +398,9 @@ void OnlineTrainer::publish()
     std::function<void()> notify;
     {
         std::lock_guard<std::mutex> lock(mutex_);
+        if (restartPending_) {
+            return;  // still the old model; keep the placeholder
+        }
         latest_ = std::move(snap);
         notify = notify_;
     }

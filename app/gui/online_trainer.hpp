@@ -126,6 +126,7 @@ private:
     std::shared_ptr<const LearnedEstimate> latest_;
     std::function<void()> notify_;
     bool stop_ = false;
+    bool restartPending_ = false;  // the published estimate is a placeholder until the new model exists
     std::atomic<std::uint64_t> sessionSteps_{0};
 
     // Trainer-thread state.

@@ -159,10 +159,16 @@ void TestOnlineTrainer::newSystemStartsAFreshModel()
 
     const Config second = smallSystem(ModelKind::Aoup, 200);
     trainer.restart(second, 2);
+    // From now on nothing of the old system is published.
+    QCOMPARE(trainer.latest()->n, 200);
+    QCOMPARE(trainer.latest()->evaluations, std::int64_t(0));
+    bool onlyNewSystem = true;
     Simulator sim2(second, 1);
     QVERIFY(feedUntil(trainer, sim2, 2, [&](const LearnedEstimate& e) {
+        onlyNewSystem = onlyNewSystem && e.n == 200 && e.model == ModelKind::Aoup;
         return e.modelGeneration > before->modelGeneration && e.evaluations >= 1;
     }));
+    QVERIFY(onlyNewSystem);
     const auto after = trainer.latest();
     QCOMPARE(after->model, ModelKind::Aoup);
     QCOMPARE(static_cast<int>(after->sigma.size()), 200);
