@@ -48,7 +48,8 @@ QString meanSe(double mean, double se)
     if (std::isfinite(s) && s > 0.0) {
         decimals = std::clamp(1 - static_cast<int>(std::floor(std::log10(s))), 0, 6);
     }
-    QString text = QString::number(m, 'f', decimals);
+    // Without a standard error (one evaluation) four significant digits.
+    QString text = std::isfinite(s) ? QString::number(m, 'f', decimals) : QString::number(m, 'g', 4);
     if (std::isfinite(s)) {
         text += QStringLiteral(" ± ") + QString::number(s, 'f', decimals);
     }

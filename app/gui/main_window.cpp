@@ -367,7 +367,15 @@ void MainWindow::showLearned(const Snapshot& snap)
         if (e.failed) {
             showError(message);
         } else {
-            noteLabel_->setText(message);
+            // The status bar is narrow: drop the parenthesised reason there
+            // (the side panel and the tooltip have it all).
+            QString brief = message;
+            const int open = brief.indexOf(QStringLiteral(" ("));
+            const int close = brief.lastIndexOf(QStringLiteral(")"));
+            if (open > 0 && close > open) {
+                brief.remove(open, close - open + 1);
+            }
+            noteLabel_->setText(brief);
             noteLabel_->setToolTip(message);
         }
     }

@@ -288,8 +288,13 @@ void OnlineTrainer::buildModel(const Config& cfg)
     est_.message = note;
     est_.trainingSteps = model_->steps();
     est_.batch = std::min(model_->config().training.batch, cfg.n);
-    // Online training never ends: a long cosine schedule that keeps learning.
-    model_->set_schedule_length(std::max<std::uint64_t>(model_->steps() + 200000, 200000));
+    // A fresh network: a long cosine schedule (online training never ends;
+    // the rate floors at 5% of the peak). A loaded one keeps its own, so a
+    // finished schedule refines at the floor instead of jumping back to the
+    // peak rate and undoing the pretraining.
+    if (est_.source == "fresh network") {
+        model_->set_schedule_length(200000);
+    }
 }
 
 bool OnlineTrainer::trainOnce()
