@@ -125,6 +125,33 @@ private Q_SLOTS:
         QVERIFY2(leftovers.isEmpty(), qPrintable(leftovers.join(",")));
     }
 
+    void trainThenEstimateReportsTheContractKeysAndTheExactIdentity() {
+        // eps = 0: the network-free identity (active EPR = -E[sum div_x b_x])
+        // must equal the Lyapunov answer exactly for a trap (d A per particle).
+        const auto cfg = write("trap_id.json", R"({"n":64,"box":200,"interaction":"none","v0":1,"gamma":1,"eps":0,"dt":0.01,
+            "trap_stiffness":[1.5],"network":{"width":8,"layers":1,"heads":2,"k_neighbors":2},"training":{"batch":64}})");
+        const auto model = dir.filePath("trap_id.pt");
+        const auto t = cli({"train", "--config", cfg, "--steps", "5", "--out", model, "--json"});
+        QCOMPARE(t.code, 0);
+        const auto to = QJsonDocument::fromJson(t.out).object();
+        for (const char* key : {"steps", "final_loss", "seconds", "samples_per_s"}) QVERIFY2(to.contains(key), key);
+        QVERIFY(QFile::exists(model) && QFile::exists(model + ".json"));
+        const auto e = cli({"estimate", "--config", cfg, "--model", model, "--samples", "4", "--burn-in", "100",
+                            "--sample-every", "50", "--per-particle", "--json"});
+        QCOMPARE(e.code, 0);
+        const auto o = QJsonDocument::fromJson(e.out).object();
+        for (const char* key : {"epr_active", "estimator_gap", "diagnostics", "per_particle", "exact"}) QVERIFY2(o.contains(key), key);
+        QVERIFY(o["epr_x"].isNull());
+        QVERIFY(o["epr_total"].isNull());
+        QCOMPARE(o["per_particle"].toObject()["active"].toArray().size(), 64);
+        const double exact = o["exact"].toObject()["epr_active"].toDouble();
+        QVERIFY(std::fabs(exact - 64 * 2 * 1.5) < 1e-9);
+        QVERIFY(std::fabs(o["epr_active_identity"].toObject()["mean"].toDouble() - exact) < 1e-9 * exact);
+        // A checkpoint for another model kind is refused with exit 2.
+        const auto abp = write("abp_id.json", R"({"model":"abp","n":64,"phi":0.3})");
+        QCOMPARE(cli({"estimate", "--config", abp, "--model", model, "--samples", "1"}).code, 2);
+    }
+
     void missingConfigFileExitsTwo() {
         const auto r = cli({"simulate", "--config", "/nonexistent/x.json", "--steps", "1"});
         QCOMPARE(r.code, 2);
