@@ -10,21 +10,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "widgets/note_label.hpp"
+
 namespace entroscope::widgets {
 
 namespace {
-
-QLabel* makeNote(const QString& text, QWidget* parent)
-{
-    auto* label = new QLabel(text, parent);
-    label->setWordWrap(true);
-    label->setTextFormat(Qt::RichText);
-    QFont f = label->font();
-    f.setPointSizeF(f.pointSizeF() * 0.9);
-    label->setFont(f);
-    label->setForegroundRole(QPalette::PlaceholderText);
-    return label;
-}
 
 // "1.23 ± 0.05", with the value rounded to the standard error's second
 // significant digit; very small or large numbers as "(1.23 ± 0.05) × 10^-4".
@@ -73,7 +63,7 @@ EntropyPanel::EntropyPanel(QWidget* parent) : QWidget(parent)
     colourBy_->addItem(tr("Active angle"), static_cast<int>(ColourBy::ActiveAngle));
     colourBy_->addItem(tr("Local entropy production σᵢ"), static_cast<int>(ColourBy::LocalEntropyProduction));
     vForm->addRow(tr("Colour by"), colourBy_);
-    colourNote_ = makeNote(QString(), view);
+    colourNote_ = makeNoteLabel(QString(), view);
     vForm->addRow(colourNote_);
     root->addWidget(view);
 
@@ -89,16 +79,16 @@ EntropyPanel::EntropyPanel(QWidget* parent) : QWidget(parent)
     big.setPointSizeF(big.pointSizeF() * 1.5);
     big.setBold(true);
     epr_->setFont(big);
-    convention_ = makeNote(QString(), box);
-    details_ = makeNote(QString(), box);
+    convention_ = makeNoteLabel(QString(), box);
+    details_ = makeNoteLabel(QString(), box);
     details_->setObjectName("eprDetails");
     details_->setForegroundRole(QPalette::WindowText);
-    xPart_ = makeNote(QString(), box);
+    xPart_ = makeNoteLabel(QString(), box);
     xPart_->setObjectName("xPartLabel");
-    training_ = makeNote(QString(), box);
+    training_ = makeNoteLabel(QString(), box);
     training_->setObjectName("trainingLabel");
     training_->setForegroundRole(QPalette::WindowText);
-    message_ = makeNote(QString(), box);
+    message_ = makeNoteLabel(QString(), box);
     message_->setObjectName("trainerMessage");
     lay->addWidget(title);
     lay->addWidget(epr_);

@@ -14,24 +14,14 @@
 #include <QVBoxLayout>
 #include <cmath>
 
+#include "widgets/note_label.hpp"
+
 namespace entroscope::widgets {
 
 namespace {
 
 // Sliders are integer-valued: phi in hundredths, Pe in whole units.
 constexpr int kPhiScale = 100;
-
-QLabel* makeNote(const QString& text, QWidget* parent)
-{
-    auto* label = new QLabel(text, parent);
-    label->setWordWrap(true);
-    label->setTextFormat(Qt::RichText);
-    QFont f = label->font();
-    f.setPointSizeF(f.pointSizeF() * 0.9);
-    label->setFont(f);
-    label->setForegroundRole(QPalette::PlaceholderText);
-    return label;
-}
 
 QWidget* sliderRow(QSlider* slider, QDoubleSpinBox* spin, QWidget* parent)
 {
@@ -92,7 +82,7 @@ ParameterPanel::ParameterPanel(QWidget* parent) : QWidget(parent)
     phiSpin_->setKeyboardTracking(false);
     pLay->addWidget(phiLabel);
     pLay->addWidget(sliderRow(phiSlider_, phiSpin_, params));
-    phiNote_ = makeNote(QString(), params);
+    phiNote_ = makeNoteLabel(QString(), params);
     pLay->addWidget(phiNote_);
 
     auto* peLabel = new QLabel(tr("Activity: Péclet number Pe"), params);
@@ -109,10 +99,10 @@ ParameterPanel::ParameterPanel(QWidget* parent) : QWidget(parent)
     pLay->addSpacing(6);
     pLay->addWidget(peLabel);
     pLay->addWidget(sliderRow(peSlider_, peSpin_, params));
-    peConvention_ = makeNote(QString(), params);
+    peConvention_ = makeNoteLabel(QString(), params);
     pLay->addWidget(peConvention_);
 
-    derived_ = makeNote(QString(), params);
+    derived_ = makeNoteLabel(QString(), params);
     derived_->setObjectName("derivedLabel");
     pLay->addSpacing(4);
     pLay->addWidget(derived_);
@@ -136,7 +126,7 @@ ParameterPanel::ParameterPanel(QWidget* parent) : QWidget(parent)
     cLay->addWidget(reset_);
     root->addWidget(control);
 
-    auto* help = makeNote(tr("View: drag to pan, wheel to zoom, <b>R</b> to fit the box."), this);
+    auto* help = makeNoteLabel(tr("View: drag to pan, wheel to zoom, <b>R</b> to fit the box."), this);
     root->addWidget(help);
     root->addStretch(1);
 
