@@ -703,37 +703,42 @@ struct Reader {
         return std::string(buf.data());  // stops at the first NUL (padding)
     }
 
+    // An attribute that must exist and be of one type class, with its element count.
+    struct OpenAttr {
+        Handle attr, type;
+        hsize_t count = 1;
+    };
+    OpenAttr open_attr(hid_t obj, const char* name, const std::string& what, H5T_class_t cls, const char* cls_name) const {
+        htri_t e = H5Aexists(obj, name);
+        if (e < 0) fail(c.path, "cannot look up " + what);
+        if (e == 0) throw IoError(c.path + ": missing " + what);
+        OpenAttr a;
+        a.attr = c.id(H5Aopen(obj, name, H5P_DEFAULT), "cannot open " + what);
+        a.type = c.id(H5Aget_type(a.attr.get()), "cannot get type of " + what);
+        if (H5Tget_class(a.type.get()) != cls) throw IoError(c.path + ": " + what + " is not " + cls_name);
+        for (hsize_t x : dims(H5Aget_space(a.attr.get()), what)) a.count *= x;
+        return a;
+    }
+
     template <class T>
     void read_attr(hid_t obj, const char* name, hid_t mem_type, std::size_t count, T* out,
                    const std::string& where) const {
         const std::string what = where + " attribute " + name;
-        htri_t e = H5Aexists(obj, name);
-        if (e < 0) fail(c.path, "cannot look up " + what);
-        if (e == 0) throw IoError(c.path + ": missing " + what);
-        Handle attr = c.id(H5Aopen(obj, name, H5P_DEFAULT), "cannot open " + what);
-        Handle t = c.id(H5Aget_type(attr.get()), "cannot get type of " + what);
-        if (H5Tget_class(t.get()) != H5T_INTEGER) throw IoError(c.path + ": " + what + " is not an integer");
-        const std::vector<hsize_t> d = dims(H5Aget_space(attr.get()), what);
-        hsize_t n = 1;
-        for (hsize_t x : d) n *= x;
+        const OpenAttr a = open_attr(obj, name, what, H5T_INTEGER, "an integer");
+        const hsize_t n = a.count;
         if (n != count)
             throw IoError(c.path + ": " + what + " has " + std::to_string(n) + " values, expected " +
                           std::to_string(count));
-        c.ok(H5Aread(attr.get(), mem_type, out), "cannot read " + what);
+        c.ok(H5Aread(a.attr.get(), mem_type, out), "cannot read " + what);
     }
 
     // Fixed-length string array attributes (as H5mdWriter writes them).
     std::vector<std::string> read_string_array_attr(hid_t obj, const char* name, const std::string& where) const {
         const std::string what = where + " attribute " + name;
-        htri_t e = H5Aexists(obj, name);
-        if (e < 0) fail(c.path, "cannot look up " + what);
-        if (e == 0) throw IoError(c.path + ": missing " + what);
-        Handle attr = c.id(H5Aopen(obj, name, H5P_DEFAULT), "cannot open " + what);
-        Handle t = c.id(H5Aget_type(attr.get()), "cannot get type of " + what);
-        if (H5Tget_class(t.get()) != H5T_STRING) throw IoError(c.path + ": " + what + " is not a string");
-        const std::vector<hsize_t> d = dims(H5Aget_space(attr.get()), what);
-        hsize_t n = 1;
-        for (hsize_t x : d) n *= x;
+        const OpenAttr a = open_attr(obj, name, what, H5T_STRING, "a string");
+        const hsize_t n = a.count;
+        const Handle& attr = a.attr;
+        const Handle& t = a.type;
         if (n > 64) throw IoError(c.path + ": " + what + " has too many entries");
         Handle mem = c.id(H5Tcopy(H5T_C_S1), "cannot create string type");
         c.ok(H5Tset_cset(mem.get(), H5Tget_cset(t.get())), "cannot set string encoding");
