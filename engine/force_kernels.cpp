@@ -4,50 +4,174 @@
 
 #include <cmath>
 
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define ENTROSCOPE_AVX512 1
+#include <immintrin.h>
+// glibc's vector math (libmvec, GLIBC 2.35+ for log1p).
+extern "C" __m512d _ZGVeN8v_exp(__m512d);
+extern "C" __m512d _ZGVeN8v_log1p(__m512d);
+#define ENTROSCOPE_TARGET_AVX512 __attribute__((target("avx512f")))
+#endif
+
 namespace entroscope::detail {
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-#define ENTROSCOPE_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+#if defined(__GNUC__)
+#define ENTROSCOPE_INLINE __attribute__((always_inline)) inline
 #else
-#define ENTROSCOPE_CLONES
+#define ENTROSCOPE_INLINE inline
 #endif
 
 namespace {
 
 // Minimum image without branches (exact for |d| < 3L/2).
-inline double min_image(double d, double L, double inv_L) { return d - L * std::nearbyint(d * inv_L); }
+ENTROSCOPE_INLINE double min_image(double d, double L, double inv_L) { return d - L * std::nearbyint(d * inv_L); }
 
+// Portable path: one particle per iteration of the lane loop.
 template <class F>
-inline void pair_loop(const PairLists& p, F f, int begin, int end, double* force) {
-    // Measured on the 2-core AVX-512 dev machine: this plain loop (vectorised
-    // for long lists, scalar remainder for the typical 4-12 neighbours) beat
-    // both the branchy scalar loop and lists padded to whole vectors, which
-    // evaluate exp/log1p for the padding too.
+ENTROSCOPE_INLINE void pair_loop(const PairLists& p, F f, int begin, int end, double* force) {
     const double* x = p.x;
-    for (int i = begin; i < end; ++i) {
-        const double xi = x[2 * i], yi = x[2 * i + 1];
-        const int* list = p.nbr + static_cast<long>(i) * p.stride;
-        const int c = p.count[i];
-        double fx = 0.0, fy = 0.0;
-#pragma omp simd reduction(+ : fx, fy)
-        for (int m = 0; m < c; ++m) {
-            const int j = list[m];
-            const double dx = min_image(xi - x[2 * j], p.L, p.inv_L);
-            const double dy = min_image(yi - x[2 * j + 1], p.L, p.inv_L);
-            const double r2 = dx * dx + dy * dy;
-            const double fr = r2 < p.rcut2 ? f(r2) : 0.0;
-            fx += fr * dx;
-            fy += fr * dy;
+    const double L = p.L, inv_L = p.inv_L, rcut2 = p.rcut2;
+    for (int g0 = begin; g0 < end; g0 += kGroup) {
+        alignas(64) double xi[kGroup], yi[kGroup], fx[kGroup], fy[kGroup];
+        alignas(64) int cnt[kGroup];
+        const int lanes = end - g0 < kGroup ? end - g0 : kGroup;
+        int rows = 0;
+        for (int l = 0; l < kGroup; ++l) {
+            const int i = l < lanes ? g0 + l : g0;
+            xi[l] = x[2 * i];
+            yi[l] = x[2 * i + 1];
+            cnt[l] = l < lanes ? p.count[i] : 0;
+            rows = cnt[l] > rows ? cnt[l] : rows;
+            fx[l] = 0.0;
+            fy[l] = 0.0;
         }
-        force[2 * i] = fx;
-        force[2 * i + 1] = fy;
+        const int* base = p.nbr + static_cast<long>(g0 / kGroup) * p.stride * kGroup;
+        for (int m = 0; m < rows; ++m) {
+            const int* row = base + m * kGroup;
+            for (int l = 0; l < kGroup; ++l) {
+                const int j = row[l];
+                const double dx = min_image(xi[l] - x[2 * j], L, inv_L);
+                const double dy = min_image(yi[l] - x[2 * j + 1], L, inv_L);
+                const double r2 = dx * dx + dy * dy;
+                if (m < cnt[l] && r2 < rcut2) {
+                    const double fr = f(r2);
+                    fx[l] += fr * dx;
+                    fy[l] += fr * dy;
+                }
+            }
+        }
+        for (int l = 0; l < lanes; ++l) {
+            force[2 * (g0 + l)] = fx[l];
+            force[2 * (g0 + l) + 1] = fy[l];
+        }
     }
 }
 
+#ifdef ENTROSCOPE_AVX512
+// AVX-512 path: the 8 particles of a group are the 8 lanes; row m of the
+// transposed list gives one gather of x and one of y. Masked lanes (entries
+// past a particle's count, pairs beyond the cut) evaluate f at r2 = 1 and add
+// nothing. Measured on the dev machine (ABP WCA, N = 4096): the force loop
+// went from 22 ns to ~6 ns per particle-step (gcc did not vectorise the
+// portable loop: gathers + masks).
+template <class VF>
+ENTROSCOPE_TARGET_AVX512 inline void pair_loop_avx512(const PairLists& p, const VF& f, int begin, int end,
+                                                      double* force) {
+    const double* x = p.x;
+    const __m512d L = _mm512_set1_pd(p.L), inv_L = _mm512_set1_pd(p.inv_L), rcut2 = _mm512_set1_pd(p.rcut2);
+    const __m512d one = _mm512_set1_pd(1.0);
+    // Deinterleave (x0 y0 x1 y1 ...) into x and y vectors and back.
+    const __m512i even = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0), odd = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1);
+    const __m512i lo = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0), hi = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
+    for (int g0 = begin; g0 < end; g0 += kGroup) {
+        const int lanes = end - g0 < kGroup ? end - g0 : kGroup;
+        const __m512d a = _mm512_maskz_loadu_pd(static_cast<__mmask8>(lanes >= 4 ? 0xFF : (1u << (2 * lanes)) - 1u), x + 2 * g0);
+        const __m512d b = lanes > 4 ? _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << (2 * (lanes - 4))) - 1u), x + 2 * g0 + 8)
+                                    : _mm512_setzero_pd();
+        const __m512d vxi = _mm512_permutex2var_pd(a, even, b), vyi = _mm512_permutex2var_pd(a, odd, b);
+        alignas(32) int c8[kGroup] = {};
+        for (int l = 0; l < lanes; ++l) c8[l] = p.count[g0 + l];
+        const __m512i vcnt = _mm512_cvtepi32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(c8)));
+        const int rows = static_cast<int>(_mm512_reduce_max_epi64(vcnt));
+        __m512d fx = _mm512_setzero_pd(), fy = _mm512_setzero_pd();
+        const int* base = p.nbr + static_cast<long>(g0 / kGroup) * p.stride * kGroup;
+        for (int m = 0; m < rows; ++m) {
+            const __m256i j2 = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + m * kGroup)), 1);
+            const __m512d xj = _mm512_i32gather_pd(j2, x, 8);
+            const __m512d yj = _mm512_i32gather_pd(j2, x + 1, 8);
+            __m512d dx = _mm512_sub_pd(vxi, xj), dy = _mm512_sub_pd(vyi, yj);
+            dx = _mm512_fnmadd_pd(L, _mm512_roundscale_pd(_mm512_mul_pd(dx, inv_L), _MM_FROUND_TO_NEAREST_INT), dx);
+            dy = _mm512_fnmadd_pd(L, _mm512_roundscale_pd(_mm512_mul_pd(dy, inv_L), _MM_FROUND_TO_NEAREST_INT), dy);
+            const __m512d r2 = _mm512_fmadd_pd(dx, dx, _mm512_mul_pd(dy, dy));
+            const __mmask8 in = _mm512_cmpgt_epi64_mask(vcnt, _mm512_set1_epi64(m)) & _mm512_cmp_pd_mask(r2, rcut2, _CMP_LT_OQ);
+            const __m512d fr = f(_mm512_mask_blend_pd(in, one, r2));
+            fx = _mm512_mask_add_pd(fx, in, fx, _mm512_mul_pd(fr, dx));
+            fy = _mm512_mask_add_pd(fy, in, fy, _mm512_mul_pd(fr, dy));
+        }
+        const __m512d o1 = _mm512_permutex2var_pd(fx, lo, fy), o2 = _mm512_permutex2var_pd(fx, hi, fy);
+        if (lanes == kGroup) {
+            _mm512_storeu_pd(force + 2 * g0, o1);
+            _mm512_storeu_pd(force + 2 * g0 + 8, o2);
+        } else {
+            _mm512_mask_storeu_pd(force + 2 * g0, static_cast<__mmask8>(lanes >= 4 ? 0xFF : (1u << (2 * lanes)) - 1u), o1);
+            if (lanes > 4) _mm512_mask_storeu_pd(force + 2 * g0 + 8, static_cast<__mmask8>((1u << (2 * (lanes - 4))) - 1u), o2);
+        }
+    }
+}
+
+struct WcaV {
+    __m512d sigma2;
+    ENTROSCOPE_TARGET_AVX512 __m512d operator()(__m512d r2) const {
+        const __m512d inv = _mm512_div_pd(_mm512_set1_pd(1.0), r2);
+        const __m512d s2 = _mm512_mul_pd(sigma2, inv);
+        const __m512d s6 = _mm512_mul_pd(_mm512_mul_pd(s2, s2), s2);
+        const __m512d t = _mm512_fmsub_pd(_mm512_set1_pd(2.0), s6, _mm512_set1_pd(1.0));
+        return _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(24.0), s6), _mm512_mul_pd(t, inv));
+    }
+};
+struct SoftplusV {
+    __m512d two_r0, beta, inv_beta, k;
+    ENTROSCOPE_TARGET_AVX512 __m512d operator()(__m512d r2) const {
+        const __m512d r = _mm512_sqrt_pd(r2);
+        const __m512d u = _mm512_sub_pd(two_r0, r);
+        const __m512d au = _mm512_abs_pd(u);
+        const __m512d tail = _ZGVeN8v_log1p(_ZGVeN8v_exp(_mm512_mul_pd(_mm512_sub_pd(_mm512_setzero_pd(), beta), au)));
+        const __m512d sp = _mm512_fmadd_pd(tail, inv_beta, _mm512_max_pd(u, _mm512_setzero_pd()));
+        return _mm512_div_pd(_mm512_mul_pd(k, sp), r);
+    }
+};
+struct HardV {
+    __m512d two_r0, k;
+    ENTROSCOPE_TARGET_AVX512 __m512d operator()(__m512d r2) const {
+        const __m512d r = _mm512_sqrt_pd(r2);
+        return _mm512_div_pd(_mm512_mul_pd(k, _mm512_sub_pd(two_r0, r)), r);
+    }
+};
+
+ENTROSCOPE_TARGET_AVX512 void wca_avx512(const PairLists& p, double sigma2, int begin, int end, double* force) {
+    pair_loop_avx512(p, WcaV{_mm512_set1_pd(sigma2)}, begin, end, force);
+}
+ENTROSCOPE_TARGET_AVX512 void softplus_avx512(const PairLists& p, double two_r0, double beta, double k, int begin,
+                                              int end, double* force) {
+    const SoftplusV f{_mm512_set1_pd(two_r0), _mm512_set1_pd(beta), _mm512_set1_pd(1.0 / beta), _mm512_set1_pd(k)};
+    pair_loop_avx512(p, f, begin, end, force);
+}
+ENTROSCOPE_TARGET_AVX512 void hard_avx512(const PairLists& p, double two_r0, double k, int begin, int end, double* force) {
+    pair_loop_avx512(p, HardV{_mm512_set1_pd(two_r0), _mm512_set1_pd(k)}, begin, end, force);
+}
+
+bool use_avx512() {
+    static const bool yes = __builtin_cpu_supports("avx512f");
+    return yes;
+}
+#endif
+
 }  // namespace
 
-ENTROSCOPE_CLONES
 void wca_forces(const PairLists& p, double sigma2, int begin, int end, double* force) {
+#ifdef ENTROSCOPE_AVX512
+    if (use_avx512()) return wca_avx512(p, sigma2, begin, end, force);
+#endif
     // LJ with eps = 1, cut and shifted at 2^(1/6) sigma: f(r)/r = 24 s^6 (2 s^6 - 1) / r^2, s = sigma/r.
     pair_loop(
         p,
@@ -60,11 +184,13 @@ void wca_forces(const PairLists& p, double sigma2, int begin, int end, double* f
         begin, end, force);
 }
 
-ENTROSCOPE_CLONES
 void softplus_forces(const PairLists& p, double two_r0, double beta, double k, int begin, int end, double* force) {
     // f(r) = k softplus_beta(2 r0 - r), softplus_beta(u) = log(1 + e^{beta u}) / beta,
     // evaluated stably as max(u, 0) + log1p(e^{-beta |u|}) / beta.
     const double inv_beta = 1.0 / beta;
+#ifdef ENTROSCOPE_AVX512
+    if (use_avx512()) return softplus_avx512(p, two_r0, beta, k, begin, end, force);
+#endif
     pair_loop(
         p,
         [=](double r2) {
@@ -76,8 +202,10 @@ void softplus_forces(const PairLists& p, double two_r0, double beta, double k, i
         begin, end, force);
 }
 
-ENTROSCOPE_CLONES
 void hard_forces(const PairLists& p, double two_r0, double k, int begin, int end, double* force) {
+#ifdef ENTROSCOPE_AVX512
+    if (use_avx512()) return hard_avx512(p, two_r0, k, begin, end, force);
+#endif
     pair_loop(
         p,
         [=](double r2) {

@@ -7,17 +7,25 @@
 
 namespace entroscope::detail {
 
+// Verlet lists are stored per group of kGroup consecutive particles and
+// transposed: entry m of particle i is nbr[((i / kGroup) * stride + m) * kGroup + i % kGroup],
+// so one SIMD lane works on one particle and entry m of the whole group is
+// one contiguous row. Entries past a particle's count hold a valid index
+// (the particle itself) and are masked out.
+constexpr int kGroup = 8;
+
 struct PairLists {
     const double* x;        // 2N folded positions
-    const int* nbr;         // stride entries per particle
+    const int* nbr;         // transposed group layout (above)
     const int* count;       // list length per particle
-    int stride;
+    int stride;             // rows per group
     double L, inv_L;
     double rcut2;
 };
 
 // Adds nothing for pairs at r^2 >= rcut2; writes force[2i], force[2i+1]
-// (pair part only) for i in [begin, end).
+// (pair part only) for i in [begin, end). begin must be a multiple of kGroup.
+// Each particle sums its entries in list order whatever the thread split.
 void wca_forces(const PairLists& p, double sigma2, int begin, int end, double* force);
 void softplus_forces(const PairLists& p, double two_r0, double beta, double k, int begin, int end, double* force);
 void hard_forces(const PairLists& p, double two_r0, double k, int begin, int end, double* force);

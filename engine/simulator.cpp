@@ -81,7 +81,11 @@ struct Simulator::Impl {
 
     void setup(const Config& cfg, State& st);
     void bin_cells(const double* x, int n);
-    int build_list(const double* x, int n, int i);  // returns the count (may exceed stride)
+    int build_list(const double* x, int n, int i);
+    std::size_t list_size(int n) const {
+        const auto groups = static_cast<std::size_t>((n + detail::kGroup - 1) / detail::kGroup);
+        return groups * static_cast<std::size_t>(stride) * detail::kGroup;
+    }  // returns the count (may exceed stride)
     void forces_range_any(const Config& cfg, const double* x, int begin, int end);
 };
 
@@ -155,19 +159,25 @@ void Simulator::Impl::bin_cells(const double* x, int n) {
 
 int Simulator::Impl::build_list(const double* x, int n, int i) {
     const double xi = x[2 * i], yi = x[2 * i + 1];
-    int* out = nbr.data() + static_cast<std::size_t>(i) * static_cast<std::size_t>(stride);
+    // Transposed group layout (force_kernels.hpp); unused entries hold i itself.
+    constexpr int G = detail::kGroup;
+    int* out = nbr.data() + static_cast<std::size_t>(i / G) * static_cast<std::size_t>(stride) * G + i % G;
     int cnt = 0;
     auto consider = [&](int j) {
         if (j == i) return;
         const double dx = min_image(xi - x[2 * j], L, half_L);
         const double dy = min_image(yi - x[2 * j + 1], L, half_L);
         if (dx * dx + dy * dy < rlist2) {
-            if (cnt < stride) out[cnt] = j;
+            if (cnt < stride) out[cnt * G] = j;
             ++cnt;
         }
     };
+    auto pad = [&] {
+        for (int m = cnt; m < stride; ++m) out[m * G] = i;
+    };
     if (ncell == 0) {
         for (int j = 0; j < n; ++j) consider(j);
+        pad();
         return cnt;
     }
     int cx = std::min(std::max(static_cast<int>(xi * inv_cell), 0), ncell - 1);
@@ -181,6 +191,7 @@ int Simulator::Impl::build_list(const double* x, int n, int i) {
                 consider(cell_items[static_cast<std::size_t>(k)]);
         }
     }
+    pad();
     return cnt;
 }
 
@@ -333,7 +344,7 @@ std::vector<double> Simulator::conservative_forces() const {
     if (I.pair_force) {
         if (I.ncell) I.bin_cells(state_.x.data(), n);
         for (;;) {
-            I.nbr.assign(static_cast<std::size_t>(n) * static_cast<std::size_t>(I.stride), 0);
+            I.nbr.assign(I.list_size(n), 0);
             int worst = 0;
             for (int i = 0; i < n; ++i) {
                 const int c = I.build_list(state_.x.data(), n, i);
@@ -386,7 +397,7 @@ void Simulator::run(std::uint64_t steps) {
 #pragma omp single
                 {
                     if (I.ncell) I.bin_cells(x, n);
-                    I.nbr.resize(static_cast<std::size_t>(n) * static_cast<std::size_t>(I.stride));
+                    I.nbr.resize(I.list_size(n));
                     I.x_ref.assign(x, x + 2 * n);
                     ++I.rebuilds;
                 }
@@ -407,7 +418,7 @@ void Simulator::run(std::uint64_t steps) {
 #pragma omp single
                     {
                         I.stride = worst + 8;
-                        I.nbr.resize(static_cast<std::size_t>(n) * static_cast<std::size_t>(I.stride));
+                        I.nbr.resize(I.list_size(n));
                     }
                 }
             }
