@@ -5,6 +5,15 @@
 
 #include <cmath>
 
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define ENTROSCOPE_AVX512 1
+#include <immintrin.h>
+extern "C" __m512 _ZGVeN16v_logf(__m512);
+extern "C" __m512 _ZGVeN16v_sinf(__m512);
+extern "C" __m512 _ZGVeN16v_cosf(__m512);
+#define ENTROSCOPE_TARGET_AVX512 __attribute__((target("avx512f")))
+#endif
+
 namespace entroscope::detail {
 
 namespace {
@@ -20,8 +29,8 @@ constexpr double kTwoPi = 6.283185307179586476925286766559;
 #endif
 
 ENTROSCOPE_CLONES
-void philox_block(std::uint32_t key0, std::uint32_t key1, std::uint64_t step, std::uint32_t stream,
-                  std::uint32_t first, std::uint32_t out[4][kBlock]) {
+static void philox_portable(std::uint32_t key0, std::uint32_t key1, std::uint64_t step, std::uint32_t stream,
+                            std::uint32_t first, std::uint32_t out[4][kBlock]) {
     alignas(64) std::uint32_t c0[kBlock], c1[kBlock], c2[kBlock], c3[kBlock];
     for (int k = 0; k < kBlock; ++k) {
         c0[k] = static_cast<std::uint32_t>(step);
@@ -53,12 +62,86 @@ void philox_block(std::uint32_t key0, std::uint32_t key1, std::uint64_t step, st
     }
 }
 
+#ifdef ENTROSCOPE_AVX512
+namespace {
+
+static_assert(kBlock == 16, "the AVX-512 noise path holds one block in one register");
+
+// Philox4x32-10 on 16 counters at once: 32x32 -> 64-bit products of the even
+// and the odd 32-bit lanes, high and low halves blended back into place.
+ENTROSCOPE_TARGET_AVX512 inline void mulhilo(__m512i a, __m512i m, __m512i& hi, __m512i& lo) {
+    const __m512i pe = _mm512_mul_epu32(a, m);
+    const __m512i po = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), m);
+    hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 32), po);
+    lo = _mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32));
+}
+
+ENTROSCOPE_TARGET_AVX512 void philox_avx512(std::uint32_t key0, std::uint32_t key1, std::uint64_t step,
+                                            std::uint32_t stream, std::uint32_t first, __m512i c[4]) {
+    c[0] = _mm512_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(step)));
+    c[1] = _mm512_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(step >> 32)));
+    c[2] = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(first)),
+                            _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
+    c[3] = _mm512_set1_epi32(static_cast<int>(stream));
+    const __m512i m0 = _mm512_set1_epi64(kM0), m1 = _mm512_set1_epi64(kM1);
+    std::uint32_t k0 = key0, k1 = key1;
+    for (int r = 0; r < 10; ++r) {
+        __m512i hi0, lo0, hi1, lo1;
+        mulhilo(c[0], m0, hi0, lo0);
+        mulhilo(c[2], m1, hi1, lo1);
+        const __m512i n0 = _mm512_xor_si512(_mm512_xor_si512(hi1, c[1]), _mm512_set1_epi32(static_cast<int>(k0)));
+        const __m512i n2 = _mm512_xor_si512(_mm512_xor_si512(hi0, c[3]), _mm512_set1_epi32(static_cast<int>(k1)));
+        c[1] = lo1;
+        c[3] = lo0;
+        c[0] = n0;
+        c[2] = n2;
+        k0 += kW0;
+        k1 += kW1;
+    }
+}
+
+ENTROSCOPE_TARGET_AVX512 void normal_avx512(std::uint32_t key0, std::uint32_t key1, std::uint64_t step,
+                                            std::uint32_t stream, std::uint32_t first, int pairs,
+                                            double z[4][kBlock]) {
+    __m512i w[4];
+    philox_avx512(key0, key1, step, stream, first, w);
+    const __m512 scale = _mm512_set1_ps(0x1.0p-32f), half = _mm512_set1_ps(0x1.0p-33f);
+    for (int pair = 0; pair < pairs; ++pair) {
+        // u in (0, 1]: (w + 1/2) 2^-32 rounded to float (w near 2^32 rounds to 1, giving z = 0).
+        const __m512 u1 = _mm512_fmadd_ps(_mm512_cvtepu32_ps(w[2 * pair]), scale, half);
+        const __m512 u2 = _mm512_fmadd_ps(_mm512_cvtepu32_ps(w[2 * pair + 1]), scale, half);
+        const __m512 r = _mm512_sqrt_ps(_mm512_mul_ps(_mm512_set1_ps(-2.0f), _ZGVeN16v_logf(u1)));
+        const __m512 a = _mm512_mul_ps(_mm512_set1_ps(static_cast<float>(kTwoPi)), u2);
+        const __m512 zc = _mm512_mul_ps(r, _ZGVeN16v_cosf(a));
+        const __m512 zs = _mm512_mul_ps(r, _ZGVeN16v_sinf(a));
+        _mm512_storeu_pd(z[2 * pair], _mm512_cvtps_pd(_mm512_castps512_ps256(zc)));
+        _mm512_storeu_pd(z[2 * pair] + 8, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(zc), 1))));
+        _mm512_storeu_pd(z[2 * pair + 1], _mm512_cvtps_pd(_mm512_castps512_ps256(zs)));
+        _mm512_storeu_pd(z[2 * pair + 1] + 8, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(zs), 1))));
+    }
+}
+
+ENTROSCOPE_TARGET_AVX512 void philox_store_avx512(std::uint32_t key0, std::uint32_t key1, std::uint64_t step,
+                                                  std::uint32_t stream, std::uint32_t first, std::uint32_t out[4][kBlock]) {
+    __m512i w[4];
+    philox_avx512(key0, key1, step, stream, first, w);
+    for (int m = 0; m < 4; ++m) _mm512_storeu_si512(out[m], w[m]);
+}
+
+bool use_avx512() {
+    static const bool yes = __builtin_cpu_supports("avx512f");
+    return yes;
+}
+
+}  // namespace
+#endif
+
 ENTROSCOPE_CLONES
-void normal4_block(std::uint32_t key0, std::uint32_t key1, std::uint64_t step, std::uint32_t stream,
-                   std::uint32_t first, double z[4][kBlock]) {
+static void normal_portable(std::uint32_t key0, std::uint32_t key1, std::uint64_t step, std::uint32_t stream,
+                            std::uint32_t first, int pairs, double z[4][kBlock]) {
     alignas(64) std::uint32_t w[4][kBlock];
-    philox_block(key0, key1, step, stream, first, w);
-    for (int pair = 0; pair < 2; ++pair) {
+    philox_portable(key0, key1, step, stream, first, w);
+    for (int pair = 0; pair < pairs; ++pair) {
         alignas(64) double r[kBlock], a[kBlock], c[kBlock], s[kBlock];
 #pragma omp simd
         for (int k = 0; k < kBlock; ++k) {
@@ -78,6 +161,22 @@ void normal4_block(std::uint32_t key0, std::uint32_t key1, std::uint64_t step, s
             z[2 * pair + 1][k] = r[k] * s[k];
         }
     }
+}
+
+void philox_block(std::uint32_t key0, std::uint32_t key1, std::uint64_t step, std::uint32_t stream,
+                  std::uint32_t first, std::uint32_t out[4][kBlock]) {
+#ifdef ENTROSCOPE_AVX512
+    if (use_avx512()) return philox_store_avx512(key0, key1, step, stream, first, out);
+#endif
+    philox_portable(key0, key1, step, stream, first, out);
+}
+
+void normal4_block(std::uint32_t key0, std::uint32_t key1, std::uint64_t step, std::uint32_t stream,
+                   std::uint32_t first, int pairs, double z[4][kBlock]) {
+#ifdef ENTROSCOPE_AVX512
+    if (use_avx512()) return normal_avx512(key0, key1, step, stream, first, pairs, z);
+#endif
+    normal_portable(key0, key1, step, stream, first, pairs, z);
 }
 
 ENTROSCOPE_CLONES

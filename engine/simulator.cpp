@@ -387,6 +387,9 @@ void Simulator::run(std::uint64_t steps) {
     const int nchunks = (n + kForceChunk - 1) / kForceChunk;
     const std::uint32_t key0 = I.noise.key0(), key1 = I.noise.key1();
     bool bad = false;
+    // Normals needed per particle: the active variable (AOUP: 2, ABP: 1) and
+    // the position (2) when it has noise.
+    const int pairs = x_noise > 0 ? 2 : 1;
 
 #pragma omp parallel num_threads(T)
     {
@@ -443,7 +446,7 @@ void Simulator::run(std::uint64_t steps) {
                 // One draw gives 4 normals: active variable (z[0], z[1]), position (z[2], z[3]).
                 alignas(64) double z[4][detail::kBlock];
                 alignas(64) double ex[detail::kBlock], ey[detail::kBlock];
-                detail::normal4_block(key0, key1, step, detail::kStreamDynamics, static_cast<std::uint32_t>(first), z);
+                detail::normal4_block(key0, key1, step, detail::kStreamDynamics, static_cast<std::uint32_t>(first), pairs, z);
                 const double* za = z[0];
                 const double* zb = z[1];
                 const double* zx = z[2];

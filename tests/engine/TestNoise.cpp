@@ -36,7 +36,7 @@ private Q_SLOTS:
         long count = 0;
         for (std::uint32_t b = 0; b < 40000; ++b) {
             double z[4][kBlock];
-            normal4_block(1u, 2u, b, 0u, 0u, z);
+            normal4_block(1u, 2u, b, 0u, 0u, 2, z);
             for (int k = 0; k < kBlock; ++k) {
                 for (int m = 0; m < 4; ++m) {
                     const double v = z[m][k];
@@ -58,6 +58,16 @@ private Q_SLOTS:
         QVERIFY2(std::fabs(m2 - 1) < 5 * std::sqrt(2 / M), qPrintable(QString::number(m2)));
         QVERIFY2(std::fabs(m4 - 3) < 5 * std::sqrt(96 / M), qPrintable(QString::number(m4)));
         QVERIFY2(std::fabs(cross) < 5 / std::sqrt(M / 4), qPrintable(QString::number(cross)));
+    }
+
+    void onePairIsTheFirstTwoRowsOfTwoPairs() {
+        double a[4][kBlock], b[4][kBlock];
+        for (std::uint64_t step : {std::uint64_t(3), std::uint64_t(1) << 40}) {
+            normal4_block(5u, 6u, step, 1u, 32u, 2, a);
+            normal4_block(5u, 6u, step, 1u, 32u, 1, b);
+            for (int m = 0; m < 2; ++m)
+                for (int k = 0; k < kBlock; ++k) QCOMPARE(b[m][k], a[m][k]);
+        }
     }
 
     void sincosBlockIsAccurate() {
