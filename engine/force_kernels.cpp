@@ -89,9 +89,9 @@ ENTROSCOPE_TARGET_AVX512 inline void pair_loop_avx512(const PairLists& p, const 
         const __m512d b = lanes > 4 ? _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << (2 * (lanes - 4))) - 1u), x + 2 * g0 + 8)
                                     : _mm512_setzero_pd();
         const __m512d vxi = _mm512_permutex2var_pd(a, even, b), vyi = _mm512_permutex2var_pd(a, odd, b);
-        alignas(32) int c8[kGroup] = {};
-        for (int l = 0; l < lanes; ++l) c8[l] = p.count[g0 + l];
-        const __m512i vcnt = _mm512_cvtepi32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(c8)));
+        // Masked vector load (a stack copy stalled on store forwarding).
+        const __m512i c16 = _mm512_maskz_loadu_epi32(static_cast<__mmask16>((1u << lanes) - 1u), p.count + g0);
+        const __m512i vcnt = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(c16));
         const int rows = static_cast<int>(_mm512_reduce_max_epi64(vcnt));
         __m512d fx = _mm512_setzero_pd(), fy = _mm512_setzero_pd();
         const int* base = p.nbr + static_cast<long>(g0 / kGroup) * p.stride * kGroup;
@@ -164,9 +164,72 @@ bool use_avx512() {
     static const bool yes = __builtin_cpu_supports("avx512f");
     return yes;
 }
+
+// Eight candidates per iteration from contiguous cell-ordered arrays; the
+// accepted ids are compress-stored in order.
+ENTROSCOPE_TARGET_AVX512 int collect_avx512(int i, double xi, double yi, const double* cell_x, const double* cell_y,
+                                            const int* cell_id, const int* ranges, int nranges, double Lv,
+                                            double rlist2v, int* tmp) {
+    const __m512d vxi = _mm512_set1_pd(xi), vyi = _mm512_set1_pd(yi);
+    const __m512d L = _mm512_set1_pd(Lv), inv_L = _mm512_set1_pd(1.0 / Lv), rlist2 = _mm512_set1_pd(rlist2v);
+    const __m512i self = _mm512_set1_epi32(i);
+    int cnt = 0;
+    for (int r = 0; r < nranges; ++r) {
+        for (int k = ranges[2 * r]; k < ranges[2 * r + 1]; k += 8) {
+            const int left = ranges[2 * r + 1] - k;
+            const __mmask8 live = static_cast<__mmask8>(left >= 8 ? 0xFF : (1u << left) - 1u);
+            __m512d dx = _mm512_sub_pd(vxi, _mm512_maskz_loadu_pd(live, cell_x + k));
+            __m512d dy = _mm512_sub_pd(vyi, _mm512_maskz_loadu_pd(live, cell_y + k));
+            dx = _mm512_fnmadd_pd(L, _mm512_roundscale_pd(_mm512_mul_pd(dx, inv_L), _MM_FROUND_TO_NEAREST_INT), dx);
+            dy = _mm512_fnmadd_pd(L, _mm512_roundscale_pd(_mm512_mul_pd(dy, inv_L), _MM_FROUND_TO_NEAREST_INT), dy);
+            const __m512d r2 = _mm512_fmadd_pd(dx, dx, _mm512_mul_pd(dy, dy));
+            const __m512i id = _mm512_maskz_loadu_epi32(static_cast<__mmask16>(live), cell_id + k);
+            const __mmask16 keep = static_cast<__mmask16>(_mm512_cmp_pd_mask(r2, rlist2, _CMP_LT_OQ) & live) &
+                                   _mm512_cmpneq_epi32_mask(id, self);
+            // Compress in a register, then a plain store (tmp has 16 entries of
+            // slack): compress-to-memory is microcoded and slow on AMD Zen 4.
+            _mm512_storeu_si512(tmp + cnt, _mm512_maskz_compress_epi32(keep, id));
+            cnt += __builtin_popcount(keep);
+        }
+    }
+    return cnt;
+}
 #endif
 
 }  // namespace
+
+int collect_neighbors(int i, double xi, double yi, const double* cell_x, const double* cell_y, const int* cell_id,
+                      const int* ranges, int nranges, double L, double rlist2, int* out, int stride) {
+    constexpr int kTmp = 1024;
+    int tmp[kTmp + 16];
+    int cnt = 0;
+#ifdef ENTROSCOPE_AVX512
+    int total = 0;
+    for (int r = 0; r < nranges; ++r) total += ranges[2 * r + 1] - ranges[2 * r];
+    if (use_avx512() && total <= kTmp) {
+        cnt = collect_avx512(i, xi, yi, cell_x, cell_y, cell_id, ranges, nranges, L, rlist2, tmp);
+        const int m_end = cnt < stride ? cnt : stride;
+        for (int m = 0; m < m_end; ++m) out[m * kGroup] = tmp[m];
+        for (int m = m_end; m < stride; ++m) out[m * kGroup] = i;
+        return cnt;
+    }
+#endif
+    const double inv_L = 1.0 / L;
+    for (int r = 0; r < nranges; ++r) {
+        for (int k = ranges[2 * r]; k < ranges[2 * r + 1]; ++k) {
+            const int j = cell_id[k];
+            if (j == i) continue;
+            const double dx = min_image(xi - cell_x[k], L, inv_L);
+            const double dy = min_image(yi - cell_y[k], L, inv_L);
+            if (dx * dx + dy * dy < rlist2) {
+                if (cnt < stride) out[cnt * kGroup] = j;
+                ++cnt;
+            }
+        }
+    }
+    for (int m = cnt; m < stride; ++m) out[m * kGroup] = i;
+    return cnt;
+}
 
 void wca_forces(const PairLists& p, double sigma2, int begin, int end, double* force) {
 #ifdef ENTROSCOPE_AVX512

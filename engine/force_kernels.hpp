@@ -30,4 +30,13 @@ void wca_forces(const PairLists& p, double sigma2, int begin, int end, double* f
 void softplus_forces(const PairLists& p, double two_r0, double beta, double k, int begin, int end, double* force);
 void hard_forces(const PairLists& p, double two_r0, double k, int begin, int end, double* force);
 
+// Neighbour-list search over a cell list. cell_x/cell_y/cell_id hold the
+// particles in cell order (structure of arrays); ranges[2r], ranges[2r+1] are
+// the index ranges of the cells to scan, in scan order. Writes the particles
+// j != i with minimum-image distance^2 < rlist2, in scan order, to
+// out[m * kGroup] for m < stride, fills the remaining entries with i, and
+// returns the count (which may exceed stride: the caller grows the stride).
+int collect_neighbors(int i, double xi, double yi, const double* cell_x, const double* cell_y, const int* cell_id,
+                      const int* ranges, int nranges, double L, double rlist2, int* out, int stride);
+
 }  // namespace entroscope::detail

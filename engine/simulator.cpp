@@ -60,6 +60,7 @@ struct Simulator::Impl {
 
     // Cell list (counting sort) and Verlet lists (fixed stride per particle).
     std::vector<int> cell_start, cell_items;
+    std::vector<double> cell_x, cell_y;  // positions in cell order at the last binning
     std::vector<int> nbr, nbr_count;
     int stride = 16;
     std::vector<double> x_ref;  // folded positions at the last build
@@ -156,6 +157,13 @@ void Simulator::Impl::bin_cells(const double* x, int n) {
     for (int c = 0; c < nc2; ++c) cell_start[static_cast<std::size_t>(c) + 1] += cell_start[static_cast<std::size_t>(c)];
     std::vector<int> fill(cell_start.begin(), cell_start.end() - 1);
     for (int i = 0; i < n; ++i) cell_items[static_cast<std::size_t>(fill[static_cast<std::size_t>(cell_of[static_cast<std::size_t>(i)])]++)] = i;
+    cell_x.resize(static_cast<std::size_t>(n));
+    cell_y.resize(static_cast<std::size_t>(n));
+    for (int k = 0; k < n; ++k) {
+        const auto j = static_cast<std::size_t>(cell_items[static_cast<std::size_t>(k)]);
+        cell_x[static_cast<std::size_t>(k)] = x[2 * j];
+        cell_y[static_cast<std::size_t>(k)] = x[2 * j + 1];
+    }
 }
 
 int Simulator::Impl::build_list(const double* x, int n, int i) {
@@ -163,37 +171,45 @@ int Simulator::Impl::build_list(const double* x, int n, int i) {
     // Transposed group layout (force_kernels.hpp); unused entries hold i itself.
     constexpr int G = detail::kGroup;
     int* out = nbr.data() + static_cast<std::size_t>(i / G) * static_cast<std::size_t>(stride) * G + i % G;
-    int cnt = 0;
-    auto consider = [&](int j) {
-        if (j == i) return;
-        const double dx = min_image(xi - x[2 * j], L, half_L);
-        const double dy = min_image(yi - x[2 * j + 1], L, half_L);
-        if (dx * dx + dy * dy < rlist2) {
-            if (cnt < stride) out[cnt * G] = j;
-            ++cnt;
-        }
-    };
-    auto pad = [&] {
-        for (int m = cnt; m < stride; ++m) out[m * G] = i;
-    };
     if (ncell == 0) {
-        for (int j = 0; j < n; ++j) consider(j);
-        pad();
+        // Small boxes: all pairs.
+        int cnt = 0;
+        for (int j = 0; j < n; ++j) {
+            if (j == i) continue;
+            const double dx = min_image(xi - x[2 * j], L, half_L);
+            const double dy = min_image(yi - x[2 * j + 1], L, half_L);
+            if (dx * dx + dy * dy < rlist2) {
+                if (cnt < stride) out[cnt * G] = j;
+                ++cnt;
+            }
+        }
+        for (int m = cnt; m < stride; ++m) out[m * G] = i;
         return cnt;
     }
-    int cx = std::min(std::max(static_cast<int>(xi * inv_cell), 0), ncell - 1);
-    int cy = std::min(std::max(static_cast<int>(yi * inv_cell), 0), ncell - 1);
+    // The 3 x 3 cells around i as index ranges of the cell order, in the order
+    // (row -1, 0, +1; column -1, 0, +1); neighbouring columns of a row are one
+    // range unless the row wraps around the box.
+    const int cx = std::min(std::max(static_cast<int>(xi * inv_cell), 0), ncell - 1);
+    const int cy = std::min(std::max(static_cast<int>(yi * inv_cell), 0), ncell - 1);
+    int ranges[18];
+    int nr = 0;
     for (int oy = -1; oy <= 1; ++oy) {
-        const int yy = (cy + oy + ncell) % ncell;
-        for (int ox = -1; ox <= 1; ++ox) {
-            const int xx = (cx + ox + ncell) % ncell;
-            const int c = yy * ncell + xx;
-            for (int k = cell_start[static_cast<std::size_t>(c)]; k < cell_start[static_cast<std::size_t>(c) + 1]; ++k)
-                consider(cell_items[static_cast<std::size_t>(k)]);
+        const int row = ((cy + oy + ncell) % ncell) * ncell;
+        if (cx >= 1 && cx + 1 < ncell) {
+            ranges[2 * nr] = cell_start[static_cast<std::size_t>(row + cx - 1)];
+            ranges[2 * nr + 1] = cell_start[static_cast<std::size_t>(row + cx + 2)];
+            ++nr;
+        } else {
+            for (int ox = -1; ox <= 1; ++ox) {
+                const int c = row + (cx + ox + ncell) % ncell;
+                ranges[2 * nr] = cell_start[static_cast<std::size_t>(c)];
+                ranges[2 * nr + 1] = cell_start[static_cast<std::size_t>(c) + 1];
+                ++nr;
+            }
         }
     }
-    pad();
-    return cnt;
+    return detail::collect_neighbors(i, xi, yi, cell_x.data(), cell_y.data(), cell_items.data(), ranges, nr, L, rlist2,
+                                     out, stride);
 }
 
 void Simulator::Impl::forces_range_any(const Config& cfg, const double* x, int begin, int end) {
