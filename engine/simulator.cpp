@@ -11,6 +11,7 @@
 #include "noise.hpp"
 #include "noise_block.hpp"
 #include "force_kernels.hpp"
+#include "update_kernels.hpp"
 
 namespace entroscope {
 
@@ -408,6 +409,7 @@ void Simulator::run(std::uint64_t steps) {
     // Normals needed per particle: the active variable (AOUP: 2, ABP: 1) and
     // the position (2) when it has noise.
     const int pairs = x_noise > 0 ? 2 : 1;
+    const detail::UpdateParams upd{dt, v0, x_noise, g_decay, g_noise, L, hL, aoup, x_noise > 0, I.pair_force};
 
 #pragma omp parallel num_threads(T)
     {
@@ -479,38 +481,8 @@ void Simulator::run(std::uint64_t steps) {
                     for (int q = 0; q < cnt; ++q) th[q] = act[first + q];
                     detail::sincos_block(th, ex, ey);
                 }
-                for (int q = 0; q < cnt; ++q) {
-                    const int i = first + q;
-                    const std::size_t k = 2 * static_cast<std::size_t>(i);
-                    double nx = x[k] + dt * (v0 * ex[q] + F[k]);
-                    double ny = x[k + 1] + dt * (v0 * ey[q] + F[k + 1]);
-                    if (x_noise > 0) {
-                        nx += x_noise * zx[q];
-                        ny += x_noise * zy[q];
-                    }
-                    if (aoup) {
-                        act[k] = g_decay * act[k] + g_noise * za[q];
-                        act[k + 1] = g_decay * act[k + 1] + g_noise * zb[q];
-                    } else {
-                        double th = act[i] + g_noise * za[q];
-                        if (th >= kPi) th -= kTwoPi;
-                        else if (th < -kPi) th += kTwoPi;
-                        act[i] = th < -kPi || th >= kPi ? wrap_angle(th) : th;
-                    }
-                    if (!std::isfinite(nx) || !std::isfinite(ny) || std::fabs(nx) > 1e15 || std::fabs(ny) > 1e15) {
-                        local_bad = true;
-                        continue;
-                    }
-                    fold(nx, img[k], L);
-                    fold(ny, img[k + 1], L);
-                    x[k] = nx;
-                    x[k + 1] = ny;
-                    if (I.pair_force) {
-                        const double dx = min_image(nx - I.x_ref[k], L, hL);
-                        const double dy = min_image(ny - I.x_ref[k + 1], L, hL);
-                        maxd2 = std::max(maxd2, dx * dx + dy * dy);
-                    }
-                }
+                if (!detail::update_block(upd, first, cnt, ex, ey, za, zb, zx, zy, F, x, img, act, I.x_ref.data(), maxd2))
+                    local_bad = true;
             }
             I.thread_max[static_cast<std::size_t>(tid) * Impl::kPad] = maxd2;
             if (local_bad) I.thread_flag[static_cast<std::size_t>(tid) * Impl::kPad] = -1;
