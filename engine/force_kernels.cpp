@@ -96,9 +96,19 @@ ENTROSCOPE_TARGET_AVX512 inline void pair_loop_avx512(const PairLists& p, const 
         __m512d fx = _mm512_setzero_pd(), fy = _mm512_setzero_pd();
         const int* base = p.nbr + static_cast<long>(g0 / kGroup) * p.stride * kGroup;
         for (int m = 0; m < rows; ++m) {
-            const __m256i j2 = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + m * kGroup)), 1);
-            const __m512d xj = _mm512_i32gather_pd(j2, x, 8);
-            const __m512d yj = _mm512_i32gather_pd(j2, x + 1, 8);
+            // Eight (x, y) pairs by 128-bit loads and inserts, then split into
+            // x and y: faster than two 8-way gathers on AMD Zen 4.
+            const int* row = base + m * kGroup;
+            __m512d a = _mm512_castpd128_pd512(_mm_loadu_pd(x + 2 * row[0]));
+            __m512d b = _mm512_castpd128_pd512(_mm_loadu_pd(x + 2 * row[4]));
+            a = _mm512_castps_pd(_mm512_insertf32x4(_mm512_castpd_ps(a), _mm_castpd_ps(_mm_loadu_pd(x + 2 * row[1])), 1));
+            b = _mm512_castps_pd(_mm512_insertf32x4(_mm512_castpd_ps(b), _mm_castpd_ps(_mm_loadu_pd(x + 2 * row[5])), 1));
+            a = _mm512_castps_pd(_mm512_insertf32x4(_mm512_castpd_ps(a), _mm_castpd_ps(_mm_loadu_pd(x + 2 * row[2])), 2));
+            b = _mm512_castps_pd(_mm512_insertf32x4(_mm512_castpd_ps(b), _mm_castpd_ps(_mm_loadu_pd(x + 2 * row[6])), 2));
+            a = _mm512_castps_pd(_mm512_insertf32x4(_mm512_castpd_ps(a), _mm_castpd_ps(_mm_loadu_pd(x + 2 * row[3])), 3));
+            b = _mm512_castps_pd(_mm512_insertf32x4(_mm512_castpd_ps(b), _mm_castpd_ps(_mm_loadu_pd(x + 2 * row[7])), 3));
+            const __m512d xj = _mm512_permutex2var_pd(a, even, b);
+            const __m512d yj = _mm512_permutex2var_pd(a, odd, b);
             __m512d dx = _mm512_sub_pd(vxi, xj), dy = _mm512_sub_pd(vyi, yj);
             dx = _mm512_fnmadd_pd(L, _mm512_roundscale_pd(_mm512_mul_pd(dx, inv_L), _MM_FROUND_TO_NEAREST_INT), dx);
             dy = _mm512_fnmadd_pd(L, _mm512_roundscale_pd(_mm512_mul_pd(dy, inv_L), _MM_FROUND_TO_NEAREST_INT), dy);
