@@ -414,8 +414,12 @@ void Simulator::run(std::uint64_t steps) {
 #pragma omp parallel num_threads(T)
     {
         const int tid = omp_get_thread_num();
+        // Each thread holds the rebuild decision (all take the same one from
+        // the same data), so a step needs two barriers: after the forces and
+        // after the update.
+        bool build_now = need_build;
         for (std::uint64_t s = 0; s < steps; ++s) {
-            if (need_build) {
+            if (build_now) {
                 // Build Verlet lists; grow the stride if some list overflowed.
 #pragma omp single
                 {
@@ -459,7 +463,7 @@ void Simulator::run(std::uint64_t steps) {
             const std::uint64_t step = step0 + s;
             double maxd2 = 0.0;
             bool local_bad = false;
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait
             for (int blk = 0; blk < nblocks; ++blk) {
                 const int first = blk * detail::kBlock;
                 const int cnt = std::min(detail::kBlock, n - first);
@@ -499,11 +503,12 @@ void Simulator::run(std::uint64_t steps) {
                 bad = true;
                 break;
             }
-            const bool rebuild = I.pair_force && m > half_skin2;
-#pragma omp barrier
-#pragma omp single
-            need_build = rebuild;
+            // thread_max/thread_flag are written again only after the next
+            // barrier, which every thread reaches after this read.
+            build_now = I.pair_force && m > half_skin2;
         }
+#pragma omp master
+        need_build = build_now;
     }
     I.pending_build = need_build;
     if (bad) {
