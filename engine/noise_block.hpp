@@ -27,8 +27,9 @@ void philox_block(std::uint32_t key0, std::uint32_t key1, std::uint64_t step, st
 // by sqrt(2 ln 2^33) = 6.76: the law is the normal one truncated where its
 // tail mass is 1.4e-11, far below anything a trajectory can resolve.
 // On AVX-512 machines Box–Muller runs in single precision over 16 lanes
-// (libmvec logf/sinf/cosf, relative error ~1e-7, immaterial for noise); the
-// portable path uses double. Either way a given machine gives the same bits
+// (libmvec logf; cos/sin of 2 pi u by one shared range reduction and Taylor
+// polynomials; relative error ~1e-7, immaterial for noise); the portable path
+// uses double. Either way a given machine gives the same bits
 // for any thread split.
 void normal4_block(std::uint32_t key0, std::uint32_t key1, std::uint64_t step, std::uint32_t stream,
                    std::uint32_t first, int pairs, double z[4][kBlock]);
