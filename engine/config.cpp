@@ -64,13 +64,14 @@ void check_keys(const json& obj, const std::set<std::string>& allowed, const std
 
 void parse_network(const json& j, NetworkConfig& n) {
     if (!j.is_object()) throw ConfigError("network", "expected an object");
-    check_keys(j, {"arch", "k_neighbors", "width", "layers", "heads", "cutoff"}, "network.");
+    check_keys(j, {"arch", "k_neighbors", "width", "layers", "heads", "cutoff", "prior"}, "network.");
     if (j.contains("arch")) n.arch = get_string(j["arch"], "network.arch");
     if (j.contains("k_neighbors")) n.k_neighbors = static_cast<int>(get_integer(j["k_neighbors"], "network.k_neighbors"));
     if (j.contains("width")) n.width = static_cast<int>(get_integer(j["width"], "network.width"));
     if (j.contains("layers")) n.layers = static_cast<int>(get_integer(j["layers"], "network.layers"));
     if (j.contains("heads")) n.heads = static_cast<int>(get_integer(j["heads"], "network.heads"));
     if (j.contains("cutoff")) n.cutoff = get_number(j["cutoff"], "network.cutoff");
+    if (j.contains("prior")) n.prior = get_string(j["prior"], "network.prior");
 }
 
 void parse_training(const json& j, TrainingConfig& t) {
@@ -91,6 +92,7 @@ void validate_network_training(const Config& c) {
     require(c.network.layers >= 1 && c.network.layers <= 64, "network.layers", "must be in [1, 64]");
     require(c.network.heads >= 1 && c.network.width % c.network.heads == 0, "network.heads", "must be >= 1 and divide network.width");
     check_nonnegative(c.network.cutoff, "network.cutoff");
+    require(c.network.prior == "drift" || c.network.prior == "none", "network.prior", "must be \"drift\" or \"none\", got \"" + c.network.prior + "\"");
     require(c.training.loss == "dsm" || c.training.loss == "ism", "training.loss", "must be \"dsm\" or \"ism\", got \"" + c.training.loss + "\"");
     check_positive(c.training.sigma, "training.sigma");
     check_positive(c.training.lr, "training.lr");
@@ -392,7 +394,8 @@ std::string config_to_json(const Config& c, int indent) {
     }
     j["seed"] = c.seed;
     j["network"] = {{"arch", c.network.arch}, {"k_neighbors", c.network.k_neighbors}, {"width", c.network.width},
-                    {"layers", c.network.layers}, {"heads", c.network.heads}, {"cutoff", c.network.cutoff}};
+                    {"layers", c.network.layers}, {"heads", c.network.heads}, {"cutoff", c.network.cutoff},
+                    {"prior", c.network.prior}};
     j["training"] = {{"loss", c.training.loss}, {"sigma", c.training.sigma}, {"lr", c.training.lr},
                      {"batch", c.training.batch}, {"ema", c.training.ema}, {"warmup", c.training.warmup}};
     return j.dump(indent);

@@ -101,11 +101,15 @@ ParticleEstimates estimate_particles(const Config& cfg, const State& s, const Sc
     }
     if (has_div_a) {
         e.sigma_div.resize(nn);
+        e.sigma_lin.resize(nn);
         e.ibp.resize(nn);
         for (std::size_t i = 0; i < nn; ++i) {
             // div_a v_a = div_a b_a - D_a div_a s_a; div_a b_a = -d gamma (AOUP), 0 (ABP).
             const double div_b = aoup ? -ad * cfg.gamma : 0.0;
             e.sigma_div[i] = div_b - Da * score.div_act[i];
+            double vb = 0;
+            for (int c = 0; c < ad; ++c) vb += e.v_act[i * ad + c] * drift.b_act[i * ad + c];
+            e.sigma_lin[i] = e.sigma_div[i] + (Da > 0 ? vb / Da : 0.0);
             double s2 = 0;
             for (int c = 0; c < ad; ++c) s2 += score.s_act[i * ad + c] * score.s_act[i * ad + c];
             e.ibp[i] = s2 + score.div_act[i];
@@ -172,6 +176,12 @@ ParticleEstimates estimate_particles(const Config& cfg, const State& s, const Sc
             e.v_dot_s[i] = q;
         }
     }
+    if (e.x_part == XPart::Finite && has_div_x && !drift.div_x.empty()) {
+        e.sigma_x_div.resize(nn);
+        for (std::size_t i = 0; i < nn; ++i)
+            e.sigma_x_div[i] = (e.v_x[2 * i] * drift.b_x[2 * i] + e.v_x[2 * i + 1] * drift.b_x[2 * i + 1]) / Dx + drift.div_x[i] -
+                               Dx * score.div_x[i];
+    }
     if (!e.div_v.empty() && !e.v_dot_s.empty()) {
         e.residual.resize(nn);
         for (std::size_t i = 0; i < nn; ++i) e.residual[i] = e.div_v[i] + e.v_dot_s[i];
@@ -191,6 +201,13 @@ SnapshotTotals snapshot_totals(const ParticleEstimates& e) {
         case XPart::Unavailable: t.epr_x = kNaN; break;
     }
     t.epr_total = t.epr_active + t.epr_x;
+    switch (e.x_part) {
+        case XPart::Finite: t.epr_x_div = sum(e.sigma_x_div); break;  // NaN when empty
+        case XPart::Infinite: t.epr_x_div = kInf; break;
+        case XPart::Unavailable: t.epr_x_div = kNaN; break;
+    }
+    t.epr_active_lin = sum(e.sigma_lin);
+    t.epr_total_div = t.epr_active_lin + t.epr_x_div;
     t.ibp = sum(e.ibp);
     t.div_v = sum(e.div_v);
     t.v_dot_s = sum(e.v_dot_s);
@@ -207,7 +224,9 @@ EstimatorAccumulator::EstimatorAccumulator(int n) : n_(n) {
 
 void EstimatorAccumulator::clear() {
     count_ = 0;
-    for (Series* s : {&epr_active_, &epr_active_div_, &gap_, &epr_x_, &epr_total_, &ibp_, &div_v_, &v_dot_s_, &residual_}) *s = Series{};
+    for (Series* s : {&epr_active_, &epr_active_div_, &gap_, &epr_x_, &epr_total_, &epr_x_div_, &epr_active_lin_, &epr_total_div_, &ibp_, &div_v_,
+                      &v_dot_s_, &residual_})
+        *s = Series{};
     for (PerParticle* p : {&sq_, &div_, &x_}) {
         p->sum.assign(static_cast<std::size_t>(n_), 0.0);
         p->sum2.assign(static_cast<std::size_t>(n_), 0.0);
@@ -242,6 +261,9 @@ void EstimatorAccumulator::add(const ParticleEstimates& e) {
     push(gap_, t.gap);
     push(epr_x_, t.epr_x);
     push(epr_total_, t.epr_total);
+    push(epr_x_div_, t.epr_x_div);
+    push(epr_active_lin_, t.epr_active_lin);
+    push(epr_total_div_, t.epr_total_div);
     push(ibp_, t.ibp);
     push(div_v_, t.div_v);
     push(v_dot_s_, t.v_dot_s);
@@ -312,6 +334,9 @@ EstimatorAccumulator::Summary EstimatorAccumulator::summary(int batches) const {
     out.gap = stats(gap_, batches);
     out.epr_x = stats(epr_x_, batches);
     out.epr_total = stats(epr_total_, batches);
+    out.epr_x_div = stats(epr_x_div_, batches);
+    out.epr_active_lin = stats(epr_active_lin_, batches);
+    out.epr_total_div = stats(epr_total_div_, batches);
     out.ibp = stats(ibp_, batches);
     out.div_v = stats(div_v_, batches);
     out.v_dot_s = stats(v_dot_s_, batches);

@@ -10,6 +10,13 @@
 //   sigma_div  = div_a v_a       = -gamma (2 + div s_g)  |  -D_r d_theta s_theta
 //                (the two active-part estimators; equal in expectation)
 //   sigma_x    = |v_x|^2 / D_x  (D_x > 0 and s_x given); infinite when D_x = 0
+//   sigma_x_div = v_x . b_x / D_x + div_x v_x: the same expectation by parts
+//                (E[v.D^-1 v] = E[v.D^-1 b] + E[div v]); linear in the score,
+//                so at equilibrium (b = D s_true) its mean is 0 for any
+//                learned score, where |v|^2 keeps a positive bias
+//   sigma_lin  = v_a . b_a / D_a + div_a v_a: the same for the active part
+//                (sigma_div drops v_a . b_a / D_a, whose mean is 0 only for
+//                the exact score: it uses E|g|^2 = d and E[g.s_g] = -d)
 //   ibp        = |s_a|^2 + div_a s_a  (+ |s_x|^2 + div_x s_x when both given)
 //   div_v      = div_x v_x + div_a v_a, div_x v_x = div_x b_x - D_x div_x s_x
 //   v_dot_s    = v . s over all of the particle's dofs (needs s_x)
@@ -49,7 +56,9 @@ struct ParticleEstimates {
     std::vector<double> v_act;      // n * active_dim
     std::vector<double> sigma_sq;   // n
     std::vector<double> sigma_div;  // n (needs score.div_act)
+    std::vector<double> sigma_lin;  // n (needs score.div_act)
     std::vector<double> sigma_x;    // n (XPart::Finite only)
+    std::vector<double> sigma_x_div;  // n (XPart::Finite with div_x of the score and of the drift)
     std::vector<double> ibp;        // n (needs score.div_act)
     std::vector<double> div_v;      // n
     std::vector<double> v_dot_s;    // n (needs score.s_x)
@@ -73,6 +82,9 @@ struct SnapshotTotals {
     double gap = 0.0;             // sum (sigma_sq - sigma_div) (NaN when unavailable)
     double epr_x = 0.0;           // sum sigma_x (+inf when infinite, NaN when unavailable)
     double epr_total = 0.0;       // epr_active + epr_x (the |v|^2 estimator for the active part)
+    double epr_x_div = 0.0;       // sum sigma_x_div (+inf when infinite, NaN when unavailable)
+    double epr_active_lin = 0.0;  // sum sigma_lin (NaN when unavailable)
+    double epr_total_div = 0.0;   // epr_active_lin + epr_x_div: linear in the score, mean 0 at equilibrium
     double ibp = 0.0, div_v = 0.0, v_dot_s = 0.0, residual = 0.0;  // NaN when unavailable
 };
 SnapshotTotals snapshot_totals(const ParticleEstimates& e);
@@ -99,7 +111,7 @@ public:
         // Global sums over particles: mean over snapshots and standard error.
         // A quantity that was unavailable in some snapshots is averaged over
         // the others (see count); mean NaN and count 0 when never available.
-        MeanSe epr_active, epr_active_div, gap, epr_x, epr_total;
+        MeanSe epr_active, epr_active_div, gap, epr_x, epr_total, epr_x_div, epr_active_lin, epr_total_div;
         MeanSe ibp, div_v, v_dot_s, residual;
         // Per-particle time averages of sigma_i by both estimators (and the x
         // part) with standard errors (need >= 2 snapshots; else NaN).
@@ -130,7 +142,7 @@ private:
 
     int n_ = 0;
     std::int64_t count_ = 0;
-    Series epr_active_, epr_active_div_, gap_, epr_x_, epr_total_, ibp_, div_v_, v_dot_s_, residual_;
+    Series epr_active_, epr_active_div_, gap_, epr_x_, epr_total_, epr_x_div_, epr_active_lin_, epr_total_div_, ibp_, div_v_, v_dot_s_, residual_;
     PerParticle sq_, div_, x_;
     ParticleEstimates last_notes_;
 };

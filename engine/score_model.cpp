@@ -33,7 +33,8 @@ namespace {
 constexpr double kPi = 3.14159265358979323846;
 constexpr int kMaxTypes = 16;   // type-embedding table size
 constexpr int kTypeEmb = 8;     // type-embedding width
-constexpr int kFormatVersion = 1;
+// 2: the interaction-force input and the drift prior (network.prior).
+constexpr int kFormatVersion = 2;
 // Token rows per inference chunk: keeps activations cache-sized (the paper
 // architecture has k + 1 = 65 tokens of width 256 per particle).
 constexpr std::int64_t kInferRows = 1 << 16;
@@ -120,6 +121,9 @@ TORCH_MODULE(Block);
 struct NetInputs {
     torch::Tensor a_self;   // [B, active_in]
     torch::Tensor f_ext;    // [B, 2] one-body external force
+    torch::Tensor f_int;    // [B, 2] interaction (pair or spring) force over the neighbours, scaled to O(1)
+    torch::Tensor prior;    // [B, out] D^-1 b (network.prior = "drift"); undefined for "none"
+    torch::Tensor scale;    // [out] D^-1/2 per output component (with prior)
     torch::Tensor type;     // [B] int64
     torch::Tensor a_nbr;    // [B, k, active_in]
     torch::Tensor rel;      // [B, k, 2] x_i - x_j (minimum image)
@@ -134,24 +138,30 @@ struct ScoreNetImpl : torch::nn::Module {
         type_emb = register_module("type_emb", torch::nn::Embedding(kMaxTypes, kTypeEmb));
         const int out = o.active_out + (o.position_score ? 2 : 0);
         if (o.arch == "fast") {
-            self_in = register_module("self_in", Mlp(o.active_in + 2 + kTypeEmb, w, w));
+            self_in = register_module("self_in", Mlp(o.active_in + 4 + kTypeEmb, w, w));
             nbr_in = register_module("nbr_in", Mlp(o.active_in + 3 + kTypeEmb, w, w));
         } else {
             // Paper: token = concat(MLP(active variable), MLP(x_i - x_j)); the
-            // self token's geometric half also sees the external force.
+            // self token's geometric half also sees the external and the
+            // interaction force.
             tok_a = register_module("tok_a", Mlp(o.active_in + kTypeEmb, w, w / 2));
-            tok_r = register_module("tok_r", Mlp(2 + 1 + 2 + 1, w, w - w / 2));
+            tok_r = register_module("tok_r", Mlp(2 + 1 + 2 + 2 + 1, w, w - w / 2));
         }
         for (int l = 0; l < o.layers; ++l) blocks.push_back(register_module("block" + std::to_string(l), Block(w, o.heads)));
         head = register_module("head", Mlp(w, w, out));
         // A linear path from the particle's own inputs to the output, so a
         // Gaussian (linear) score is representable exactly and the network
         // learns only the correction to it.
-        skip = register_module("skip", torch::nn::Linear(o.active_in + 2, out));
+        skip = register_module("skip", torch::nn::Linear(o.active_in + 4, out));
     }
 
     // Returns [B, out]: active score components, then the position score.
     torch::Tensor forward(const NetInputs& in) {
+        auto y = raw(in);
+        return in.prior.defined() ? in.prior + in.scale * y : y;
+    }
+
+    torch::Tensor raw(const NetInputs& in) {
         const auto B = in.a_self.size(0);
         const auto K = in.a_nbr.size(1);
         auto te_self = type_emb(in.type);                                   // B e
@@ -163,7 +173,7 @@ struct ScoreNetImpl : torch::nn::Module {
         // continuously as it crosses the cut-off, so the score is continuous.
         auto bias = torch::cat({torch::zeros({B, 1}), in.log_env}, 1);      // B K+1
         if (opt.arch == "fast") {
-            auto h = self_in(torch::cat({in.a_self, in.f_ext, te_self}, -1));                // B w
+            auto h = self_in(torch::cat({in.a_self, in.f_ext, in.f_int, te_self}, -1));      // B w
             auto e = nbr_in(torch::cat({in.a_nbr, in.rel, dist, te_nbr}, -1));               // B K w
             auto tokens = torch::cat({h.unsqueeze(1), e}, 1);                                // B K+1 w
             // The tokens do not change between layers (one-hop): project them
@@ -178,7 +188,7 @@ struct ScoreNetImpl : torch::nn::Module {
             const std::int64_t w2 = 2 * opt.width;
             for (std::size_t l = 0; l < blocks.size(); ++l)
                 x = blocks[l]->forward_kv(x, kv_all.narrow(-1, static_cast<std::int64_t>(l) * w2, w2), mask, bias);
-            return head(x.squeeze(1)) + skip(torch::cat({in.a_self, in.f_ext}, -1));
+            return head(x.squeeze(1)) + skip(torch::cat({in.a_self, in.f_ext, in.f_int}, -1));
         }
         // paper: full self-attention among {self, k neighbours}; read out the self token.
         auto a_all = torch::cat({torch::cat({in.a_self, te_self}, -1).unsqueeze(1), torch::cat({in.a_nbr, te_nbr}, -1)}, 1);
@@ -186,10 +196,11 @@ struct ScoreNetImpl : torch::nn::Module {
         auto rel_all = torch::cat({zeros2, in.rel}, 1);
         auto dist_all = torch::cat({torch::zeros({B, 1, 1}), dist}, 1);
         auto fext_all = torch::cat({in.f_ext.unsqueeze(1), torch::zeros({B, K, 2})}, 1);
+        auto fint_all = torch::cat({in.f_int.unsqueeze(1), torch::zeros({B, K, 2})}, 1);
         auto flag = torch::cat({torch::ones({B, 1, 1}), torch::zeros({B, K, 1})}, 1);
-        auto x = torch::cat({tok_a(a_all), tok_r(torch::cat({rel_all, dist_all, fext_all, flag}, -1))}, -1);  // B K+1 w
+        auto x = torch::cat({tok_a(a_all), tok_r(torch::cat({rel_all, dist_all, fext_all, fint_all, flag}, -1))}, -1);  // B K+1 w
         for (auto& b : blocks) x = b->forward(x, x, mask, bias);
-        return head(x.select(1, 0)) + skip(torch::cat({in.a_self, in.f_ext}, -1));
+        return head(x.select(1, 0)) + skip(torch::cat({in.a_self, in.f_ext, in.f_int}, -1));
     }
 
     NetOptions opt;
@@ -232,6 +243,7 @@ struct Features {
     torch::Tensor nbr;      // [N, k] int64, empty slots point at 0 (masked)
     torch::Tensor mask;     // [N, k] bool
     torch::Tensor rel;      // [N, k, 2] float
+    torch::Tensor kappa;    // [N, k] spring constant of each neighbour slot (linear systems), else undefined
     double cutoff = 0;      // envelope radius (0: topological neighbours, no envelope)
     std::uint64_t step = 0;
     double time = 0, box = 0;
@@ -310,6 +322,13 @@ Features make_features(const Config& cfg, const State& s, int k) {
         auto idx = torch::zeros({n, f.k}, torch::kInt64);
         auto msk = torch::ones({n, f.k}, torch::kBool);
         auto rel = torch::zeros({n, f.k, 2}, torch::kFloat32);
+        auto kap = torch::zeros({n, f.k}, torch::kFloat32);
+        auto ka = kap.accessor<float, 2>();
+        std::vector<std::vector<double>> partner_kappa(static_cast<std::size_t>(n));
+        for (const auto& sp : cfg.springs) {
+            partner_kappa[static_cast<std::size_t>(sp.i)].push_back(sp.kappa);
+            partner_kappa[static_cast<std::size_t>(sp.j)].push_back(sp.kappa);
+        }
         auto ia = idx.accessor<std::int64_t, 2>();
         auto ma = msk.accessor<bool, 2>();
         auto ra = rel.accessor<float, 3>();
@@ -318,6 +337,7 @@ Features make_features(const Config& cfg, const State& s, int k) {
                 const int j = partners[static_cast<std::size_t>(i)][m];
                 ia[i][static_cast<std::int64_t>(m)] = j;
                 ma[i][static_cast<std::int64_t>(m)] = false;
+                ka[i][static_cast<std::int64_t>(m)] = static_cast<float>(partner_kappa[static_cast<std::size_t>(i)][m]);
                 for (int d = 0; d < 2; ++d) {
                     double v = s.x[2 * static_cast<std::size_t>(i) + static_cast<std::size_t>(d)] -
                                s.x[2 * static_cast<std::size_t>(j) + static_cast<std::size_t>(d)];
@@ -329,8 +349,58 @@ Features make_features(const Config& cfg, const State& s, int k) {
         f.nbr = idx;
         f.mask = msk;
         f.rel = rel;
+        f.kappa = kap;
     }
     return f;
+}
+
+// Scale of the interaction-force input: the force at contact (softplus: k
+// ln2/beta; WCA: 24/sigma; hard: 0.1 k r0; springs: 1), so the feature is
+// O(1) whatever the units. Fixed by the interaction (not v0), so a slider
+// does not rescale a warm-started network's inputs.
+double force_scale(const Config& cfg) {
+    if (cfg.is_linear() || cfg.interaction == Interaction::None) return 1.0;
+    switch (cfg.interaction) {
+        case Interaction::Softplus: return std::max(cfg.k * std::log(2.0) / cfg.beta, 1e-12);
+        case Interaction::Hard: return std::max(0.1 * cfg.k * cfg.r0, 1e-12);
+        case Interaction::Wca: return 24.0 / cfg.sigma;
+        case Interaction::None: break;
+    }
+    return 1.0;
+}
+
+// The interaction force on each particle of the batch from its neighbour
+// slots (differentiable in the relative positions, so divergences stay
+// exact): springs -kappa (x_i - x_j) for linear systems, else the pair law
+// of SPEC §1 cut where the simulator cuts it. Pairs outside the network's
+// neighbour set (more than k inside the cut) are missed.
+torch::Tensor interaction_force(const Config& cfg, const Features& f, const torch::Tensor& rel, const torch::Tensor& mask,
+                                const torch::Tensor& kappa) {
+    if (kappa.defined()) return -(kappa.unsqueeze(-1) * rel).sum(1);
+    const bool pair = cfg.interaction != Interaction::None && (cfg.model == ModelKind::Abp || cfg.k > 0);
+    if (!pair || f.cutoff <= 0.0) return torch::zeros({rel.size(0), 2}, torch::kFloat32);
+    const double rc = cfg.pair_cutoff();
+    // Masked slots get r far beyond the cut (no 1/r blow-up).
+    auto r = torch::sqrt((rel * rel).sum(-1)).masked_fill(mask, static_cast<float>(10.0 * rc + 10.0));
+    torch::Tensor fr;  // |F| / r
+    switch (cfg.interaction) {
+        case Interaction::Softplus:
+            fr = cfg.k *
+                 torch::nn::functional::softplus(2.0 * cfg.r0 - r,
+                                                 torch::nn::functional::SoftplusFuncOptions().beta(cfg.beta).threshold(20.0)) /
+                 r;
+            break;
+        case Interaction::Hard: fr = cfg.k * torch::relu(2.0 * cfg.r0 - r) / r; break;
+        case Interaction::Wca: {
+            auto s2 = (cfg.sigma * cfg.sigma) / (r * r);
+            auto s6 = s2 * s2 * s2;
+            fr = 24.0 * s6 * (2.0 * s6 - 1.0) / (r * r);
+            break;
+        }
+        case Interaction::None: fr = torch::zeros_like(r); break;
+    }
+    fr = torch::where(r.lt(rc), fr, torch::zeros_like(fr));
+    return (fr.unsqueeze(-1) * rel).sum(1);
 }
 
 // Perturbations (for DSM) and derivative leaves of a batch.
@@ -380,6 +450,25 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
         in.log_env = torch::zeros_like(in.rel.select(-1, 0));
     }
     in.f_ext = -f.trap.index_select(0, v.idx).unsqueeze(1) * xo;
+    auto kap = f.kappa.defined() ? f.kappa.index_select(0, v.idx) : torch::Tensor();
+    auto f_int = interaction_force(cfg, f, in.rel, in.mask, kap);
+    in.f_int = f_int * static_cast<float>(1.0 / force_scale(cfg));
+    if (cfg.network.prior == "drift") {
+        // s = D^-1 b + D^-1/2 y: AOUP D_g^-1 b_g = -g, ABP D_theta^-1 b_theta = 0;
+        // D_x^-1 b_x = (v0 e + F_ext + F_int) / D_x with e = g or e(theta).
+        const int da = cfg.active_dim();
+        const double D_act = abp ? cfg.D_r : cfg.gamma;
+        std::vector<torch::Tensor> parts{abp ? torch::zeros({in.a_self.size(0), 1}) : -in.a_self};
+        std::vector<double> sc(static_cast<std::size_t>(da), D_act > 0.0 ? 1.0 / std::sqrt(D_act) : 1.0);
+        const double Dx = cfg.position_diffusion();
+        if (Dx > 0.0) {
+            parts.push_back((cfg.v0 * in.a_self + in.f_ext + f_int) * static_cast<float>(1.0 / Dx));
+            sc.push_back(1.0 / std::sqrt(Dx));
+            sc.push_back(1.0 / std::sqrt(Dx));
+        }
+        in.prior = torch::cat(parts, 1);
+        in.scale = torch::tensor(std::vector<float>(sc.begin(), sc.end()));
+    }
     return in;
 }
 
@@ -771,6 +860,7 @@ ScoreModel ScoreModel::load(const std::string& path, const Config* expect) {
                                     std::to_string(cfg.network.heads) + " heads",
                      "width " + std::to_string(e.network.width) + ", " + std::to_string(e.network.layers) + " layers, " +
                          std::to_string(e.network.heads) + " heads");
+        if (e.network.prior != cfg.network.prior) mismatch("network.prior", "prior \"" + cfg.network.prior + "\"", "prior \"" + e.network.prior + "\"");
         if ((e.position_diffusion() > 0) != (cfg.position_diffusion() > 0))
             mismatch(cfg.model == ModelKind::Aoup ? "eps" : "D_t", cfg.position_diffusion() > 0 ? "a position score" : "no position score",
                      e.position_diffusion() > 0 ? "a position score" : "none");

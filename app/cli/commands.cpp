@@ -355,6 +355,11 @@ int cmd_estimate(const std::vector<std::string>& argv) {
     }
     o["epr_x"] = sum.x_part == XPart::Finite ? mean_se(sum.epr_x) : json(nullptr);
     o["epr_total"] = sum.x_part == XPart::Finite ? mean_se(sum.epr_total) : json(nullptr);
+    // Divergence-type (linear in the score) estimators: same expectation, no
+    // positive bias from score errors at equilibrium.
+    o["epr_active_lin"] = mean_se(sum.epr_active_lin);
+    o["epr_x_div"] = sum.x_part == XPart::Finite ? mean_se(sum.epr_x_div) : json(nullptr);
+    o["epr_total_div"] = sum.x_part == XPart::Finite ? mean_se(sum.epr_total_div) : json(nullptr);
     if (sum.x_part != XPart::Finite) o["note"] = sum.x_note;
     json diag;
     diag["v_dot_s"] = mean_se(sum.v_dot_s);
@@ -367,7 +372,8 @@ int cmd_estimate(const std::vector<std::string>& argv) {
     if (!sum.ibp_note.empty()) notes["ibp"] = sum.ibp_note;
     if (!notes.empty()) diag["notes"] = notes;
     o["diagnostics"] = diag;
-    o["units"] = "EPR summed over particles; active part by the |v_a|^2/D estimator (epr_active_div: the divergence estimator)";
+    o["units"] = "EPR summed over particles; epr_active/epr_x/epr_total by |v|^2/D, epr_active_div by div_a v_a (SPEC), "
+                 "epr_active_lin / epr_x_div / epr_total_div by v.b/D + div v (linear in the score: mean 0 at equilibrium)";
     if (a.has("--per-particle")) {
         json pp;
         pp["active"] = nums(sum.sigma_sq_mean);

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "engine/config.hpp"
+#include "engine/drift.hpp"
 #include "engine/estimators.hpp"
 #include "engine/linear_oracle.hpp"
 #include "engine/score_model.hpp"
@@ -83,6 +84,36 @@ class TestScoreOracles : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void initTestCase() { set_network_threads(2); }
+
+    void equilibriumControlEprConsistentWithZero() {
+        // SPEC §5.4: v0 = 0, eps > 0, softplus repulsion: EPR = 0, v = 0.
+        // The divergence-type total (v.b/D + div v, linear in the score) has
+        // mean 0 at equilibrium for any score, so it must be within 3 SE of 0;
+        // the |v|^2 total is >= 0 for every snapshot and measures how well
+        // the network learned v = 0: it must be below 1% of E|b_x|^2 / eps,
+        // the value it would have with the score set to 0.
+        Config c = parse_config(R"({"model":"aoup","n":256,"phi":0.3,"v0":0.0,"eps":0.1,"gamma":1.0,"dt":0.01,"seed":3,
+            "network":{"arch":"fast","width":32,"layers":2,"heads":2},
+            "training":{"loss":"ism","lr":1e-3,"batch":256,"ema":0.99,"warmup":100}})");
+        const ScoreModel m = train(c, 1000);
+        const auto s = estimate(c, m, 100);
+        Config run = c;
+        run.seed = c.seed + 1000;
+        Simulator sim(run, 1);
+        sim.run(5000);
+        double b2 = 0;
+        for (int k = 0; k < 20; ++k) {
+            sim.run(500);
+            const Drift d = compute_drift(c, sim.state());
+            for (double v : d.b_x) b2 += v * v / c.eps;
+        }
+        b2 /= 20.0;
+        qInfo("total (v.b/D + div v): %g +- %g; total |v|^2: %g +- %g; E|b_x|^2/eps: %g", s.epr_total_div.mean,
+              s.epr_total_div.se, s.epr_total.mean, s.epr_total.se, b2);
+        QVERIFY(s.epr_total_div.se > 0);
+        QVERIFY(std::fabs(s.epr_total_div.mean) < 3 * s.epr_total_div.se);
+        QVERIFY(s.epr_total.mean < 0.01 * b2);
+    }
 
     void singleTrapActivePartAndTotalWithin3Percent() {
         const Config cfg = trap_system(512, 0.1);
