@@ -30,10 +30,9 @@ struct NetworkConfig {
     // 1.5 particle diameters). The network is continuous in the positions only
     // while fewer than k_neighbors particles fit inside it.
     double cutoff = 0.0;
-    // "drift": the network learns the residual of the score about the
-    // drift, s = D^-1 b + D^-1/2 y (so v = -D^1/2 y and the squared EPR
-    // estimator is |y|^2); "none": the network output is the score (the
-    // paper's parameterisation).
+    // "drift": the network outputs the probability-flow velocity v = y and
+    // the score is s = D^-1 (b - y) (an equilibrium system is y = 0);
+    // "none": the network output is the score (the paper's parameterisation).
     std::string prior = "drift";
 };
 

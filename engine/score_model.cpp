@@ -33,11 +33,15 @@ namespace {
 constexpr double kPi = 3.14159265358979323846;
 constexpr int kMaxTypes = 16;   // type-embedding table size
 constexpr int kTypeEmb = 8;     // type-embedding width
-// 2: the interaction-force input and the drift prior (network.prior).
+// 2: the interaction-force input and the drift prior (network.prior: the
+// network outputs the flow velocity).
 constexpr int kFormatVersion = 2;
 // Token rows per inference chunk: keeps activations cache-sized (the paper
 // architecture has k + 1 = 65 tokens of width 256 per particle).
 constexpr std::int64_t kInferRows = 1 << 16;
+// Own inputs per particle: active input (g or e(theta)), external force,
+// interaction force, 2 numbers each.
+constexpr int kOwnIn = 6;
 
 // ---------------------------------------------------------------------------
 // Network
@@ -50,6 +54,7 @@ struct NetOptions {
     int active_in = 2;   // input features of the active variable (g or e(theta))
     int active_out = 2;  // score components of the active variable (2 or 1)
     bool position_score = false;
+    bool zero_output = false;  // initialise the output layers to 0 (drift prior)
 };
 
 // Two-layer GELU perceptron.
@@ -122,8 +127,9 @@ struct NetInputs {
     torch::Tensor a_self;   // [B, active_in]
     torch::Tensor f_ext;    // [B, 2] one-body external force
     torch::Tensor f_int;    // [B, 2] interaction (pair or spring) force over the neighbours, scaled to O(1)
+    torch::Tensor own;      // [B, kOwnIn] the particle's own inputs (below)
     torch::Tensor prior;    // [B, out] D^-1 b (network.prior = "drift"); undefined for "none"
-    torch::Tensor scale;    // [out] D^-1/2 per output component (with prior)
+    torch::Tensor scale;    // [out] -1/D per output component (with prior): s = prior + scale * y
     torch::Tensor type;     // [B] int64
     torch::Tensor a_nbr;    // [B, k, active_in]
     torch::Tensor rel;      // [B, k, 2] x_i - x_j (minimum image)
@@ -138,21 +144,31 @@ struct ScoreNetImpl : torch::nn::Module {
         type_emb = register_module("type_emb", torch::nn::Embedding(kMaxTypes, kTypeEmb));
         const int out = o.active_out + (o.position_score ? 2 : 0);
         if (o.arch == "fast") {
-            self_in = register_module("self_in", Mlp(o.active_in + 4 + kTypeEmb, w, w));
+            self_in = register_module("self_in", Mlp(kOwnIn + kTypeEmb, w, w));
             nbr_in = register_module("nbr_in", Mlp(o.active_in + 3 + kTypeEmb, w, w));
         } else {
             // Paper: token = concat(MLP(active variable), MLP(x_i - x_j)); the
             // self token's geometric half also sees the external and the
             // interaction force.
             tok_a = register_module("tok_a", Mlp(o.active_in + kTypeEmb, w, w / 2));
-            tok_r = register_module("tok_r", Mlp(2 + 1 + 2 + 2 + 1, w, w - w / 2));
+            tok_r = register_module("tok_r", Mlp(2 + 1 + (kOwnIn - 2) + 1, w, w - w / 2));
         }
         for (int l = 0; l < o.layers; ++l) blocks.push_back(register_module("block" + std::to_string(l), Block(w, o.heads)));
         head = register_module("head", Mlp(w, w, out));
         // A linear path from the particle's own inputs to the output, so a
         // Gaussian (linear) score is representable exactly and the network
         // learns only the correction to it.
-        skip = register_module("skip", torch::nn::Linear(o.active_in + 4, out));
+        skip = register_module("skip", torch::nn::Linear(kOwnIn, out));
+        if (o.zero_output) {
+            // With the drift prior the output is the flow velocity: start at
+            // v = 0 (equilibrium) rather than at a random O(1) velocity, which
+            // in the AOUP MIPS state is 100 times the real one.
+            torch::NoGradGuard ng;
+            head->l2->weight.zero_();
+            head->l2->bias.zero_();
+            skip->weight.zero_();
+            skip->bias.zero_();
+        }
     }
 
     // Returns [B, out]: active score components, then the position score.
@@ -173,7 +189,7 @@ struct ScoreNetImpl : torch::nn::Module {
         // continuously as it crosses the cut-off, so the score is continuous.
         auto bias = torch::cat({torch::zeros({B, 1}), in.log_env}, 1);      // B K+1
         if (opt.arch == "fast") {
-            auto h = self_in(torch::cat({in.a_self, in.f_ext, in.f_int, te_self}, -1));      // B w
+            auto h = self_in(torch::cat({in.own, te_self}, -1));                            // B w
             auto e = nbr_in(torch::cat({in.a_nbr, in.rel, dist, te_nbr}, -1));               // B K w
             auto tokens = torch::cat({h.unsqueeze(1), e}, 1);                                // B K+1 w
             // The tokens do not change between layers (one-hop): project them
@@ -188,19 +204,18 @@ struct ScoreNetImpl : torch::nn::Module {
             const std::int64_t w2 = 2 * opt.width;
             for (std::size_t l = 0; l < blocks.size(); ++l)
                 x = blocks[l]->forward_kv(x, kv_all.narrow(-1, static_cast<std::int64_t>(l) * w2, w2), mask, bias);
-            return head(x.squeeze(1)) + skip(torch::cat({in.a_self, in.f_ext, in.f_int}, -1));
+            return head(x.squeeze(1)) + skip(in.own);
         }
         // paper: full self-attention among {self, k neighbours}; read out the self token.
         auto a_all = torch::cat({torch::cat({in.a_self, te_self}, -1).unsqueeze(1), torch::cat({in.a_nbr, te_nbr}, -1)}, 1);
         auto zeros2 = torch::zeros({B, 1, 2});
         auto rel_all = torch::cat({zeros2, in.rel}, 1);
         auto dist_all = torch::cat({torch::zeros({B, 1, 1}), dist}, 1);
-        auto fext_all = torch::cat({in.f_ext.unsqueeze(1), torch::zeros({B, K, 2})}, 1);
-        auto fint_all = torch::cat({in.f_int.unsqueeze(1), torch::zeros({B, K, 2})}, 1);
+        auto own_all = torch::cat({in.own.narrow(1, 2, kOwnIn - 2).unsqueeze(1), torch::zeros({B, K, kOwnIn - 2})}, 1);
         auto flag = torch::cat({torch::ones({B, 1, 1}), torch::zeros({B, K, 1})}, 1);
-        auto x = torch::cat({tok_a(a_all), tok_r(torch::cat({rel_all, dist_all, fext_all, fint_all, flag}, -1))}, -1);  // B K+1 w
+        auto x = torch::cat({tok_a(a_all), tok_r(torch::cat({rel_all, dist_all, own_all, flag}, -1))}, -1);  // B K+1 w
         for (auto& b : blocks) x = b->forward(x, x, mask, bias);
-        return head(x.select(1, 0)) + skip(torch::cat({in.a_self, in.f_ext, in.f_int}, -1));
+        return head(x.select(1, 0)) + skip(in.own);
     }
 
     NetOptions opt;
@@ -220,6 +235,7 @@ NetOptions net_options(const Config& cfg) {
     o.active_in = 2;  // AOUP: g; ABP: e(theta)
     o.active_out = cfg.active_dim();
     o.position_score = cfg.position_diffusion() > 0.0;
+    o.zero_output = cfg.network.prior == "drift";
     if (o.width < 2) throw ConfigError("network.width", "must be >= 2");
     if (o.width % o.heads != 0) throw ConfigError("network.heads", "must divide network.width");
     return o;
@@ -451,20 +467,25 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
     }
     in.f_ext = -f.trap.index_select(0, v.idx).unsqueeze(1) * xo;
     auto kap = f.kappa.defined() ? f.kappa.index_select(0, v.idx) : torch::Tensor();
-    auto f_int = interaction_force(cfg, f, in.rel, in.mask, kap);
-    in.f_int = f_int * static_cast<float>(1.0 / force_scale(cfg));
+    const torch::Tensor f_int = interaction_force(cfg, f, in.rel, in.mask, kap);
+    const float fs = static_cast<float>(1.0 / force_scale(cfg));
+    in.f_int = f_int * fs;
+    in.own = torch::cat({in.a_self, in.f_ext, in.f_int}, -1);
     if (cfg.network.prior == "drift") {
-        // s = D^-1 b + D^-1/2 y: AOUP D_g^-1 b_g = -g, ABP D_theta^-1 b_theta = 0;
-        // D_x^-1 b_x = (v0 e + F_ext + F_int) / D_x with e = g or e(theta).
+        // s = D^-1 (b - y): the network outputs the probability-flow velocity
+        // v = b - D s = y directly. AOUP: D_g^-1 b_g = -g; ABP: b_theta = 0;
+        // b_x = v0 e + F_ext + F_int with e = g or e(theta). (Scaling y by
+        // D^-1/2 instead left the AOUP MIPS state unlearnable: there v_g is
+        // O(0.01) with O(1) coefficients, s_g + g is O(100).)
         const int da = cfg.active_dim();
         const double D_act = abp ? cfg.D_r : cfg.gamma;
         std::vector<torch::Tensor> parts{abp ? torch::zeros({in.a_self.size(0), 1}) : -in.a_self};
-        std::vector<double> sc(static_cast<std::size_t>(da), D_act > 0.0 ? 1.0 / std::sqrt(D_act) : 1.0);
+        std::vector<double> sc(static_cast<std::size_t>(da), D_act > 0.0 ? -1.0 / D_act : 1.0);
         const double Dx = cfg.position_diffusion();
         if (Dx > 0.0) {
             parts.push_back((cfg.v0 * in.a_self + in.f_ext + f_int) * static_cast<float>(1.0 / Dx));
-            sc.push_back(1.0 / std::sqrt(Dx));
-            sc.push_back(1.0 / std::sqrt(Dx));
+            sc.push_back(-1.0 / Dx);
+            sc.push_back(-1.0 / Dx);
         }
         in.prior = torch::cat(parts, 1);
         in.scale = torch::tensor(std::vector<float>(sc.begin(), sc.end()));
@@ -638,6 +659,61 @@ struct ScoreModel::Impl {
         return out;
     }
 
+    // Before the first optimiser step (drift prior): set the linear path
+    // y = W phi + c, phi = the own inputs (kOwnIn),
+    // to the exact optimum of implicit score matching for a linear model on
+    // this snapshot, W = -M^-1 (E[p phi~] + E[d phi~ / d z_d]) / S_d per
+    // output d (phi~ = (phi, 1), M = E[phi~ phi~^T], s_d = p_d + S_d y_d); the
+    // rest of the network starts at 0 and learns what is not linear. In the
+    // AOUP MIPS state v_g = k (g + F/v0) is such a linear function, with
+    // coefficients Adam does not reach in hundreds of steps from 0.
+    void fit_linear(const Features& f) {
+        const int da = cfg.active_dim();
+        const bool posn = opt.position_score;
+        const std::int64_t n = f.n;
+        BatchVars v;
+        v.idx = torch::arange(n, torch::kInt64);
+        v.d_act = torch::zeros({n, da}, torch::kFloat32).set_requires_grad(true);
+        if (posn) v.d_x = torch::zeros({n, 2}, torch::kFloat32).set_requires_grad(true);
+        const NetInputs in = make_inputs(cfg, f, v);
+        if (!in.prior.defined()) return;
+        auto phi = in.own;  // n P
+        const std::int64_t P = phi.size(1);
+        // d phi_m / d (own dof), one backward pass per feature: [dofs][n, P].
+        const int dofs = da + (posn ? 2 : 0);
+        std::vector<torch::Tensor> jac;  // (one tensor each: a vector fill would share one)
+        for (int d = 0; d < dofs; ++d) jac.push_back(torch::zeros({n, P + 1}, torch::kFloat64));
+        std::vector<torch::Tensor> leaves{v.d_act};
+        if (posn) leaves.push_back(v.d_x);
+        for (std::int64_t m = 0; m < P; ++m) {
+            if (!phi.select(1, m).requires_grad()) continue;  // a constant feature
+            auto g = torch::autograd::grad({phi.select(1, m).sum()}, leaves, {}, true, false, true);
+            for (int d = 0; d < dofs; ++d) {
+                const auto& gd = d < da ? g[0] : g[1];
+                if (!gd.defined()) continue;
+                jac[static_cast<std::size_t>(d)].select(1, m).copy_(gd.select(1, d < da ? d : d - da).to(torch::kFloat64));
+            }
+        }
+        torch::NoGradGuard ng;
+        auto pt = torch::cat({phi.detach().to(torch::kFloat64), torch::ones({n, 1}, torch::kFloat64)}, 1);  // n P+1
+        auto M = torch::matmul(pt.t(), pt) / static_cast<double>(n);
+        const double ridge = 1e-8 * (M.trace().item<double>() / static_cast<double>(P + 1)) + 1e-12;
+        M = M + ridge * torch::eye(P + 1, torch::kFloat64);
+        auto prior = in.prior.detach().to(torch::kFloat64);
+        auto scale = in.scale.to(torch::kFloat64);
+        auto W = torch::zeros({dofs, P}, torch::kFloat64);
+        auto c = torch::zeros({dofs}, torch::kFloat64);
+        for (int d = 0; d < dofs; ++d) {
+            auto rhs = torch::matmul(pt.t(), prior.select(1, d)) / static_cast<double>(n) + jac[static_cast<std::size_t>(d)].mean(0);
+            auto w = -torch::linalg::solve(M, rhs.unsqueeze(1), true).squeeze(1) / scale[d].item<double>();
+            if (!torch::isfinite(w).all().item<bool>()) return;  // leave the zero initialisation
+            W[d] = w.narrow(0, 0, P);
+            c[d] = w[P];
+        }
+        net->skip->weight.copy_(W.to(torch::kFloat32));
+        net->skip->bias.copy_(c.to(torch::kFloat32));
+    }
+
     // The training loss on a batch (SPEC §4).
     torch::Tensor loss(const Features& f, const torch::Tensor& idx) {
         const int da = cfg.active_dim();
@@ -731,6 +807,10 @@ TrainStats ScoreModel::train_step(const State& s, const std::vector<int>& partic
     auto idx = torch::from_blob(const_cast<int*>(particles.data()), {static_cast<std::int64_t>(particles.size())}, torch::kInt32)
                    .to(torch::kInt64);
     I.net->train();
+    if (I.step == 0 && I.opt.zero_output) {
+        I.fit_linear(f);
+        I.copy_to_ema(1.0);
+    }
     I.adam->zero_grad();
     auto loss = I.loss(f, idx);
     const double lv = loss.item<double>();
