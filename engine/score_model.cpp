@@ -161,8 +161,8 @@ struct ScoreNetImpl : torch::nn::Module {
         skip = register_module("skip", torch::nn::Linear(kOwnIn, out));
         if (o.zero_output) {
             // With the drift prior the output is the flow velocity: start at
-            // v = 0 (equilibrium) rather than at a random O(1) velocity, which
-            // in the AOUP MIPS state is 100 times the real one.
+            // v = 0 (equilibrium) rather than at a random O(1) velocity (the
+            // AOUP MIPS velocities are O(0.01)).
             torch::NoGradGuard ng;
             head->l2->weight.zero_();
             head->l2->bias.zero_();
@@ -474,9 +474,9 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
     if (cfg.network.prior == "drift") {
         // s = D^-1 (b - y): the network outputs the probability-flow velocity
         // v = b - D s = y directly. AOUP: D_g^-1 b_g = -g; ABP: b_theta = 0;
-        // b_x = v0 e + F_ext + F_int with e = g or e(theta). (Scaling y by
-        // D^-1/2 instead left the AOUP MIPS state unlearnable: there v_g is
-        // O(0.01) with O(1) coefficients, s_g + g is O(100).)
+        // b_x = v0 e + F_ext + F_int with e = g or e(theta). The output then
+        // has the size of a velocity, whatever D is (in the AOUP MIPS state
+        // s_g is O(100) while v_g is O(0.01)).
         const int da = cfg.active_dim();
         const double D_act = abp ? cfg.D_r : cfg.gamma;
         std::vector<torch::Tensor> parts{abp ? torch::zeros({in.a_self.size(0), 1}) : -in.a_self};
@@ -664,9 +664,9 @@ struct ScoreModel::Impl {
     // to the exact optimum of implicit score matching for a linear model on
     // this snapshot, W = -M^-1 (E[p phi~] + E[d phi~ / d z_d]) / S_d per
     // output d (phi~ = (phi, 1), M = E[phi~ phi~^T], s_d = p_d + S_d y_d); the
-    // rest of the network starts at 0 and learns what is not linear. In the
-    // AOUP MIPS state v_g = k (g + F/v0) is such a linear function, with
-    // coefficients Adam does not reach in hundreds of steps from 0.
+    // rest of the network starts at 0 and learns what is not linear. For a
+    // trapped particle the flow is linear in these inputs (v_g = A (g + F/v0)
+    // at eps = 0), so linear systems start close to their answer.
     void fit_linear(const Features& f) {
         const int da = cfg.active_dim();
         const bool posn = opt.position_score;

@@ -83,11 +83,12 @@ struct Simulator::Impl {
 
     void setup(const Config& cfg, State& st);
     void bin_cells(const double* x, int n);
-    int build_list(const double* x, int n, int i);
+    int build_list(const double* x, int n, int i);  // returns the count (may exceed stride)
+    // Entries of the Verlet lists in the transposed group layout (force_kernels.hpp).
     std::size_t list_size(int n) const {
         const auto groups = static_cast<std::size_t>((n + detail::kGroup - 1) / detail::kGroup);
         return groups * static_cast<std::size_t>(stride) * detail::kGroup;
-    }  // returns the count (may exceed stride)
+    }
     void forces_range_any(const Config& cfg, const double* x, int begin, int end);
 };
 
