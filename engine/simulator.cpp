@@ -12,42 +12,17 @@
 #include "noise_block.hpp"
 #include "force_kernels.hpp"
 #include "update_kernels.hpp"
+#include "periodic.hpp"
 
 namespace entroscope {
 
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
-constexpr double kTwoPi = 2.0 * kPi;
-
-inline double wrap_angle(double t) {
-    // Into [-pi, pi).
-    return t - kTwoPi * std::floor((t + kPi) / kTwoPi);
-}
-
-// Fold a coordinate into [0, L) and count the image crossed; a step of less
-// than a box length (the normal case) needs no division.
-inline void fold(double& v, std::int32_t& image, double L) {
-    if (v >= L) {
-        v -= L;
-        ++image;
-    } else if (v < 0.0) {
-        v += L;
-        --image;
-    }
-    if (v < 0.0 || v >= L) {
-        const double f = std::floor(v / L);
-        v -= f * L;
-        image += static_cast<std::int32_t>(f);
-        if (v >= L) v = 0.0;
-    }
-}
-
-inline double min_image(double d, double L, double half_L) {
-    if (d >= half_L) d -= L;
-    else if (d < -half_L) d += L;
-    return d;
-}
+using detail::fold;
+using detail::kPi;
+using detail::kTwoPi;
+using detail::min_image;
+using detail::wrap_angle;
 
 }  // namespace
 

@@ -1,6 +1,8 @@
 // IEEE arithmetic (no fast-math): the finiteness test below must stay.
 #include "update_kernels.hpp"
 
+#include "periodic.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -13,34 +15,6 @@
 namespace entroscope::detail {
 
 namespace {
-
-constexpr double kPi = 3.14159265358979323846;
-constexpr double kTwoPi = 2.0 * kPi;
-
-inline double wrap_angle(double t) { return t - kTwoPi * std::floor((t + kPi) / kTwoPi); }
-
-// Into [0, L) with the image count; one box length without a division.
-inline void fold(double& v, std::int32_t& image, double L) {
-    if (v >= L) {
-        v -= L;
-        ++image;
-    } else if (v < 0.0) {
-        v += L;
-        --image;
-    }
-    if (v < 0.0 || v >= L) {
-        const double f = std::floor(v / L);
-        v -= f * L;
-        image += static_cast<std::int32_t>(f);
-        if (v >= L) v = 0.0;
-    }
-}
-
-inline double min_image(double d, double L, double half_L) {
-    if (d >= half_L) d -= L;
-    else if (d < -half_L) d += L;
-    return d;
-}
 
 bool update_portable(const UpdateParams& u, int first, int cnt, const double* ex, const double* ey, const double* za,
                      const double* zb, const double* zx, const double* zy, const double* F, double* x,
