@@ -34,8 +34,8 @@ constexpr double kPi = 3.14159265358979323846;
 constexpr int kMaxTypes = 16;   // type-embedding table size
 constexpr int kTypeEmb = 8;     // type-embedding width
 // 2: the interaction-force input and the drift prior (network.prior: the
-// network outputs the flow velocity).
-constexpr int kFormatVersion = 2;
+// network outputs the flow velocity). 3: the neighbours' relative drift input.
+constexpr int kFormatVersion = 3;
 // Token rows per inference chunk: keeps activations cache-sized (the paper
 // architecture has k + 1 = 65 tokens of width 256 per particle).
 constexpr std::int64_t kInferRows = 1 << 16;
@@ -133,6 +133,7 @@ struct NetInputs {
     torch::Tensor type;     // [B] int64
     torch::Tensor a_nbr;    // [B, k, active_in]
     torch::Tensor rel;      // [B, k, 2] x_i - x_j (minimum image)
+    torch::Tensor drift_rel;  // [B, k, 2] (b_{x_j} - b_{x_i}) / force scale: each neighbour's drift relative to the particle's
     torch::Tensor type_nbr; // [B, k] int64 (0 for empty slots)
     torch::Tensor mask;     // [B, k] bool, true = empty slot
     torch::Tensor log_env;  // [B, k] log of the smooth cut-off envelope of each neighbour
@@ -145,13 +146,13 @@ struct ScoreNetImpl : torch::nn::Module {
         const int out = o.active_out + (o.position_score ? 2 : 0);
         if (o.arch == "fast") {
             self_in = register_module("self_in", Mlp(kOwnIn + kTypeEmb, w, w));
-            nbr_in = register_module("nbr_in", Mlp(o.active_in + 3 + kTypeEmb, w, w));
+            nbr_in = register_module("nbr_in", Mlp(o.active_in + 3 + 2 + kTypeEmb, w, w));
         } else {
             // Paper: token = concat(MLP(active variable), MLP(x_i - x_j)); the
             // self token's geometric half also sees the external and the
             // interaction force.
             tok_a = register_module("tok_a", Mlp(o.active_in + kTypeEmb, w, w / 2));
-            tok_r = register_module("tok_r", Mlp(2 + 1 + (kOwnIn - 2) + 1, w, w - w / 2));
+            tok_r = register_module("tok_r", Mlp(2 + 1 + 2 + (kOwnIn - 2) + 1, w, w - w / 2));
         }
         for (int l = 0; l < o.layers; ++l) blocks.push_back(register_module("block" + std::to_string(l), Block(w, o.heads)));
         head = register_module("head", Mlp(w, w, out));
@@ -190,7 +191,7 @@ struct ScoreNetImpl : torch::nn::Module {
         auto bias = torch::cat({torch::zeros({B, 1}), in.log_env}, 1);      // B K+1
         if (opt.arch == "fast") {
             auto h = self_in(torch::cat({in.own, te_self}, -1));                            // B w
-            auto e = nbr_in(torch::cat({in.a_nbr, in.rel, dist, te_nbr}, -1));               // B K w
+            auto e = nbr_in(torch::cat({in.a_nbr, in.rel, dist, in.drift_rel, te_nbr}, -1));  // B K w
             auto tokens = torch::cat({h.unsqueeze(1), e}, 1);                                // B K+1 w
             // The tokens do not change between layers (one-hop): project them
             // for every layer in one large matrix product.
@@ -211,9 +212,10 @@ struct ScoreNetImpl : torch::nn::Module {
         auto zeros2 = torch::zeros({B, 1, 2});
         auto rel_all = torch::cat({zeros2, in.rel}, 1);
         auto dist_all = torch::cat({torch::zeros({B, 1, 1}), dist}, 1);
+        auto drift_all = torch::cat({zeros2, in.drift_rel}, 1);
         auto own_all = torch::cat({in.own.narrow(1, 2, kOwnIn - 2).unsqueeze(1), torch::zeros({B, K, kOwnIn - 2})}, 1);
         auto flag = torch::cat({torch::ones({B, 1, 1}), torch::zeros({B, K, 1})}, 1);
-        auto x = torch::cat({tok_a(a_all), tok_r(torch::cat({rel_all, dist_all, own_all, flag}, -1))}, -1);  // B K+1 w
+        auto x = torch::cat({tok_a(a_all), tok_r(torch::cat({rel_all, dist_all, drift_all, own_all, flag}, -1))}, -1);  // B K+1 w
         for (auto& b : blocks) x = b->forward(x, x, mask, bias);
         return head(x.select(1, 0)) + skip(in.own);
     }
@@ -260,6 +262,8 @@ struct Features {
     torch::Tensor mask;     // [N, k] bool
     torch::Tensor rel;      // [N, k, 2] float
     torch::Tensor kappa;    // [N, k] spring constant of each neighbour slot (linear systems), else undefined
+    torch::Tensor f_int;    // [N, 2] float: interaction force on every particle from its slots (unperturbed snapshot)
+    torch::Tensor b_x;      // [N, 2] float: position drift v0 e + F_ext + F_int of every particle (unperturbed snapshot)
     double cutoff = 0;      // envelope radius (0: topological neighbours, no envelope)
     std::uint64_t step = 0;
     double time = 0, box = 0;
@@ -281,6 +285,21 @@ double network_cutoff(const Config& cfg) {
     if (cfg.network.cutoff > 0.0) return cfg.network.cutoff;
     const double diameter = cfg.model == ModelKind::Aoup ? 2.0 * cfg.r0 : cfg.sigma;
     return std::max(cfg.pair_cutoff(), 1.5 * diameter);
+}
+
+torch::Tensor slot_forces(const Config& cfg, const Features& f, const torch::Tensor& rel, const torch::Tensor& mask,
+                          const torch::Tensor& kappa);
+
+// Active-variable input features: AOUP g as is, ABP e(theta) = (cos, sin).
+torch::Tensor active_features(const Config& cfg, const torch::Tensor& a) {  // [.., da] float64 -> [.., 2] float32
+    if (cfg.model == ModelKind::Abp) return torch::cat({torch::cos(a), torch::sin(a)}, -1).to(torch::kFloat32);
+    return a.to(torch::kFloat32);
+}
+
+// Position drift b_x = v0 e + F_ext + F_int of every particle (SPEC §1, unit mobility).
+torch::Tensor position_drift(const Config& cfg, const torch::Tensor& act, const torch::Tensor& trap, const torch::Tensor& x_off,
+                             const torch::Tensor& f_int) {
+    return static_cast<float>(cfg.v0) * active_features(cfg, act) - trap.unsqueeze(1) * x_off + f_int;
 }
 
 Features make_features(const Config& cfg, const State& s, int k) {
@@ -367,6 +386,8 @@ Features make_features(const Config& cfg, const State& s, int k) {
         f.rel = rel;
         f.kappa = kap;
     }
+    f.f_int = slot_forces(cfg, f, f.rel.masked_fill(f.mask.unsqueeze(-1), 0.0), f.mask, f.kappa).sum(1);
+    f.b_x = position_drift(cfg, f.act, f.trap, f.x_off, f.f_int);
     return f;
 }
 
@@ -385,16 +406,16 @@ double force_scale(const Config& cfg) {
     return 1.0;
 }
 
-// The interaction force on each particle of the batch from its neighbour
-// slots (differentiable in the relative positions, so divergences stay
+// The force on each particle of the batch from each of its neighbour slots,
+// [B, k, 2] (differentiable in the relative positions, so divergences stay
 // exact): springs -kappa (x_i - x_j) for linear systems, else the pair law
 // of SPEC §1 cut where the simulator cuts it. Pairs outside the network's
 // neighbour set (more than k inside the cut) are missed.
-torch::Tensor interaction_force(const Config& cfg, const Features& f, const torch::Tensor& rel, const torch::Tensor& mask,
-                                const torch::Tensor& kappa) {
-    if (kappa.defined()) return -(kappa.unsqueeze(-1) * rel).sum(1);
+torch::Tensor slot_forces(const Config& cfg, const Features& f, const torch::Tensor& rel, const torch::Tensor& mask,
+                          const torch::Tensor& kappa) {
+    if (kappa.defined()) return -kappa.unsqueeze(-1) * rel;
     const bool pair = cfg.interaction != Interaction::None && (cfg.model == ModelKind::Abp || cfg.k > 0);
-    if (!pair || f.cutoff <= 0.0) return torch::zeros({rel.size(0), 2}, torch::kFloat32);
+    if (!pair || f.cutoff <= 0.0) return torch::zeros_like(rel);
     const double rc = cfg.pair_cutoff();
     // Masked slots get r far beyond the cut (no 1/r blow-up).
     auto r = torch::sqrt((rel * rel).sum(-1)).masked_fill(mask, static_cast<float>(10.0 * rc + 10.0));
@@ -416,7 +437,7 @@ torch::Tensor interaction_force(const Config& cfg, const Features& f, const torc
         case Interaction::None: fr = torch::zeros_like(r); break;
     }
     fr = torch::where(r.lt(rc), fr, torch::zeros_like(fr));
-    return (fr.unsqueeze(-1) * rel).sum(1);
+    return fr.unsqueeze(-1) * rel;
 }
 
 // Perturbations (for DSM) and derivative leaves of a batch.
@@ -433,10 +454,7 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
     const bool abp = cfg.model == ModelKind::Abp;
     auto act_all = f.act;  // float64 [N, da]
     if (v.act_noise.defined()) act_all = act_all + v.act_noise.to(torch::kFloat64);
-    auto to_features = [&](const torch::Tensor& a) {  // [.., da] float64 -> [.., 2] float32
-        if (abp) return torch::cat({torch::cos(a), torch::sin(a)}, -1).to(torch::kFloat32);
-        return a.to(torch::kFloat32);
-    };
+    auto to_features = [&](const torch::Tensor& a) { return active_features(cfg, a); };
     auto own = act_all.index_select(0, v.idx) + v.d_act.to(torch::kFloat64);
     in.a_self = to_features(own);
     auto nbr = f.nbr.index_select(0, v.idx);  // B k
@@ -467,10 +485,39 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
     }
     in.f_ext = -f.trap.index_select(0, v.idx).unsqueeze(1) * xo;
     auto kap = f.kappa.defined() ? f.kappa.index_select(0, v.idx) : torch::Tensor();
-    const torch::Tensor f_int = interaction_force(cfg, f, in.rel, in.mask, kap);
+    const torch::Tensor p = slot_forces(cfg, f, in.rel, in.mask, kap);  // B k 2: force on i from each slot
+    const torch::Tensor f_int = p.sum(1);
     const float fs = static_cast<float>(1.0 / force_scale(cfg));
     in.f_int = f_int * fs;
     in.own = torch::cat({in.a_self, in.f_ext, in.f_int}, -1);
+    {
+        // Each neighbour's drift b_{x_j} = v0 e_j + F_ext,j + F_int,j relative
+        // to the particle's own: how the neighbourhood moves (in the AOUP MIPS
+        // state the flow of g lives in relative velocities). F_int,j is the
+        // snapshot's (recomputed when DSM perturbs every position); its term
+        // from particle i (-p_ij) is swapped for the differentiable one, so
+        // the derivative in x_i stays exact. Nothing else in it depends on
+        // particle i's variables.
+        torch::Tensor b_all = f.b_x;
+        if (v.x_noise.defined() || v.act_noise.defined()) {
+            torch::Tensor f_all = f.f_int, xo_all = f.x_off;
+            if (v.x_noise.defined()) {
+                auto rel_all = (f.rel + (v.x_noise.unsqueeze(1) - v.x_noise.index({f.nbr}))).masked_fill(f.mask.unsqueeze(-1), 0.0);
+                f_all = slot_forces(cfg, f, rel_all, f.mask, f.kappa).sum(1);
+                xo_all = xo_all + v.x_noise;
+            }
+            b_all = position_drift(cfg, act_all, f.trap, xo_all, f_all);
+        }
+        auto b_nbr = b_all.index({nbr});  // B k 2
+        if (p.requires_grad()) {
+            // Only where derivatives in x_i are taken (the swap is 0 in value).
+            auto member = f.nbr.index({nbr}).eq(v.idx.view({-1, 1, 1})).logical_and(f.mask.index({nbr}).logical_not()).any(-1);
+            member = member.logical_and(in.mask.logical_not()).unsqueeze(-1);  // B k 1: is i among j's slots?
+            b_nbr = b_nbr + torch::where(member, p.detach() - p, torch::zeros_like(p));
+        }
+        auto b_own = static_cast<float>(cfg.v0) * in.a_self + in.f_ext + f_int;
+        in.drift_rel = ((b_nbr - b_own.unsqueeze(1)) * fs).masked_fill(in.mask.unsqueeze(-1), 0.0);
+    }
     if (cfg.network.prior == "drift") {
         // s = D^-1 (b - y): the network outputs the probability-flow velocity
         // v = b - D s = y directly. AOUP: D_g^-1 b_g = -g; ABP: b_theta = 0;
@@ -491,6 +538,12 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
         in.scale = torch::tensor(std::vector<float>(sc.begin(), sc.end()));
     }
     return in;
+}
+
+std::string shape_string(c10::IntArrayRef sizes) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
+    return s + "]";
 }
 
 std::uint64_t fnv1a64(const std::string& bytes) {
@@ -916,8 +969,25 @@ ScoreModel ScoreModel::load(const std::string& path, const Config* expect) {
         ar.read("net", net_ar);
         ar.read("ema", ema_ar);
         ar.read("optimizer", opt_ar);
+        // Module::load replaces each parameter with the stored tensor whatever
+        // its shape; a shape that differs from this build's network (a file
+        // from another build of the same format version) must be an error
+        // here, not a failed matrix product later.
+        std::vector<std::vector<std::int64_t>> shapes;
+        for (const auto& p : impl->net->named_parameters()) shapes.push_back(p.value().sizes().vec());
         impl->net->load(net_ar);
         impl->ema->load(ema_ar);
+        for (ScoreNet* m : {&impl->net, &impl->ema}) {
+            std::size_t i = 0;
+            for (const auto& p : (*m)->named_parameters()) {
+                if (i >= shapes.size() || p.value().sizes().vec() != shapes[i])
+                    throw IoError("checkpoint '" + path + "' does not fit this build's network: parameter '" + p.key() +
+                                  "' has shape " + shape_string(p.value().sizes()) + ", expected " +
+                                  (i < shapes.size() ? shape_string(shapes[i]) : std::string("none")));
+                ++i;
+            }
+            if (i != shapes.size()) throw IoError("checkpoint '" + path + "' does not fit this build's network (parameter count)");
+        }
         impl->adam->load(opt_ar);
         impl->step = static_cast<std::uint64_t>(read("step").item<std::int64_t>());
         impl->schedule = static_cast<std::uint64_t>(read("schedule").item<std::int64_t>());

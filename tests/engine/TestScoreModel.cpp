@@ -114,15 +114,21 @@ private Q_SLOTS:
         QTest::addColumn<QString>("json");
         QTest::newRow("aoup fast") << R"({"n":200,"phi":0.5,"eps":0.1,"v0":0.5,"gamma":0.1})";
         QTest::newRow("aoup paper") << R"({"n":200,"phi":0.5,"eps":0.1,"v0":0.5,"gamma":0.1,"network":{"arch":"paper"}})";
+        // Without the drift prior the output layers start random, so the score
+        // depends at O(1) on every input (the neighbours' drift included,
+        // whose x_i-dependence runs through a swapped differentiable term).
+        QTest::newRow("aoup fast, no prior") << R"({"n":200,"phi":0.5,"eps":0.1,"v0":0.5,"gamma":0.1,"network":{"prior":"none"}})";
+        QTest::newRow("aoup paper, no prior") << R"({"n":200,"phi":0.5,"eps":0.1,"v0":0.5,"gamma":0.1,"network":{"arch":"paper","prior":"none"}})";
         QTest::newRow("abp fast") << R"({"model":"abp","n":200,"phi":0.5})";
         QTest::newRow("trapped springs") << R"({"n":40,"box":60,"interaction":"none","trap_stiffness":[1.5],"springs":[[0,1,0.5],[2,3,1.0]],"eps":0.2,"v0":1,"gamma":1})";
     }
     void divergenceMatchesFiniteDifferences() {
         QFETCH(QString, json);
         Config c = parse_config(json.toStdString());
-        const std::string arch = c.network.arch;
+        const NetworkConfig given = c.network;
         c = small_net(c);
-        c.network.arch = arch;
+        c.network.arch = given.arch;
+        c.network.prior = given.prior;
         ScoreModel m(c);
         // A few optimiser steps so the weights are not at their initial values.
         const State s = relaxed(c, 200);
