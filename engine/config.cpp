@@ -76,13 +76,14 @@ void parse_network(const json& j, NetworkConfig& n) {
 
 void parse_training(const json& j, TrainingConfig& t) {
     if (!j.is_object()) throw ConfigError("training", "expected an object");
-    check_keys(j, {"loss", "sigma", "lr", "batch", "ema", "warmup"}, "training.");
+    check_keys(j, {"loss", "sigma", "lr", "batch", "ema", "warmup", "balance"}, "training.");
     if (j.contains("loss")) t.loss = get_string(j["loss"], "training.loss");
     if (j.contains("sigma")) t.sigma = get_number(j["sigma"], "training.sigma");
     if (j.contains("lr")) t.lr = get_number(j["lr"], "training.lr");
     if (j.contains("batch")) t.batch = static_cast<int>(get_integer(j["batch"], "training.batch"));
     if (j.contains("ema")) t.ema = get_number(j["ema"], "training.ema");
     if (j.contains("warmup")) t.warmup = static_cast<int>(get_integer(j["warmup"], "training.warmup"));
+    if (j.contains("balance")) t.balance = get_string(j["balance"], "training.balance");
 }
 
 void validate_network_training(const Config& c) {
@@ -99,6 +100,8 @@ void validate_network_training(const Config& c) {
     require(c.training.batch >= 1, "training.batch", "must be >= 1");
     require(c.training.ema >= 0 && c.training.ema < 1, "training.ema", "must be in [0, 1)");
     require(c.training.warmup >= 0, "training.warmup", "must be >= 0");
+    require(c.training.balance == "none" || c.training.balance == "blocks", "training.balance",
+            "must be \"none\" or \"blocks\", got \"" + c.training.balance + "\"");
 }
 
 }  // namespace
@@ -397,7 +400,8 @@ std::string config_to_json(const Config& c, int indent) {
                     {"layers", c.network.layers}, {"heads", c.network.heads}, {"cutoff", c.network.cutoff},
                     {"prior", c.network.prior}};
     j["training"] = {{"loss", c.training.loss}, {"sigma", c.training.sigma}, {"lr", c.training.lr},
-                     {"batch", c.training.batch}, {"ema", c.training.ema}, {"warmup", c.training.warmup}};
+                     {"batch", c.training.batch}, {"ema", c.training.ema}, {"warmup", c.training.warmup},
+                     {"balance", c.training.balance}};
     return j.dump(indent);
 }
 

@@ -43,6 +43,13 @@ struct TrainingConfig {
     int batch = 1024;
     double ema = 0.999;
     int warmup = 1000;
+    // "blocks": each variable block's loss (active variables, positions) is
+    // divided by the batch's mean |s_block|^2 (at least the block's number of
+    // dofs), so a block whose score is small (the ABP angle next to positions
+    // whose score is 10^4 times larger) still steers the shared layers. Each
+    // block's minimiser is unchanged. "none": the plain sum (with it the ABP
+    // default model learned an active part 75 times too small).
+    std::string balance = "blocks";
 };
 
 struct Config {

@@ -779,13 +779,14 @@ struct ScoreModel::Impl {
             v.d_act = torch::zeros({B, da}, torch::kFloat32).set_requires_grad(true);
             if (posn) v.d_x = torch::zeros({B, 2}, torch::kFloat32).set_requires_grad(true);
             auto y = net->forward(make_inputs(cfg, f, v));
-            auto l = (y * y).sum(1);
+            auto l = y * y;  // B out: per component, |s_d|^2 + 2 d s_d / d z_d
+            std::vector<torch::Tensor> div;
             for (int d = 0; d < da; ++d)
-                l = l + 2.0 * torch::autograd::grad({y.select(1, d).sum()}, {v.d_act}, {}, true, true)[0].select(1, d);
+                div.push_back(torch::autograd::grad({y.select(1, d).sum()}, {v.d_act}, {}, true, true)[0].select(1, d));
             if (posn)
                 for (int d = 0; d < 2; ++d)
-                    l = l + 2.0 * torch::autograd::grad({y.select(1, da + d).sum()}, {v.d_x}, {}, true, true)[0].select(1, d);
-            return l.mean();
+                    div.push_back(torch::autograd::grad({y.select(1, da + d).sum()}, {v.d_x}, {}, true, true)[0].select(1, d));
+            return combine_blocks(y, l + 2.0 * torch::stack(div, 1));
         }
         // Denoising score matching with antithetic noise: z± = z ± sigma zeta
         // for every particle; loss sum_± |s_i(z±)|^2 ± 2 s_i(z±)·zeta_i / sigma.
@@ -803,10 +804,30 @@ struct ScoreModel::Impl {
             v.act_noise = sign * sig * za;
             if (posn) v.x_noise = sign * sig * zx;
             auto y = net->forward(make_inputs(cfg, f, v));
-            auto l = (y * y).sum(1) + (2.0 * sign / sig) * (y * zeta_i).sum(1);
+            auto l = combine_blocks(y, y * y + (2.0 * sign / sig) * (y * zeta_i));
             total = total.defined() ? total + l : l;
         }
-        return total.mean() * 0.5;
+        return total * 0.5;
+    }
+
+    // Mean over the batch of the per-component losses l [B, out], summed over
+    // components; with training.balance = "blocks" each block (active
+    // variables, positions) is divided by the batch's mean |s_block|^2 (at
+    // least its number of dofs), a constant: each block's minimiser is
+    // unchanged, but the block with the small score is no longer invisible
+    // to the shared layers (and to Adam's epsilon after clipping).
+    torch::Tensor combine_blocks(const torch::Tensor& y, const torch::Tensor& l) const {
+        const int da = cfg.active_dim();
+        const auto out = y.size(1);
+        if (cfg.training.balance != "blocks" || out == da) return l.sum(1).mean();
+        torch::Tensor total;
+        for (auto [b0, nb] : {std::pair<std::int64_t, std::int64_t>{0, da}, {da, out - da}}) {
+            auto yb = y.narrow(1, b0, nb).detach();
+            const double scale = std::max((yb * yb).sum(1).mean().item<double>(), static_cast<double>(nb));
+            auto lb = l.narrow(1, b0, nb).sum(1).mean() / scale;
+            total = total.defined() ? total + lb : lb;
+        }
+        return total;
     }
 };
 
