@@ -125,6 +125,10 @@ ParticleEstimates estimate_particles(const Config& cfg, const State& s, const Sc
         e.x_part = XPart::Infinite;
         e.x_note = std::string("infinite: ") + (aoup ? "eps" : "D_t") +
                    " = 0 makes the dynamics hypoelliptic (SPEC §2); only the active part is finite";
+        if (has_drift_div) {
+            e.contraction.resize(nn);
+            for (std::size_t i = 0; i < nn; ++i) e.contraction[i] = -drift.div_x[i];
+        }
     } else if (has_sx) {
         e.v_x.resize(2 * nn);
         for (std::size_t k = 0; k < 2 * nn; ++k) e.v_x[k] = drift.b_x[k] - Dx * score.s_x[k];
@@ -212,6 +216,7 @@ SnapshotTotals snapshot_totals(const ParticleEstimates& e) {
     t.div_v = sum(e.div_v);
     t.v_dot_s = sum(e.v_dot_s);
     t.residual = sum(e.residual);
+    t.epr_active_exact = sum(e.contraction);
     return t;
 }
 
@@ -225,7 +230,7 @@ EstimatorAccumulator::EstimatorAccumulator(int n) : n_(n) {
 void EstimatorAccumulator::clear() {
     count_ = 0;
     for (Series* s : {&epr_active_, &epr_active_div_, &gap_, &epr_x_, &epr_total_, &epr_x_div_, &epr_active_lin_, &epr_total_div_, &ibp_, &div_v_,
-                      &v_dot_s_, &residual_})
+                      &v_dot_s_, &residual_, &epr_active_exact_})
         *s = Series{};
     for (PerParticle* p : {&sq_, &div_, &x_}) {
         p->sum.assign(static_cast<std::size_t>(n_), 0.0);
@@ -268,6 +273,7 @@ void EstimatorAccumulator::add(const ParticleEstimates& e) {
     push(div_v_, t.div_v);
     push(v_dot_s_, t.v_dot_s);
     push(residual_, t.residual);
+    push(epr_active_exact_, t.epr_active_exact);
     push(sq_, e.sigma_sq);
     push(div_, e.sigma_div);
     push(x_, e.sigma_x);
@@ -341,6 +347,7 @@ EstimatorAccumulator::Summary EstimatorAccumulator::summary(int batches) const {
     out.div_v = stats(div_v_, batches);
     out.v_dot_s = stats(v_dot_s_, batches);
     out.residual = stats(residual_, batches);
+    out.epr_active_exact = stats(epr_active_exact_, batches);
     per_particle(sq_, n_, out.sigma_sq_mean, out.sigma_sq_se);
     per_particle(div_, n_, out.sigma_div_mean, out.sigma_div_se);
     per_particle(x_, n_, out.sigma_x_mean, out.sigma_x_se);

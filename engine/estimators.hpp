@@ -63,6 +63,11 @@ struct ParticleEstimates {
     std::vector<double> div_v;      // n
     std::vector<double> v_dot_s;    // n (needs score.s_x)
     std::vector<double> residual;   // n (div_v and v_dot_s both available)
+    // n: -div_x b_x (D_x = 0 and the drift's divergence given). Without
+    // positional noise, stationarity (E[div v] = 0 with v_x = b_x) makes the
+    // mean of its sum the exact total active EPR: a value that needs no
+    // network (SPEC §2 does not list it; see README).
+    std::vector<double> contraction;
 
     XPart x_part = XPart::Infinite;
     bool ibp_includes_x = false;
@@ -86,6 +91,7 @@ struct SnapshotTotals {
     double epr_active_lin = 0.0;  // sum sigma_lin (NaN when unavailable)
     double epr_total_div = 0.0;   // epr_active_lin + epr_x_div: linear in the score, mean 0 at equilibrium
     double ibp = 0.0, div_v = 0.0, v_dot_s = 0.0, residual = 0.0;  // NaN when unavailable
+    double epr_active_exact = 0.0;  // sum contraction: network-free active EPR when D_x = 0 (NaN otherwise)
 };
 SnapshotTotals snapshot_totals(const ParticleEstimates& e);
 
@@ -113,6 +119,7 @@ public:
         // the others (see count); mean NaN and count 0 when never available.
         MeanSe epr_active, epr_active_div, gap, epr_x, epr_total, epr_x_div, epr_active_lin, epr_total_div;
         MeanSe ibp, div_v, v_dot_s, residual;
+        MeanSe epr_active_exact;  // network-free, D_x = 0 only (assumes stationary snapshots)
         // Per-particle time averages of sigma_i by both estimators (and the x
         // part) with standard errors (need >= 2 snapshots; else NaN).
         std::vector<double> sigma_sq_mean, sigma_sq_se;
@@ -142,7 +149,8 @@ private:
 
     int n_ = 0;
     std::int64_t count_ = 0;
-    Series epr_active_, epr_active_div_, gap_, epr_x_, epr_total_, epr_x_div_, epr_active_lin_, epr_total_div_, ibp_, div_v_, v_dot_s_, residual_;
+    Series epr_active_, epr_active_div_, gap_, epr_x_, epr_total_, epr_x_div_, epr_active_lin_, epr_total_div_, ibp_, div_v_, v_dot_s_, residual_,
+        epr_active_exact_;
     PerParticle sq_, div_, x_;
     ParticleEstimates last_notes_;
 };

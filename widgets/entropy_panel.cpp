@@ -166,6 +166,17 @@ void EntropyPanel::setReadout(const EntropyReadout& r)
                  tr("The estimators disagree: the network is still learning; do not trust the numbers yet.") +
                  QStringLiteral("</span>");
         }
+        // Without positional noise the active EPR is known without a network.
+        if (std::isfinite(r.eprExact)) {
+            d += QStringLiteral("<br>") + tr("Exact, no network (−⟨Σ∇<sub>x</sub>·b<sub>x</sub>⟩/N, stationary state): %1")
+                                              .arg(meanSe(r.eprExact, r.eprExactSe));
+            const double se = std::hypot(r.eprSe, std::isfinite(r.eprExactSe) ? r.eprExactSe : 0.0);
+            if (std::isfinite(r.epr) && std::abs(r.epr - r.eprExact) > std::max(3.0 * se, 0.1 * std::abs(r.eprExact))) {
+                d += QStringLiteral("<br><span style=\"color:#c77800;\">") +
+                     tr("The learned value is far from the exact one: the network has not learned this state.") +
+                     QStringLiteral("</span>");
+            }
+        }
         details_->setText(d);
     } else {
         epr_->setText(QStringLiteral("—"));

@@ -8,6 +8,7 @@
 #include <QString>
 #include <QWidget>
 #include <cstdint>
+#include <limits>
 
 #include "engine/config.hpp"
 
@@ -28,6 +29,9 @@ struct EntropyReadout {
     double gap = 0.0, gapSe = 0.0;        // epr - eprDiv
     enum class XPart { Infinite, Finite, Unavailable } xPart = XPart::Infinite;
     double eprX = 0.0, eprXSe = 0.0;
+    // Network-free active EPR per particle, -<sum div_x b_x>/N: exact at
+    // stationarity when the positions have no noise (NaN otherwise).
+    double eprExact = std::numeric_limits<double>::quiet_NaN(), eprExactSe = 0.0;
     std::uint64_t evaluatedAtTrainingStep = 0;
     double evaluatedAtTime = 0.0;
     double evaluationSeconds = 0.0;  // wall time of one evaluation

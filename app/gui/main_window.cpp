@@ -75,6 +75,8 @@ widgets::EntropyReadout readout(const LearnedEstimate& e)
                                              : widgets::EntropyReadout::XPart::Unavailable;
     r.eprX = e.eprX.mean;
     r.eprXSe = e.eprX.se;
+    r.eprExact = e.eprActiveExact.mean;
+    r.eprExactSe = e.eprActiveExact.se;
     r.evaluatedAtTrainingStep = e.evaluatedAtTrainingStep;
     r.evaluatedAtTime = e.evaluatedAtTime;
     r.evaluationSeconds = e.evaluationSeconds;

@@ -226,7 +226,7 @@ void OnlineTrainer::applyCommand(const Command& c)
     cfg_ = c.cfg;
     window_.clear();
     est_.evaluations = 0;
-    est_.eprActive = est_.eprActiveDiv = est_.gap = est_.eprX = MeanSe{};
+    est_.eprActive = est_.eprActiveDiv = est_.gap = est_.eprX = est_.eprActiveExact = MeanSe{};
     est_.physicsTag = tag_;
     if (!model_) {
         return;
@@ -381,6 +381,7 @@ void OnlineTrainer::evaluate()
         est_.eprActiveDiv = perParticle(sum.epr_active_div, cfg_.n);
         est_.gap = perParticle(sum.gap, cfg_.n);
         est_.eprX = perParticle(sum.epr_x, cfg_.n);
+        est_.eprActiveExact = perParticle(sum.epr_active_exact, cfg_.n);
         est_.physicsTag = tag_;
     } catch (const NumericalError& e) {
         fail(std::string("Training stopped (numerical, while estimating): ") + e.what());

@@ -59,6 +59,7 @@ struct LearnedEstimate {
     MeanSe eprActiveDiv;                     // per particle, divergence estimator
     MeanSe gap;                              // per particle, sigma_sq - sigma_div
     MeanSe eprX;                             // per particle, x part (finite only when D_x > 0)
+    MeanSe eprActiveExact;                   // per particle, network-free -<sum div_x b_x>/n (D_x = 0 only; NaN otherwise)
     XPart xPart = XPart::Infinite;
     std::string xNote;
 };

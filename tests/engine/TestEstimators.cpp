@@ -400,7 +400,13 @@ private Q_SLOTS:
             QVERIFY(!sum.x_note.empty());
             QVERIFY(std::isnan(sum.v_dot_s.mean) && sum.v_dot_s.count == 0);
             QVERIFY(sum.v_dot_s_note.find("s_x") != std::string::npos);
+            // Network-free value: -E[sum div_x b_x] is the exact active EPR
+            // without positional noise; the Lyapunov oracle must agree (here
+            // div_x b_x is constant, so to rounding).
+            QVERIFY2(close(sum.epr_active_exact.mean, o.epr_active_total, 1e-8),
+                     qPrintable(QString("-E[sum div_x b_x] = %1, exact active EPR %2").arg(sum.epr_active_exact.mean).arg(o.epr_active_total)));
         }
+        if (c.eps > 0) QVERIFY(std::isnan(sum.epr_active_exact.mean) && sum.epr_active_exact.count == 0);
 
         // Per particle: time averages against the discrete-chain exact value.
         // With n particles a few 4-SE excursions are expected; count them.

@@ -12,6 +12,7 @@
 #include <QtTest>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <memory>
 
 #include "app/gui/default_session.hpp"
@@ -68,6 +69,7 @@ private Q_SLOTS:
     void sigmaAppearsWithOneFiniteNonNegativeValuePerParticle();
     void readoutShowsTheActiveEprWithItsConvention();
     void colouringBySigmaChangesTheImageAndIsNotBlank();
+    void panelHoldsTheLearnedValueAgainstTheNetworkFreeOne();
     void cleanupTestCase();
 
 private:
@@ -187,6 +189,42 @@ void TestEntropyView::colouringBySigmaChangesTheImageAndIsNotBlank()
     QTest::qWait(500);
     const PixelStats again = pixelStats(viewImage());
     QVERIFY(again.hue[0] > 2.0 * sigma.hue[0]);
+}
+
+// Without positional noise the panel shows the exact (network-free) active
+// EPR and warns when the learned value is far from it; with noise it shows
+// neither.
+void TestEntropyView::panelHoldsTheLearnedValueAgainstTheNetworkFreeOne()
+{
+    entroscope::widgets::EntropyPanel panel;
+    entroscope::widgets::EntropyReadout r;
+    r.model = entroscope::ModelKind::Aoup;
+    r.n = 1024;
+    r.evaluations = 5;
+    r.epr = 0.0011;
+    r.eprSe = 0.0001;
+    r.eprDiv = 0.0012;
+    r.eprDivSe = 0.0001;
+    r.gap = -0.0001;
+    r.gapSe = 0.0001;
+    r.xPart = entroscope::widgets::EntropyReadout::XPart::Infinite;
+    r.eprExact = 0.56;
+    r.eprExactSe = 0.01;
+    panel.setReadout(r);
+    auto* details = panel.findChild<QLabel*>("eprDetails");
+    QVERIFY(details);
+    QVERIFY2(details->text().contains(QStringLiteral("Exact, no network")), qPrintable(details->text()));
+    QVERIFY(details->text().contains(QStringLiteral("has not learned this state")));
+    // A learned value within the errors: the exact line stays, the warning goes.
+    r.epr = 0.565;
+    panel.setReadout(r);
+    QVERIFY(details->text().contains(QStringLiteral("Exact, no network")));
+    QVERIFY(!details->text().contains(QStringLiteral("has not learned this state")));
+    // Positional noise: no network-free value.
+    r.eprExact = std::numeric_limits<double>::quiet_NaN();
+    r.xPart = entroscope::widgets::EntropyReadout::XPart::Finite;
+    panel.setReadout(r);
+    QVERIFY(!details->text().contains(QStringLiteral("Exact, no network")));
 }
 
 void TestEntropyView::cleanupTestCase() { window_.reset(); }
