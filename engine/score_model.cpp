@@ -490,6 +490,7 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
     const float fs = static_cast<float>(1.0 / force_scale(cfg));
     in.f_int = f_int * fs;
     in.own = torch::cat({in.a_self, in.f_ext, in.f_int}, -1);
+    const torch::Tensor b_own = static_cast<float>(cfg.v0) * in.a_self + in.f_ext + f_int;  // B 2: the particle's position drift
     {
         // Each neighbour's drift b_{x_j} = v0 e_j + F_ext,j + F_int,j relative
         // to the particle's own: how the neighbourhood moves (in the AOUP MIPS
@@ -515,7 +516,6 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
             member = member.logical_and(in.mask.logical_not()).unsqueeze(-1);  // B k 1: is i among j's slots?
             b_nbr = b_nbr + torch::where(member, p.detach() - p, torch::zeros_like(p));
         }
-        auto b_own = static_cast<float>(cfg.v0) * in.a_self + in.f_ext + f_int;
         in.drift_rel = ((b_nbr - b_own.unsqueeze(1)) * fs).masked_fill(in.mask.unsqueeze(-1), 0.0);
     }
     if (cfg.network.prior == "drift") {
@@ -530,7 +530,7 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
         std::vector<double> sc(static_cast<std::size_t>(da), D_act > 0.0 ? -1.0 / D_act : 1.0);
         const double Dx = cfg.position_diffusion();
         if (Dx > 0.0) {
-            parts.push_back((cfg.v0 * in.a_self + in.f_ext + f_int) * static_cast<float>(1.0 / Dx));
+            parts.push_back(b_own * static_cast<float>(1.0 / Dx));
             sc.push_back(-1.0 / Dx);
             sc.push_back(-1.0 / Dx);
         }
