@@ -17,6 +17,8 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <type_traits>
+#include <utility>
 
 #include <malloc.h>
 
@@ -35,10 +37,18 @@ constexpr int kMaxTypes = 16;   // type-embedding table size
 constexpr int kTypeEmb = 8;     // type-embedding width
 // 2: the interaction-force input and the drift prior (network.prior: the
 // network outputs the flow velocity). 3: the neighbours' relative drift input.
-constexpr int kFormatVersion = 3;
+// 4: the optimiser's state in this file's own layout (by parameter index),
+// readable by any LibTorch version. LibTorch's own optimiser archive keys the
+// state by tensor addresses written as strings, and 2.x does not map a 1.13
+// file's keys back to the right parameters: a 1.13 checkpoint resumed under
+// 2.11 had Adam state of another parameter's shape (the first step failed).
+constexpr int kFormatVersion = 4;
+constexpr int kOldestReadableFormat = 3;
 // Token rows per inference chunk: keeps activations cache-sized (the paper
 // architecture has k + 1 = 65 tokens of width 256 per particle).
 constexpr std::int64_t kInferRows = 1 << 16;
+// On a GPU, larger chunks fill the device (2^20 rows of width 256: 1 GB per activation).
+constexpr std::int64_t kInferRowsGpu = 1 << 20;
 // Own inputs per particle: active input (g or e(theta)), external force,
 // interaction force, 2 numbers each.
 constexpr int kOwnIn = 6;
@@ -184,11 +194,11 @@ struct ScoreNetImpl : torch::nn::Module {
         auto te_self = type_emb(in.type);                                   // B e
         auto te_nbr = type_emb(in.type_nbr);                                // B K e
         auto dist = torch::sqrt((in.rel * in.rel).sum(-1, true) + 1e-12);  // B K 1
-        auto self_mask = torch::zeros({B, 1}, torch::kBool);
+        auto self_mask = torch::zeros({B, 1}, in.mask.options());
         auto mask = torch::cat({self_mask, in.mask}, 1);                    // B K+1
         // Attention logits get log(envelope): a neighbour's weight goes to 0
         // continuously as it crosses the cut-off, so the score is continuous.
-        auto bias = torch::cat({torch::zeros({B, 1}), in.log_env}, 1);      // B K+1
+        auto bias = torch::cat({torch::zeros({B, 1}, in.log_env.options()), in.log_env}, 1);      // B K+1
         if (opt.arch == "fast") {
             auto h = self_in(torch::cat({in.own, te_self}, -1));                            // B w
             auto e = nbr_in(torch::cat({in.a_nbr, in.rel, dist, in.drift_rel, te_nbr}, -1));  // B K w
@@ -209,12 +219,13 @@ struct ScoreNetImpl : torch::nn::Module {
         }
         // paper: full self-attention among {self, k neighbours}; read out the self token.
         auto a_all = torch::cat({torch::cat({in.a_self, te_self}, -1).unsqueeze(1), torch::cat({in.a_nbr, te_nbr}, -1)}, 1);
-        auto zeros2 = torch::zeros({B, 1, 2});
+        const auto fo = in.rel.options();
+        auto zeros2 = torch::zeros({B, 1, 2}, fo);
         auto rel_all = torch::cat({zeros2, in.rel}, 1);
-        auto dist_all = torch::cat({torch::zeros({B, 1, 1}), dist}, 1);
+        auto dist_all = torch::cat({torch::zeros({B, 1, 1}, fo), dist}, 1);
         auto drift_all = torch::cat({zeros2, in.drift_rel}, 1);
-        auto own_all = torch::cat({in.own.narrow(1, 2, kOwnIn - 2).unsqueeze(1), torch::zeros({B, K, kOwnIn - 2})}, 1);
-        auto flag = torch::cat({torch::ones({B, 1, 1}), torch::zeros({B, K, 1})}, 1);
+        auto own_all = torch::cat({in.own.narrow(1, 2, kOwnIn - 2).unsqueeze(1), torch::zeros({B, K, kOwnIn - 2}, fo)}, 1);
+        auto flag = torch::cat({torch::ones({B, 1, 1}, fo), torch::zeros({B, K, 1}, fo)}, 1);
         auto x = torch::cat({tok_a(a_all), tok_r(torch::cat({rel_all, dist_all, drift_all, own_all, flag}, -1))}, -1);  // B K+1 w
         for (auto& b : blocks) x = b->forward(x, x, mask, bias);
         return head(x.select(1, 0)) + skip(in.own);
@@ -391,6 +402,15 @@ Features make_features(const Config& cfg, const State& s, int k) {
     return f;
 }
 
+// The features on the network's device (built on the CPU: the neighbour
+// search and the force law are the engine's).
+Features on_device(Features f, const torch::Device& dev) {
+    if (dev.is_cpu()) return f;
+    for (torch::Tensor* t : {&f.act, &f.x_off, &f.trap, &f.type, &f.nbr, &f.mask, &f.rel, &f.kappa, &f.f_int, &f.b_x})
+        if (t->defined()) *t = t->to(dev);
+    return f;
+}
+
 // Scale of the interaction-force input: the force at contact (softplus: k
 // ln2/beta; WCA: 24/sigma; hard: 0.1 k r0; springs: 1), so the feature is
 // O(1) whatever the units. Fixed by the interaction (not v0), so a slider
@@ -526,7 +546,7 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
         // s_g is O(100) while v_g is O(0.01)).
         const int da = cfg.active_dim();
         const double D_act = abp ? cfg.D_r : cfg.gamma;
-        std::vector<torch::Tensor> parts{abp ? torch::zeros({in.a_self.size(0), 1}) : -in.a_self};
+        std::vector<torch::Tensor> parts{abp ? torch::zeros({in.a_self.size(0), 1}, in.a_self.options()) : -in.a_self};
         std::vector<double> sc(static_cast<std::size_t>(da), D_act > 0.0 ? -1.0 / D_act : 1.0);
         const double Dx = cfg.position_diffusion();
         if (Dx > 0.0) {
@@ -535,7 +555,7 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
             sc.push_back(-1.0 / Dx);
         }
         in.prior = torch::cat(parts, 1);
-        in.scale = torch::tensor(std::vector<float>(sc.begin(), sc.end()));
+        in.scale = torch::tensor(std::vector<float>(sc.begin(), sc.end())).to(in.a_self.device());
     }
     return in;
 }
@@ -591,6 +611,58 @@ torch::Tensor string_tensor(const std::string& s) {
     return t;
 }
 
+// Adam's state map is keyed by the parameter's TensorImpl: as a string of
+// its address in LibTorch 1.13, as the pointer itself in 2.x.
+template <class Key> Key adam_key(const torch::Tensor& p);
+template <> [[maybe_unused]] std::string adam_key<std::string>(const torch::Tensor& p) {
+    std::ostringstream os;
+    os << static_cast<const void*>(p.unsafeGetTensorImpl());
+    return os.str();
+}
+template <> [[maybe_unused]] void* adam_key<void*>(const torch::Tensor& p) { return p.unsafeGetTensorImpl(); }
+
+using AdamStateMap = std::decay_t<decltype(std::declval<torch::optim::Adam&>().state())>;
+
+torch::optim::AdamParamState* adam_state(torch::optim::Adam& adam, const torch::Tensor& p) {
+    auto& map = adam.state();
+    const auto it = map.find(adam_key<AdamStateMap::key_type>(p));
+    return it == map.end() ? nullptr : dynamic_cast<torch::optim::AdamParamState*>(it->second.get());
+}
+
+// The optimiser state by parameter index: p<i>_step, p<i>_exp_avg, ...
+void save_adam(torch::optim::Adam& adam, torch::serialize::OutputArchive& ar) {
+    const auto& params = adam.param_groups().at(0).params();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        const auto* st = adam_state(adam, params[i]);
+        if (!st) continue;
+        const std::string k = "p" + std::to_string(i) + "_";
+        ar.write(k + "step", torch::tensor(static_cast<std::int64_t>(st->step())));
+        ar.write(k + "exp_avg", st->exp_avg());
+        ar.write(k + "exp_avg_sq", st->exp_avg_sq());
+        if (st->max_exp_avg_sq().defined()) ar.write(k + "max_exp_avg_sq", st->max_exp_avg_sq());
+    }
+}
+
+void load_adam(torch::optim::Adam& adam, torch::serialize::InputArchive& ar) {
+    const auto& params = adam.param_groups().at(0).params();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        const std::string k = "p" + std::to_string(i) + "_";
+        torch::Tensor step, m, v, vmax;
+        if (!ar.try_read(k + "step", step)) continue;  // no step taken yet
+        ar.read(k + "exp_avg", m);
+        ar.read(k + "exp_avg_sq", v);
+        if (!m.sizes().equals(params[i].sizes()) || !v.sizes().equals(params[i].sizes()))
+            throw IoError("optimiser state " + std::to_string(i) + " has shape " + shape_string(m.sizes()) + ", its parameter " +
+                          shape_string(params[i].sizes()));
+        auto st = std::make_unique<torch::optim::AdamParamState>();
+        st->step(step.item<std::int64_t>());
+        st->exp_avg(m.to(params[i].device()));
+        st->exp_avg_sq(v.to(params[i].device()));
+        if (ar.try_read(k + "max_exp_avg_sq", vmax)) st->max_exp_avg_sq(vmax.to(params[i].device()));
+        adam.state()[adam_key<AdamStateMap::key_type>(params[i])] = std::move(st);
+    }
+}
+
 std::string tensor_string(const torch::Tensor& t) {
     auto c = t.contiguous();
     return std::string(static_cast<const char*>(c.data_ptr()), static_cast<std::size_t>(c.numel()));
@@ -605,7 +677,8 @@ struct ScoreModel::Impl {
     NetOptions opt;
     ScoreNet net{nullptr}, ema{nullptr};
     std::unique_ptr<torch::optim::Adam> adam;
-    at::Generator gen;
+    at::Generator gen;  // CPU generator (DSM noise is drawn on the CPU, so runs agree across devices)
+    torch::Device dev{torch::kCPU};
     std::uint64_t step = 0;
     std::uint64_t schedule = 100000;
     // Cache of the last snapshot's features (training takes many batches from one snapshot).
@@ -640,7 +713,7 @@ struct ScoreModel::Impl {
     const Features& features(const State& s) const {
         if (!cache || cache->source != &s || cache->step != s.step || cache->time != s.time || cache->box != s.box ||
             cache->n != s.n())
-            cache = std::make_unique<Features>(make_features(cfg, s, cfg.network.k_neighbors));
+            cache = std::make_unique<Features>(on_device(make_features(cfg, s, cfg.network.k_neighbors), dev));
         return *cache;
     }
 
@@ -666,13 +739,14 @@ struct ScoreModel::Impl {
             out.div_act.resize(static_cast<std::size_t>(f.n));
             if (posn) out.div_x.resize(static_cast<std::size_t>(f.n));
         }
-        const std::int64_t chunk = std::max<std::int64_t>(64, kInferRows / (f.k + 1));
+        const std::int64_t chunk = std::max<std::int64_t>(64, (dev.is_cpu() ? kInferRows : kInferRowsGpu) / (f.k + 1));
+        const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(dev);
         for (std::int64_t b0 = 0; b0 < f.n; b0 += chunk) {
             const std::int64_t B = std::min(chunk, f.n - b0);
             BatchVars v;
-            v.idx = torch::arange(b0, b0 + B, torch::kInt64);
-            v.d_act = torch::zeros({B, da}, torch::kFloat32);
-            if (posn) v.d_x = torch::zeros({B, 2}, torch::kFloat32);
+            v.idx = torch::arange(b0, b0 + B, torch::TensorOptions().dtype(torch::kInt64).device(dev));
+            v.d_act = torch::zeros({B, da}, f32);
+            if (posn) v.d_x = torch::zeros({B, 2}, f32);
             std::unique_ptr<torch::NoGradGuard> ng;
             if (with_div) {
                 v.d_act.set_requires_grad(true);
@@ -683,25 +757,27 @@ struct ScoreModel::Impl {
             auto y = model->forward(make_inputs(cfg, f, v));  // B out
             auto sa = y.narrow(1, 0, da);
             if (with_div) {
-                auto div_a = torch::zeros({B}, torch::kFloat32);
+                auto div_a = torch::zeros({B}, f32);
                 for (int d = 0; d < da; ++d) {
                     auto g = torch::autograd::grad({sa.select(1, d).sum()}, {v.d_act}, {}, true, false)[0];
                     div_a += g.select(1, d);
                 }
+                div_a = div_a.cpu();
                 auto acc = div_a.accessor<float, 1>();
                 for (std::int64_t i = 0; i < B; ++i) out.div_act[static_cast<std::size_t>(b0 + i)] = acc[i];
                 if (posn) {
                     auto sx = y.narrow(1, da, 2);
-                    auto div_x = torch::zeros({B}, torch::kFloat32);
+                    auto div_x = torch::zeros({B}, f32);
                     for (int d = 0; d < 2; ++d) {
                         auto g = torch::autograd::grad({sx.select(1, d).sum()}, {v.d_x}, {}, true, false)[0];
                         div_x += g.select(1, d);
                     }
+                    div_x = div_x.cpu();
                     auto ax = div_x.accessor<float, 1>();
                     for (std::int64_t i = 0; i < B; ++i) out.div_x[static_cast<std::size_t>(b0 + i)] = ax[i];
                 }
             }
-            auto yc = y.detach().contiguous();
+            auto yc = y.detach().cpu().contiguous();
             auto ya = yc.accessor<float, 2>();
             for (std::int64_t i = 0; i < B; ++i) {
                 for (int d = 0; d < da; ++d) out.s_act[static_cast<std::size_t>((b0 + i) * da + d)] = ya[i][d];
@@ -724,10 +800,11 @@ struct ScoreModel::Impl {
         const int da = cfg.active_dim();
         const bool posn = opt.position_score;
         const std::int64_t n = f.n;
+        const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(dev);
         BatchVars v;
-        v.idx = torch::arange(n, torch::kInt64);
-        v.d_act = torch::zeros({n, da}, torch::kFloat32).set_requires_grad(true);
-        if (posn) v.d_x = torch::zeros({n, 2}, torch::kFloat32).set_requires_grad(true);
+        v.idx = torch::arange(n, torch::TensorOptions().dtype(torch::kInt64).device(dev));
+        v.d_act = torch::zeros({n, da}, f32).set_requires_grad(true);
+        if (posn) v.d_x = torch::zeros({n, 2}, f32).set_requires_grad(true);
         const NetInputs in = make_inputs(cfg, f, v);
         if (!in.prior.defined()) return;
         auto phi = in.own;  // n P
@@ -735,7 +812,7 @@ struct ScoreModel::Impl {
         // d phi_m / d (own dof), one backward pass per feature: [dofs][n, P].
         const int dofs = da + (posn ? 2 : 0);
         std::vector<torch::Tensor> jac;  // (one tensor each: a vector fill would share one)
-        for (int d = 0; d < dofs; ++d) jac.push_back(torch::zeros({n, P + 1}, torch::kFloat64));
+        for (int d = 0; d < dofs; ++d) jac.push_back(torch::zeros({n, P + 1}, torch::kFloat64));  // on the CPU
         std::vector<torch::Tensor> leaves{v.d_act};
         if (posn) leaves.push_back(v.d_x);
         for (std::int64_t m = 0; m < P; ++m) {
@@ -748,17 +825,18 @@ struct ScoreModel::Impl {
             }
         }
         torch::NoGradGuard ng;
-        auto pt = torch::cat({phi.detach().to(torch::kFloat64), torch::ones({n, 1}, torch::kFloat64)}, 1);  // n P+1
+        // The small solve in float64 on the CPU, whatever the network's device.
+        auto pt = torch::cat({phi.detach().cpu().to(torch::kFloat64), torch::ones({n, 1}, torch::kFloat64)}, 1);  // n P+1
         auto M = torch::matmul(pt.t(), pt) / static_cast<double>(n);
         const double ridge = 1e-8 * (M.trace().item<double>() / static_cast<double>(P + 1)) + 1e-12;
         M = M + ridge * torch::eye(P + 1, torch::kFloat64);
-        auto prior = in.prior.detach().to(torch::kFloat64);
-        auto scale = in.scale.to(torch::kFloat64);
+        auto prior = in.prior.detach().cpu().to(torch::kFloat64);
+        auto scale = in.scale.cpu().to(torch::kFloat64);
         auto W = torch::zeros({dofs, P}, torch::kFloat64);
         auto c = torch::zeros({dofs}, torch::kFloat64);
         for (int d = 0; d < dofs; ++d) {
             auto rhs = torch::matmul(pt.t(), prior.select(1, d)) / static_cast<double>(n) + jac[static_cast<std::size_t>(d)].mean(0);
-            auto w = -torch::linalg::solve(M, rhs.unsqueeze(1), true).squeeze(1) / scale[d].item<double>();
+            auto w = -at::linalg_solve(M, rhs.unsqueeze(1)).squeeze(1) / scale[d].item<double>();
             if (!torch::isfinite(w).all().item<bool>()) return;  // leave the zero initialisation
             W[d] = w.narrow(0, 0, P);
             c[d] = w[P];
@@ -774,10 +852,11 @@ struct ScoreModel::Impl {
         const auto B = idx.size(0);
         if (cfg.training.loss == "ism") {
             // Implicit score matching: |s|^2 + 2 div s with the exact divergence.
+            const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(dev);
             BatchVars v;
             v.idx = idx;
-            v.d_act = torch::zeros({B, da}, torch::kFloat32).set_requires_grad(true);
-            if (posn) v.d_x = torch::zeros({B, 2}, torch::kFloat32).set_requires_grad(true);
+            v.d_act = torch::zeros({B, da}, f32).set_requires_grad(true);
+            if (posn) v.d_x = torch::zeros({B, 2}, f32).set_requires_grad(true);
             auto y = net->forward(make_inputs(cfg, f, v));
             auto l = y * y;  // B out: per component, |s_d|^2 + 2 d s_d / d z_d
             std::vector<torch::Tensor> div;
@@ -791,16 +870,16 @@ struct ScoreModel::Impl {
         // Denoising score matching with antithetic noise: z± = z ± sigma zeta
         // for every particle; loss sum_± |s_i(z±)|^2 ± 2 s_i(z±)·zeta_i / sigma.
         const double sig = cfg.training.sigma;
-        auto za = torch::randn({f.n, da}, gen, torch::kFloat32);
+        auto za = torch::randn({f.n, da}, gen, torch::kFloat32).to(dev);
         torch::Tensor zx;
-        if (posn) zx = torch::randn({f.n, 2}, gen, torch::kFloat32);
+        if (posn) zx = torch::randn({f.n, 2}, gen, torch::kFloat32).to(dev);
         auto zeta_i = za.index_select(0, idx);
         if (posn) zeta_i = torch::cat({zeta_i, zx.index_select(0, idx)}, 1);
         torch::Tensor total;
         for (double sign : {1.0, -1.0}) {
             BatchVars v;
             v.idx = idx;
-            v.d_act = torch::zeros({B, da}, torch::kFloat32);
+            v.d_act = torch::zeros({B, da}, torch::TensorOptions().dtype(torch::kFloat32).device(dev));
             v.act_noise = sign * sig * za;
             if (posn) v.x_noise = sign * sig * zx;
             auto y = net->forward(make_inputs(cfg, f, v));
@@ -836,6 +915,10 @@ void set_network_threads(int threads) {
     torch::set_num_threads(threads);
 }
 
+int network_cuda_devices() {
+    return torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+}
+
 ScoreModel::ScoreModel(const Config& cfg) : impl_(std::make_unique<Impl>(cfg)) {}
 ScoreModel::ScoreModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ScoreModel::~ScoreModel() = default;
@@ -851,6 +934,42 @@ bool ScoreModel::has_position_score() const { return impl_->opt.position_score; 
 const Config& ScoreModel::config() const { return impl_->cfg; }
 std::uint64_t ScoreModel::steps() const { return impl_->step; }
 void ScoreModel::set_schedule_length(std::uint64_t total) { impl_->schedule = std::max<std::uint64_t>(total, 1); }
+
+void ScoreModel::set_device(const std::string& name) {
+    auto& I = *impl_;
+    torch::Device d(torch::kCPU);
+    if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
+        const int count = network_cuda_devices();
+        if (count == 0)
+            throw ConfigError("device", "'" + name + "' asked for, but no CUDA GPU is usable: this LibTorch " +
+                                            (at::hasCUDA() ? std::string("has CUDA but sees no GPU")
+                                                           : std::string("was built without CUDA (build against a CUDA LibTorch, see README)")));
+        try {
+            d = torch::Device(name);
+        } catch (const c10::Error&) {
+            throw ConfigError("device", "'" + name + "' is not a device name (cpu, cuda or cuda:N)");
+        }
+        if (d.has_index() && d.index() >= count)
+            throw ConfigError("device", "'" + name + "': only " + std::to_string(count) + " CUDA GPU(s) visible");
+    } else if (name != "cpu") {
+        throw ConfigError("device", "unknown device '" + name + "' (cpu, cuda or cuda:N)");
+    }
+    // Module::to keeps each parameter's identity, so the optimiser's state
+    // (keyed by parameter) stays attached; its tensors move here.
+    I.net->to(d);
+    I.ema->to(d);
+    for (auto& entry : I.adam->state()) {
+        auto* st = dynamic_cast<torch::optim::AdamParamState*>(entry.second.get());
+        if (!st) continue;
+        if (st->exp_avg().defined()) st->exp_avg(st->exp_avg().to(d));
+        if (st->exp_avg_sq().defined()) st->exp_avg_sq(st->exp_avg_sq().to(d));
+        if (st->max_exp_avg_sq().defined()) st->max_exp_avg_sq(st->max_exp_avg_sq().to(d));
+    }
+    I.dev = d;
+    I.cache.reset();
+}
+
+std::string ScoreModel::device() const { return impl_->dev.str(); }
 
 void ScoreModel::set_physics(const Config& cfg) {
     const NetOptions o = net_options(cfg);
@@ -879,7 +998,8 @@ TrainStats ScoreModel::train_step(const State& s, const std::vector<int>& partic
     for (int p : particles)
         if (p < 0 || p >= f.n) throw ConfigError("training.batch", "particle index " + std::to_string(p) + " out of range");
     auto idx = torch::from_blob(const_cast<int*>(particles.data()), {static_cast<std::int64_t>(particles.size())}, torch::kInt32)
-                   .to(torch::kInt64);
+                   .to(torch::kInt64)
+                   .to(I.dev);
     I.net->train();
     if (I.step == 0 && I.opt.zero_output) {
         I.fit_linear(f);
@@ -921,10 +1041,10 @@ void ScoreModel::save(const std::string& path) const {
     torch::serialize::OutputArchive net_ar, ema_ar, opt_ar;
     I.net->save(net_ar);
     I.ema->save(ema_ar);
-    I.adam->save(opt_ar);
+    save_adam(*I.adam, opt_ar);
     ar.write("net", net_ar);
     ar.write("ema", ema_ar);
-    ar.write("optimizer", opt_ar);
+    ar.write("adam", opt_ar);
     ar.write("config_json", string_tensor(config_to_json(I.cfg)));
     ar.write("step", torch::tensor(static_cast<std::int64_t>(I.step)));
     ar.write("schedule", torch::tensor(static_cast<std::int64_t>(I.schedule)));
@@ -973,7 +1093,8 @@ ScoreModel ScoreModel::load(const std::string& path, const Config* expect) {
     std::unique_ptr<Impl> impl;
     try {
         std::istringstream in(data);
-        ar.load_from(in);
+        // A checkpoint written on a GPU loads on the CPU; set_device moves it.
+        ar.load_from(in, torch::Device(torch::kCPU));
         // A fresh tensor per read: read() copies into its argument's storage.
         auto read = [&](const char* key) {
             torch::Tensor t;
@@ -981,15 +1102,15 @@ ScoreModel ScoreModel::load(const std::string& path, const Config* expect) {
             return t;
         };
         const auto version = read("format_version").item<std::int64_t>();
-        if (version != kFormatVersion)
-            throw IoError("checkpoint '" + path + "' has format version " + std::to_string(version) +
-                          "; this build reads version " + std::to_string(kFormatVersion));
+        if (version < kOldestReadableFormat || version > kFormatVersion)
+            throw IoError("checkpoint '" + path + "' has format version " + std::to_string(version) + "; this build reads versions " +
+                          std::to_string(kOldestReadableFormat) + " to " + std::to_string(kFormatVersion));
         cfg = parse_config(tensor_string(read("config_json")));
         impl = std::make_unique<Impl>(cfg);
         torch::serialize::InputArchive net_ar, ema_ar, opt_ar;
         ar.read("net", net_ar);
         ar.read("ema", ema_ar);
-        ar.read("optimizer", opt_ar);
+        ar.read(version >= 4 ? "adam" : "optimizer", opt_ar);
         // Module::load replaces each parameter with the stored tensor whatever
         // its shape; a shape that differs from this build's network (a file
         // from another build of the same format version) must be an error
@@ -1009,7 +1130,10 @@ ScoreModel ScoreModel::load(const std::string& path, const Config* expect) {
             }
             if (i != shapes.size()) throw IoError("checkpoint '" + path + "' does not fit this build's network (parameter count)");
         }
-        impl->adam->load(opt_ar);
+        // Format 3: LibTorch's own optimiser archive (its state keys only
+        // survive within one LibTorch version).
+        if (version >= 4) load_adam(*impl->adam, opt_ar);
+        else impl->adam->load(opt_ar);
         impl->step = static_cast<std::uint64_t>(read("step").item<std::int64_t>());
         impl->schedule = static_cast<std::uint64_t>(read("schedule").item<std::int64_t>());
         impl->gen.set_state(read("rng_state"));

@@ -31,6 +31,8 @@ struct TrainStats {
 
 // Threads of LibTorch's intra-op pool (process-wide).
 void set_network_threads(int threads);
+// Number of CUDA GPUs this build's LibTorch can use (0 for a CPU LibTorch).
+int network_cuda_devices();
 
 class ScoreModel {
 public:
@@ -49,6 +51,14 @@ public:
     std::uint64_t steps() const;
     // Total steps of the learning-rate schedule (warm-up + cosine decay).
     void set_schedule_length(std::uint64_t total_steps);
+
+    // Where the network runs: "cpu" (the default) or "cuda" / "cuda:N" (a
+    // LibTorch built with CUDA and a visible GPU). Moves the weights, the EMA
+    // and the optimiser state; features are still built on the CPU and copied
+    // once per snapshot. Throws ConfigError("device", ...) naming the problem
+    // for an unknown or absent device. Checkpoints load on any device.
+    void set_device(const std::string& device);
+    std::string device() const;
 
     // Online training: the physics changed (slider); keep the weights (warm
     // start). Throws ConfigError when the architecture would have to change.

@@ -104,6 +104,11 @@ std::uint64_t positive_steps(const Args& a, const char* flag, bool required) {
 // LibTorch's intra-op pool; OpenMP loops of the simulator take `threads` too.
 void torch_threads(int threads) { set_network_threads(threads); }
 
+// --device cpu (default) | cuda | cuda:N: where the network runs.
+void place(const Args& a, ScoreModel& model) {
+    if (const auto d = a.value("--device")) model.set_device(*d);
+}
+
 void emit(const Args& a, const json& out) {
     if (a.has("--json")) std::cout << out.dump() << std::endl;
 }
@@ -246,7 +251,9 @@ std::vector<int> random_batch(std::mt19937_64& rng, int n, int count) {
 // Online training from the simulator: it runs `sample_every` steps between
 // snapshots; each snapshot of N particles feeds N / batch optimiser steps.
 int cmd_train(const std::vector<std::string>& argv) {
-    const Args a(argv, with_config_flags({"--steps", "--out", "--threads", "--burn-in", "--sample-every", "--resume"}), {"--json"});
+    const Args a(argv,
+                 with_config_flags({"--steps", "--out", "--threads", "--burn-in", "--sample-every", "--resume", "--device", "--max-seconds"}),
+                 {"--json"});
     const Config cfg = load_config(a);
     const auto steps = positive_steps(a, "--steps", true);
     const int threads = threads_of(a);
@@ -254,12 +261,16 @@ int cmd_train(const std::vector<std::string>& argv) {
     if (!out || out->empty()) throw ConfigError("--out", "is required (the checkpoint path)");
     const auto burn = a.has("--burn-in") ? positive_steps(a, "--burn-in", false) : 0;
     const auto every = a.has("--sample-every") ? positive_steps(a, "--sample-every", true) : 10;
+    // Wall-clock budget (batch queues): stop early, keep the schedule of --steps.
+    const double max_seconds = a.has("--max-seconds") ? a.number("--max-seconds", 0) : 0.0;
+    if (a.has("--max-seconds") && !(max_seconds > 0.0)) throw ConfigError("--max-seconds", "must be > 0");
     torch_threads(threads);
     ScoreModel model = a.has("--resume") ? ScoreModel::load(*a.value("--resume"), &cfg) : ScoreModel(cfg);
+    place(a, model);
     model.set_schedule_length(model.steps() + steps);
     Simulator sim(cfg, threads);
     std::cerr << "train: " << cfg.network.arch << " network, " << model.parameter_count() << " parameters, "
-              << cfg.training.loss << " loss, batch " << cfg.training.batch << ", " << steps << " steps\n";
+              << cfg.training.loss << " loss, batch " << cfg.training.batch << ", " << steps << " steps on " << model.device() << "\n";
     if (burn > 0) sim.run(burn);
     std::mt19937_64 rng(cfg.seed ^ 0x9e3779b97f4a7c15ull);
     const int batch = std::min(cfg.training.batch, cfg.n);
@@ -268,13 +279,19 @@ int cmd_train(const std::vector<std::string>& argv) {
     const auto t0 = Clock::now();
     double train_seconds = 0.0;
     auto last_report = Clock::now();
+    std::uint64_t done = 0;
     for (std::uint64_t s = 0; s < steps; ++s) {
+        if (max_seconds > 0.0 && std::chrono::duration<double>(Clock::now() - t0).count() >= max_seconds) {
+            std::cerr << "  stopped after " << s << " of " << steps << " steps: --max-seconds " << max_seconds << " reached\n";
+            break;
+        }
         if (s % per_snapshot == 0) sim.run(every);
         const auto ts = Clock::now();
         const TrainStats st = model.train_step(sim.state(), random_batch(rng, cfg.n, batch));
         train_seconds += std::chrono::duration<double>(Clock::now() - ts).count();
         recent.push_back(st.loss);
         if (recent.size() > 200) recent.erase(recent.begin());
+        done = s + 1;
         if (Clock::now() - last_report > std::chrono::seconds(5) || s + 1 == steps) {
             double m = 0;
             for (double v : recent) m += v / static_cast<double>(recent.size());
@@ -287,11 +304,13 @@ int cmd_train(const std::vector<std::string>& argv) {
     double final_loss = 0;
     for (double v : recent) final_loss += v / static_cast<double>(recent.size());
     json o;
-    o["steps"] = steps;
+    o["steps"] = done;
+    if (done < steps) o["steps_planned"] = steps;
     o["total_steps"] = model.steps();
     o["final_loss"] = final_loss;
     o["seconds"] = seconds;
-    o["samples_per_s"] = static_cast<double>(steps) * batch / train_seconds;
+    o["samples_per_s"] = static_cast<double>(done) * batch / train_seconds;
+    o["device"] = model.device();
     o["parameter_count"] = model.parameter_count();
     o["out"] = *out;
     emit(a, o);
@@ -306,7 +325,7 @@ json mean_se(const MeanSe& m) {
 // Samples the model's system with the simulator and reports the learned
 // entropy production with standard errors (and the exact values for linear systems).
 int cmd_estimate(const std::vector<std::string>& argv) {
-    const Args a(argv, with_config_flags({"--model", "--samples", "--burn-in", "--sample-every", "--threads", "--batches"}),
+    const Args a(argv, with_config_flags({"--model", "--samples", "--burn-in", "--sample-every", "--threads", "--batches", "--device"}),
                  {"--json", "--per-particle"});
     const Config cfg = load_config(a);
     const auto path = a.value("--model");
@@ -318,7 +337,8 @@ int cmd_estimate(const std::vector<std::string>& argv) {
     // Snapshots `every` steps apart may be correlated: batch means by default.
     const auto batches = a.integer("--batches", samples >= 20 ? 10 : 0);
     torch_threads(threads);
-    const ScoreModel model = ScoreModel::load(*path, &cfg);
+    ScoreModel model = ScoreModel::load(*path, &cfg);
+    place(a, model);
     Simulator sim(cfg, threads);
     std::cerr << "estimate: " << samples << " snapshots, " << every << " steps apart, after " << burn << " burn-in steps\n";
     if (burn > 0) sim.run(burn);
@@ -399,6 +419,7 @@ int bench_network(const Args& a, const Config& cfg, const std::string& what) {
     Simulator sim(cfg, threads);
     sim.run(a.has("--warmup") ? positive_steps(a, "--warmup", false) : 100);
     ScoreModel model(cfg);
+    place(a, model);
     std::mt19937_64 rng(1);
     const int batch = std::min(cfg.training.batch, cfg.n);
     // One untimed call: allocations, lazy initialisation.
@@ -420,23 +441,25 @@ int bench_network(const Args& a, const Config& cfg, const std::string& what) {
     out["width"] = cfg.network.width;
     out["layers"] = cfg.network.layers;
     out["threads"] = threads;
+    out["device"] = model.device();
     out["steps"] = steps;
     out["seconds"] = seconds;
     out["samples_per_s"] = particles / seconds;
     out["particles_per_s"] = particles / seconds;
     std::cerr << "bench " << what << ": " << cfg.network.arch << " (" << model.parameter_count() << " parameters), n = " << cfg.n
-              << ", " << threads << " thread(s): " << particles / seconds << " particles/s\n";
+              << ", " << threads << " thread(s), " << model.device() << ": " << particles / seconds << " particles/s\n";
     emit(a, out);
     return 0;
 }
 
 int cmd_bench(const std::vector<std::string>& argv) {
-    const Args a(argv, with_config_flags({"--steps", "--threads", "--warmup", "--what"}), {"--json", "--divergence"});
+    const Args a(argv, with_config_flags({"--steps", "--threads", "--warmup", "--what", "--device"}), {"--json", "--divergence"});
     const auto what = a.value("--what").value_or("simulate");
     if (what != "simulate" && what != "train" && what != "infer")
         throw ConfigError("--what", "unknown benchmark '" + what + "' (simulate, train or infer)");
     const Config cfg = load_config(a);
     if (what != "simulate") return bench_network(a, cfg, what);
+    if (a.has("--device")) throw ConfigError("--device", "applies to the network benchmarks (--what train|infer); the simulator runs on the CPU");
     const auto steps = positive_steps(a, "--steps", true);
     const int threads = threads_of(a);
     const auto warm = a.has("--warmup") ? positive_steps(a, "--warmup", false) : std::max<std::uint64_t>(steps / 10, 10);

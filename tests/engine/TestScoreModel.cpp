@@ -189,6 +189,47 @@ private Q_SLOTS:
         QCOMPARE(m.infer(s, false).s_act, m2.infer(s, false).s_act);
     }
 
+    // The network's device: "cpu" changes nothing; an unknown or absent
+    // device is a ConfigError that names it and leaves the model where it
+    // was. With a GPU (a CUDA LibTorch build), the GPU gives the CPU's
+    // numbers and training continues there.
+    void deviceChoiceIsCheckedAndKeepsTheNumbers() {
+        Config c = small_net(parse_config(R"({"n":64,"phi":0.3,"eps":0.1,"seed":4})"));
+        ScoreModel m(c);
+        const State s = relaxed(c, 10);
+        std::vector<int> all(64);
+        std::iota(all.begin(), all.end(), 0);
+        for (int k = 0; k < 2; ++k) m.train_step(s, all);
+        const auto before = m.infer(s, true);
+        QCOMPARE(m.device(), std::string("cpu"));
+        m.set_device("cpu");
+        QCOMPARE(m.infer(s, true).s_act, before.s_act);
+        try {
+            m.set_device("gpu");
+            QFAIL("an unknown device was accepted");
+        } catch (const ConfigError& e) {
+            QVERIFY2(std::string(e.what()).find("'gpu'") != std::string::npos, e.what());
+        }
+        if (network_cuda_devices() == 0) {
+            try {
+                m.set_device("cuda");
+                QFAIL("cuda was accepted without a GPU");
+            } catch (const ConfigError& e) {
+                QVERIFY2(std::string(e.what()).find("no CUDA GPU") != std::string::npos, e.what());
+            }
+            QCOMPARE(m.device(), std::string("cpu"));
+            QCOMPARE(m.infer(s, true).s_act, before.s_act);
+            return;
+        }
+        m.set_device("cuda");
+        const auto gpu = m.infer(s, true);
+        for (std::size_t i = 0; i < before.s_act.size(); ++i)
+            QVERIFY(std::fabs(gpu.s_act[i] - before.s_act[i]) <= 1e-4 * (1.0 + std::fabs(before.s_act[i])));
+        for (std::size_t i = 0; i < before.div_x.size(); ++i)
+            QVERIFY(std::fabs(gpu.div_x[i] - before.div_x[i]) <= 1e-4 * (1.0 + std::fabs(before.div_x[i])));
+        QVERIFY(std::isfinite(m.train_step(s, all).loss));  // the optimiser state moved along
+    }
+
     void badCheckpointsAreClearErrors() {
         QTemporaryDir dir;
         const std::string path = dir.filePath("m.pt").toStdString();
