@@ -307,9 +307,9 @@ int cmd_train(const std::vector<std::string>& argv) {
     o["steps"] = done;
     if (done < steps) o["steps_planned"] = steps;
     o["total_steps"] = model.steps();
-    o["final_loss"] = final_loss;
+    o["final_loss"] = done > 0 ? json(final_loss) : json(nullptr);
     o["seconds"] = seconds;
-    o["samples_per_s"] = static_cast<double>(done) * batch / train_seconds;
+    o["samples_per_s"] = done > 0 ? json(static_cast<double>(done) * batch / train_seconds) : json(nullptr);
     o["device"] = model.device();
     o["parameter_count"] = model.parameter_count();
     o["out"] = *out;

@@ -152,6 +152,28 @@ private Q_SLOTS:
         QCOMPARE(cli({"estimate", "--config", abp, "--model", model, "--samples", "1"}).code, 2);
     }
 
+    // --max-seconds stops a long training and still writes the checkpoint;
+    // a bad device or time limit is exit 2 naming the flag, nothing written.
+    void trainStopsAtItsTimeLimitAndRefusesBadDeviceOrLimit() {
+        const auto cfg = write("limit.json", R"({"n":64,"phi":0.3,"network":{"width":8,"layers":1,"heads":2,"k_neighbors":4},"training":{"batch":64}})");
+        const auto model = dir.filePath("limit.pt");
+        const auto t = cli({"train", "--config", cfg, "--steps", "1000000", "--max-seconds", "1", "--out", model, "--json"});
+        QCOMPARE(t.code, 0);
+        const auto o = QJsonDocument::fromJson(t.out).object();
+        QCOMPARE(o["steps_planned"].toDouble(), 1e6);
+        QVERIFY(o["steps"].toDouble() >= 1 && o["steps"].toDouble() < 1e6);
+        QCOMPARE(o["total_steps"].toDouble(), o["steps"].toDouble());
+        QCOMPARE(o["device"].toString(), QString("cpu"));
+        QVERIFY(QFile::exists(model) && QFile::exists(model + ".json"));
+        const auto none = dir.filePath("none.pt");
+        for (const QStringList& bad : {QStringList{"--device", "gpu"}, QStringList{"--max-seconds", "0"}}) {
+            const auto r = cli(QStringList{"train", "--config", cfg, "--steps", "5", "--out", none} + bad);
+            QCOMPARE(r.code, 2);
+            QVERIFY2(QString::fromUtf8(r.err).contains(bad[0].mid(2)), r.err.constData());
+            QVERIFY(!QFile::exists(none));
+        }
+    }
+
     void missingConfigFileExitsTwo() {
         const auto r = cli({"simulate", "--config", "/nonexistent/x.json", "--steps", "1"});
         QCOMPARE(r.code, 2);
