@@ -3,7 +3,9 @@
 # CPU-vs-GPU agreement, throughput, and a long MIPS training on the GPU.
 #   tools/gpu/device-checks.sh DEPS_PREFIX RUN_DIR OUT_DIR
 # DEPS_PREFIX: made by make-deps-prefix.sh. RUN_DIR: mips.json (the training
-# config) and optionally resume.pt (+ .json) to continue. BUDGET (seconds,
+# config) and optionally resume.pt (+ .json) to continue (checkpoint format 4:
+# a format-3 file written by LibTorch 1.13 does not resume under 2.x; one
+# `train --resume old.pt --steps 1` with this build rewrites it). BUDGET (seconds,
 # default 500) bounds the whole run; the training takes what is left.
 # Dry run without a GPU: CLI=path/to/entroscope-cli GPU=cpu skips the build.
 set -uo pipefail
