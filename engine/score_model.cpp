@@ -50,8 +50,10 @@ constexpr std::int64_t kInferRows = 1 << 16;
 // On a GPU, larger chunks fill the device (2^20 rows of width 256: 1 GB per activation).
 constexpr std::int64_t kInferRowsGpu = 1 << 20;
 // Own inputs per particle: active input (g or e(theta)), external force,
-// interaction force, 2 numbers each.
+// interaction force, 2 numbers each; with network.prior = "scaled" also the
+// particle's own position drift in units of v0 (2 more).
 constexpr int kOwnIn = 6;
+constexpr int kOwnInScaled = 8;
 
 // ---------------------------------------------------------------------------
 // Network
@@ -65,6 +67,7 @@ struct NetOptions {
     int active_out = 2;  // score components of the active variable (2 or 1)
     bool position_score = false;
     bool zero_output = false;  // initialise the output layers to 0 (drift prior)
+    int own_in = kOwnIn;       // own inputs per particle (kOwnIn or kOwnInScaled)
 };
 
 // Two-layer GELU perceptron.
@@ -137,8 +140,10 @@ struct NetInputs {
     torch::Tensor a_self;   // [B, active_in]
     torch::Tensor f_ext;    // [B, 2] one-body external force
     torch::Tensor f_int;    // [B, 2] interaction (pair or spring) force over the neighbours, scaled to O(1)
-    torch::Tensor own;      // [B, kOwnIn] the particle's own inputs (below)
-    torch::Tensor prior;    // [B, out] D^-1 b (network.prior = "drift"); undefined for "none"
+    torch::Tensor own;      // [B, own_in] the particle's own inputs (below)
+    torch::Tensor b_unit;   // [B, 2] the particle's own position drift b_x / u (u = v0, or the force scale when v0 = 0)
+    torch::Tensor prior;    // [B, out] D^-1 b (network.prior = "drift" or "scaled"); undefined for "none"
+    torch::Tensor head_scale;  // [out] the head's output unit ("scaled": sqrt(D) per component); undefined = 1
     torch::Tensor scale;    // [out] -1/D per output component (with prior): s = prior + scale * y
     torch::Tensor type;     // [B] int64
     torch::Tensor a_nbr;    // [B, k, active_in]
@@ -155,21 +160,21 @@ struct ScoreNetImpl : torch::nn::Module {
         type_emb = register_module("type_emb", torch::nn::Embedding(kMaxTypes, kTypeEmb));
         const int out = o.active_out + (o.position_score ? 2 : 0);
         if (o.arch == "fast") {
-            self_in = register_module("self_in", Mlp(kOwnIn + kTypeEmb, w, w));
+            self_in = register_module("self_in", Mlp(o.own_in + kTypeEmb, w, w));
             nbr_in = register_module("nbr_in", Mlp(o.active_in + 3 + 2 + kTypeEmb, w, w));
         } else {
             // Paper: token = concat(MLP(active variable), MLP(x_i - x_j)); the
             // self token's geometric half also sees the external and the
             // interaction force.
             tok_a = register_module("tok_a", Mlp(o.active_in + kTypeEmb, w, w / 2));
-            tok_r = register_module("tok_r", Mlp(2 + 1 + 2 + (kOwnIn - 2) + 1, w, w - w / 2));
+            tok_r = register_module("tok_r", Mlp(2 + 1 + 2 + (o.own_in - 2) + 1, w, w - w / 2));
         }
         for (int l = 0; l < o.layers; ++l) blocks.push_back(register_module("block" + std::to_string(l), Block(w, o.heads)));
         head = register_module("head", Mlp(w, w, out));
         // A linear path from the particle's own inputs to the output, so a
         // Gaussian (linear) score is representable exactly and the network
         // learns only the correction to it.
-        skip = register_module("skip", torch::nn::Linear(kOwnIn, out));
+        skip = register_module("skip", torch::nn::Linear(o.own_in, out));
         if (o.zero_output) {
             // With the drift prior the output is the flow velocity: start at
             // v = 0 (equilibrium) rather than at a random O(1) velocity (the
@@ -215,7 +220,7 @@ struct ScoreNetImpl : torch::nn::Module {
             const std::int64_t w2 = 2 * opt.width;
             for (std::size_t l = 0; l < blocks.size(); ++l)
                 x = blocks[l]->forward_kv(x, kv_all.narrow(-1, static_cast<std::int64_t>(l) * w2, w2), mask, bias);
-            return head(x.squeeze(1)) + skip(in.own);
+            return readout(x.squeeze(1), in);
         }
         // paper: full self-attention among {self, k neighbours}; read out the self token.
         auto a_all = torch::cat({torch::cat({in.a_self, te_self}, -1).unsqueeze(1), torch::cat({in.a_nbr, te_nbr}, -1)}, 1);
@@ -224,11 +229,19 @@ struct ScoreNetImpl : torch::nn::Module {
         auto rel_all = torch::cat({zeros2, in.rel}, 1);
         auto dist_all = torch::cat({torch::zeros({B, 1, 1}, fo), dist}, 1);
         auto drift_all = torch::cat({zeros2, in.drift_rel}, 1);
-        auto own_all = torch::cat({in.own.narrow(1, 2, kOwnIn - 2).unsqueeze(1), torch::zeros({B, K, kOwnIn - 2}, fo)}, 1);
+        const auto no = in.own.size(1) - 2;
+        auto own_all = torch::cat({in.own.narrow(1, 2, no).unsqueeze(1), torch::zeros({B, K, no}, fo)}, 1);
         auto flag = torch::cat({torch::ones({B, 1, 1}, fo), torch::zeros({B, K, 1}, fo)}, 1);
         auto x = torch::cat({tok_a(a_all), tok_r(torch::cat({rel_all, dist_all, drift_all, own_all, flag}, -1))}, -1);  // B K+1 w
         for (auto& b : blocks) x = b->forward(x, x, mask, bias);
-        return head(x.select(1, 0)) + skip(in.own);
+        return readout(x.select(1, 0), in);
+    }
+
+    // h: [B, w] the particle's final features.
+    torch::Tensor readout(const torch::Tensor& h, const NetInputs& in) {
+        auto y = head(h);
+        if (in.head_scale.defined()) y = y * in.head_scale;
+        return y + skip(in.own);
     }
 
     NetOptions opt;
@@ -248,7 +261,8 @@ NetOptions net_options(const Config& cfg) {
     o.active_in = 2;  // AOUP: g; ABP: e(theta)
     o.active_out = cfg.active_dim();
     o.position_score = cfg.position_diffusion() > 0.0;
-    o.zero_output = cfg.network.prior == "drift";
+    o.zero_output = cfg.network.prior != "none";
+    o.own_in = cfg.network.prior == "scaled" ? kOwnInScaled : kOwnIn;
     if (o.width < 2) throw ConfigError("network.width", "must be >= 2");
     if (o.width % o.heads != 0) throw ConfigError("network.heads", "must divide network.width");
     return o;
@@ -509,8 +523,13 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
     const torch::Tensor f_int = p.sum(1);
     const float fs = static_cast<float>(1.0 / force_scale(cfg));
     in.f_int = f_int * fs;
-    in.own = torch::cat({in.a_self, in.f_ext, in.f_int}, -1);
     const torch::Tensor b_own = static_cast<float>(cfg.v0) * in.a_self + in.f_ext + f_int;  // B 2: the particle's position drift
+    if (cfg.network.prior == "scaled") {
+        in.b_unit = b_own * static_cast<float>(cfg.v0 > 0.0 ? 1.0 / cfg.v0 : 1.0 / force_scale(cfg));
+        in.own = torch::cat({in.a_self, in.f_ext, in.f_int, in.b_unit}, -1);
+    } else {
+        in.own = torch::cat({in.a_self, in.f_ext, in.f_int}, -1);
+    }
     {
         // Each neighbour's drift b_{x_j} = v0 e_j + F_ext,j + F_int,j relative
         // to the particle's own: how the neighbourhood moves (in the AOUP MIPS
@@ -538,7 +557,7 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
         }
         in.drift_rel = ((b_nbr - b_own.unsqueeze(1)) * fs).masked_fill(in.mask.unsqueeze(-1), 0.0);
     }
-    if (cfg.network.prior == "drift") {
+    if (cfg.network.prior != "none") {
         // s = D^-1 (b - y): the network outputs the probability-flow velocity
         // v = b - D s = y directly. AOUP: D_g^-1 b_g = -g; ABP: b_theta = 0;
         // b_x = v0 e + F_ext + F_int with e = g or e(theta). The output then
@@ -556,6 +575,19 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
         }
         in.prior = torch::cat(parts, 1);
         in.scale = torch::tensor(std::vector<float>(sc.begin(), sc.end())).to(in.a_self.device());
+        if (cfg.network.prior == "scaled") {
+            // The head's output in units of sqrt(D) per component: |v_d|^2 / D
+            // is the entropy production of that degree of freedom, O(1) per
+            // particle, so the head's weights are O(1) at the answer whatever
+            // D is. With D = gamma = 1e-4 (AOUP MIPS) the unscaled head has to
+            // resolve velocities of 1e-4 (|s_g| to 1) with weights that each
+            // Adam step moves by the learning rate: that noise floor only
+            // falls as the rate decays. The linear path (skip) keeps velocity
+            // units: least squares sets it.
+            std::vector<float> hs;
+            for (double c : sc) hs.push_back(static_cast<float>(c < 0.0 ? std::sqrt(-1.0 / c) : 1.0));
+            in.head_scale = torch::tensor(hs).to(in.a_self.device());
+        }
     }
     return in;
 }
@@ -789,7 +821,7 @@ struct ScoreModel::Impl {
     }
 
     // Before the first optimiser step (drift prior): set the linear path
-    // y = W phi + c, phi = the own inputs (kOwnIn),
+    // y = W phi + c, phi = the own inputs (own_in),
     // to the exact optimum of implicit score matching for a linear model on
     // this snapshot, W = -M^-1 (E[p phi~] + E[d phi~ / d z_d]) / S_d per
     // output d (phi~ = (phi, 1), M = E[phi~ phi~^T], s_d = p_d + S_d y_d); the
@@ -913,6 +945,10 @@ struct ScoreModel::Impl {
 void set_network_threads(int threads) {
     if (threads < 1) throw ConfigError("threads", "must be >= 1");
     torch::set_num_threads(threads);
+}
+
+void set_network_tf32(bool on) {
+    at::globalContext().setFloat32MatmulPrecision(on ? "high" : "highest");
 }
 
 int network_cuda_devices() {

@@ -33,6 +33,10 @@ struct TrainStats {
 void set_network_threads(int threads);
 // Number of CUDA GPUs this build's LibTorch can use (0 for a CPU LibTorch).
 int network_cuda_devices();
+// Process-wide: let float32 matrix products on a CUDA GPU use TensorFloat-32
+// (10-bit mantissa inputs, float32 accumulation; Ampere and newer), as
+// PyTorch's torch.backends.cuda.matmul.allow_tf32. Off by default.
+void set_network_tf32(bool on);
 
 class ScoreModel {
 public:

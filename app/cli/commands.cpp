@@ -104,9 +104,14 @@ std::uint64_t positive_steps(const Args& a, const char* flag, bool required) {
 // LibTorch's intra-op pool; OpenMP loops of the simulator take `threads` too.
 void torch_threads(int threads) { set_network_threads(threads); }
 
-// --device cpu (default) | cuda | cuda:N: where the network runs.
+// --device cpu (default) | cuda | cuda:N: where the network runs; --tf32:
+// TensorFloat-32 matrix products there.
 void place(const Args& a, ScoreModel& model) {
     if (const auto d = a.value("--device")) model.set_device(*d);
+    if (a.has("--tf32")) {
+        if (model.device().rfind("cuda", 0) != 0) throw ConfigError("--tf32", "applies only with --device cuda (TensorFloat-32 is a GPU format)");
+        set_network_tf32(true);
+    }
 }
 
 void emit(const Args& a, const json& out) {
@@ -253,7 +258,7 @@ std::vector<int> random_batch(std::mt19937_64& rng, int n, int count) {
 int cmd_train(const std::vector<std::string>& argv) {
     const Args a(argv,
                  with_config_flags({"--steps", "--out", "--threads", "--burn-in", "--sample-every", "--resume", "--device", "--max-seconds"}),
-                 {"--json"});
+                 {"--json", "--tf32"});
     const Config cfg = load_config(a);
     const auto steps = positive_steps(a, "--steps", true);
     const int threads = threads_of(a);
@@ -326,7 +331,7 @@ json mean_se(const MeanSe& m) {
 // entropy production with standard errors (and the exact values for linear systems).
 int cmd_estimate(const std::vector<std::string>& argv) {
     const Args a(argv, with_config_flags({"--model", "--samples", "--burn-in", "--sample-every", "--threads", "--batches", "--device"}),
-                 {"--json", "--per-particle"});
+                 {"--json", "--per-particle", "--tf32"});
     const Config cfg = load_config(a);
     const auto path = a.value("--model");
     if (!path) throw ConfigError("--model", "is required (a checkpoint written by train)");
@@ -442,6 +447,7 @@ int bench_network(const Args& a, const Config& cfg, const std::string& what) {
     out["layers"] = cfg.network.layers;
     out["threads"] = threads;
     out["device"] = model.device();
+    out["tf32"] = a.has("--tf32");
     out["steps"] = steps;
     out["seconds"] = seconds;
     out["samples_per_s"] = particles / seconds;
@@ -453,13 +459,14 @@ int bench_network(const Args& a, const Config& cfg, const std::string& what) {
 }
 
 int cmd_bench(const std::vector<std::string>& argv) {
-    const Args a(argv, with_config_flags({"--steps", "--threads", "--warmup", "--what", "--device"}), {"--json", "--divergence"});
+    const Args a(argv, with_config_flags({"--steps", "--threads", "--warmup", "--what", "--device"}), {"--json", "--divergence", "--tf32"});
     const auto what = a.value("--what").value_or("simulate");
     if (what != "simulate" && what != "train" && what != "infer")
         throw ConfigError("--what", "unknown benchmark '" + what + "' (simulate, train or infer)");
     const Config cfg = load_config(a);
     if (what != "simulate") return bench_network(a, cfg, what);
     if (a.has("--device")) throw ConfigError("--device", "applies to the network benchmarks (--what train|infer); the simulator runs on the CPU");
+    if (a.has("--tf32")) throw ConfigError("--tf32", "applies to the network benchmarks (--what train|infer) on a GPU");
     const auto steps = positive_steps(a, "--steps", true);
     const int threads = threads_of(a);
     const auto warm = a.has("--warmup") ? positive_steps(a, "--warmup", false) : std::max<std::uint64_t>(steps / 10, 10);

@@ -16,10 +16,10 @@ void usage(std::ostream& os) {
           "commands:\n"
           "  simulate  --config F --steps S [--burn-in B] [--out traj.h5] [--frames K] [--msd] [--threads T] [--json]\n"
           "  train     --config F --steps S --out MODEL.pt [--burn-in B] [--sample-every K] [--resume MODEL.pt] [--max-seconds T]\n"
-          "            [--device cpu|cuda] [--threads T] [--json]\n"
-          "  estimate  --config F --model MODEL.pt --samples M [--per-particle] [--burn-in B] [--sample-every K] [--device cpu|cuda] [--json]\n"
+          "            [--device cpu|cuda [--tf32]] [--threads T] [--json]\n"
+          "  estimate  --config F --model MODEL.pt --samples M [--per-particle] [--burn-in B] [--sample-every K] [--device cpu|cuda [--tf32]] [--json]\n"
           "  oracle    --config F [--json]           exact answers for a linear system\n"
-          "  bench     --config F --steps S --threads T [--what simulate|train|infer] [--device cpu|cuda] [--json]\n"
+          "  bench     --config F --steps S --threads T [--what simulate|train|infer] [--device cpu|cuda [--tf32]] [--json]\n"
           "common overrides: --n N --phi PHI --v0 V0 --pe PE --seed S --kind aoup|abp\n";
 }
 

@@ -6,7 +6,15 @@
 # config) and optionally resume.pt (+ .json) to continue (checkpoint format 4:
 # a format-3 file written by LibTorch 1.13 does not resume under 2.x; one
 # `train --resume old.pt --steps 1` with this build rewrites it). BUDGET (seconds,
-# default 500) bounds the whole run; the training takes what is left.
+# default 500) bounds the whole run; the training takes what is left and the
+# trained model is then evaluated on the GPU (EVAL_SAMPLES snapshots, default 20).
+# CHECKS (default "agree bench resume tf32 train") picks the sections:
+#   agree   the same numbers on CPU and GPU
+#   bench   throughput, fp32
+#   resume  a format-4 checkpoint written elsewhere ($RUN_DIR/f4.pt, e.g. by
+#           LibTorch 1.13) resumes here on CPU and GPU
+#   tf32    the paper and fast w64 networks with and without --tf32
+#   train   MIPS training on the GPU ($RUN_DIR/mips.json), then its estimate
 # Dry run without a GPU: CLI=path/to/entroscope-cli GPU=cpu skips the build.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,14 +22,16 @@ deps=$1 run=$2 out=$3 budget=${BUDGET:-500} gpu=${GPU:-cuda}
 t0=$(date +%s)
 el() { echo $(($(date +%s) - t0)); }
 res=$out/results.jsonl
+checks=${CHECKS:-agree bench resume tf32 train}
+want() { [[ " $checks " == *" $1 "* ]]; }
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
 echo "$(g++ --version | head -1); $(cmake --version | head -1); $(nproc) cores"
 
 cli=${CLI:-}
 if [ -z "$cli" ]; then
-    tools/gpu/build-cuda.sh "$deps" /tmp/bcu >"$out/build.log" 2>&1 || {
-        grep -E "error|Error" -m 40 "$out/build.log"; tail -n 20 "$out/build.log"; exit 1; }
-    grep -E "^torch |torch-shim|TorchConfig" "$out/build.log"
+    tools/gpu/build-cuda.sh "$deps" /tmp/bcu >/tmp/build.log 2>&1 || {
+        cp /tmp/build.log "$out/"; grep -E "error|Error" -m 40 /tmp/build.log; tail -n 20 /tmp/build.log; exit 1; }
+    grep -E "^torch |torch-shim|TorchConfig" /tmp/build.log
     cli=/tmp/bcu/app/cli/entroscope-cli
 fi
 echo "built in $(el) s"
@@ -29,13 +39,13 @@ echo "built in $(el) s"
 # 1. The same numbers on both devices: the shipped model on the default
 #    system (same trajectory: seeds and thread count fixed), and three
 #    training steps from the same initial weights.
-for d in cpu $gpu; do
+want agree && for d in cpu $gpu; do
     $cli estimate --config resources/models/default_fast.config.json --model resources/models/default_fast.pt \
         --samples 3 --burn-in 2000 --sample-every 100 --threads 16 --device $d --json | sed "s/^/{\"check\":\"estimate_$d\",\"r\":/;s/\$/}/" >>"$res"
     $cli train --config "$run/mips.json" --steps 3 --threads 16 --device $d --out /tmp/x_$d.pt --json |
         sed "s/^/{\"check\":\"train_$d\",\"r\":/;s/\$/}/" >>"$res"
 done
-python3 - "$res" "$gpu" <<'PY'
+want agree && python3 - "$res" "$gpu" <<'PY'
 import json, sys
 r = {j["check"]: j["r"] for j in map(json.loads, open(sys.argv[1]))}
 for key in ("epr_active", "epr_active_div", "epr_x", "epr_active_lin"):
@@ -51,7 +61,7 @@ echo '{"model":"aoup","eps":0.1,"network":{"arch":"fast","k_neighbors":16,"width
 echo '{"model":"aoup","eps":0.1,"network":{"arch":"fast","k_neighbors":16,"width":64,"layers":3,"heads":4}}' >/tmp/fast64.json
 echo '{"model":"aoup","eps":0.1,"network":{"arch":"paper","k_neighbors":64,"width":256,"layers":4,"heads":8}}' >/tmp/paper.json
 bench() { timeout 60 $cli bench --device $gpu --threads 16 --warmup 20 --json "$@" | sed "s/^/{\"check\":\"bench\",\"r\":/;s/\$/}/" >>"$res"; }
-for c in fast32 fast64 paper; do
+want bench && for c in fast32 fast64 paper; do
     BENCH_SIZES=${BENCH_SIZES:-4096 32768}
     for n in $BENCH_SIZES; do
         bench --config /tmp/$c.json --n $n --what infer --steps 20
@@ -59,23 +69,69 @@ for c in fast32 fast64 paper; do
     done
     bench --config /tmp/$c.json --n ${BENCH_SIZES%% *} --what train --steps 20
 done
+
+# 3. A format-4 checkpoint from another LibTorch resumes here (CPU and GPU).
+if want resume && [ -f "$run/f4.pt" ]; then
+    for d in cpu $gpu; do
+        $cli train --config "$run/f4.config.json" --resume "$run/f4.pt" --steps 3 --threads 16 --device $d --out /tmp/f4_$d.pt --json |
+            sed "s/^/{\"check\":\"resume_$d\",\"r\":/;s/\$/}/" >>"$res"
+        grep "resume_$d" "$res" | tail -n 1 | grep . || echo "resume on $d FAILED"
+    done
+fi
+
+# 4. TensorFloat-32 against fp32.
+if want tf32; then
+    for c in paper fast64; do
+        for t in "" --tf32; do
+            bench --config /tmp/$c.json --n 4096 --what infer --steps 20 $t
+            bench --config /tmp/$c.json --n 4096 --what train --steps 20 $t
+        done
+    done
+fi
 echo "benchmarks done at $(el) s"
 python3 - "$res" <<'PY'
 import json, sys
 for j in map(json.loads, open(sys.argv[1])):
     if j["check"] == "bench":
         b = j["r"]
-        print(f'{b["what"]:5s} {b["arch"]:5s} w{b["width"]:<3d} L{b["layers"]} k{b["k_neighbors"]:<2d} {b["parameter_count"]:>8d} params  N {b["n"]:>5d}: {b["particles_per_s"]:>10.0f} particles/s')
+        print(f'{b["what"]:5s} {b["arch"]:5s} w{b["width"]:<3d} L{b["layers"]} k{b["k_neighbors"]:<2d} {b["parameter_count"]:>8d} params  N {b["n"]:>5d}'
+              f' {"tf32" if b.get("tf32") else "fp32"}: {b["particles_per_s"]:>10.0f} particles/s')
 PY
 
-# 3. MIPS: continue the ISM training on the GPU for what is left of the budget.
-left=$((budget - $(el) - 40))
+# 5. MIPS: ISM training on the GPU for what is left of the budget, then the
+#    estimate there. MIPS_CONFIGS (default mips.json): configs in RUN_DIR,
+#    trained side by side (the GPU step is launch-bound: two runs share it),
+#    with the 16 cores split between them.
+want train || exit 0
+samples=${EVAL_SAMPLES:-20}
+configs=(${MIPS_CONFIGS:-mips.json})
+threads=$((16 / ${#configs[@]}))
+left=$((budget - $(el) - 40 - 3 * samples))
 resume=()
 [ -f "$run/resume.pt" ] && resume=(--resume "$run/resume.pt")
-echo "MIPS training for ${left} s (${resume[*]:-fresh})"
-$cli train --config "$run/mips.json" --steps 40000 --burn-in 500000 --sample-every 500 --threads 16 --device $gpu \
-    --max-seconds "$left" "${resume[@]}" --out "$out/mips_gpu.pt" --json 2>"$out/mips_train.log" |
-    sed "s/^/{\"check\":\"mips_train\",\"r\":/;s/\$/}/" >>"$res"
-grep -E "step|stopped" "$out/mips_train.log" | tail -n 8
-tail -n 1 "$res"
+echo "MIPS training for ${left} s (${resume[*]:-fresh}): ${configs[*]}"
+for c in "${configs[@]}"; do
+    name=${c%.json}
+    $cli train --config "$run/$c" --steps 16000 --burn-in 500000 --sample-every 500 --threads $threads --device $gpu \
+        --max-seconds "$left" "${resume[@]}" --out "$out/$name.pt" --json 2>"$out/$name.log" |
+        sed "s/^/{\"check\":\"train_$name\",\"r\":/;s/\$/}/" >>"$res" &
+done
+wait
+for c in "${configs[@]}"; do
+    name=${c%.json}
+    echo "== $name"; grep -E "step|stopped" "$out/$name.log" | awk 'NR % 8 == 0' | tail -n 12
+    grep "train_$name" "$res"
+    $cli estimate --config "$run/$c" --model "$out/$name.pt" --samples "$samples" --burn-in 500000 --sample-every 5000 \
+        --threads $threads --device $gpu --json 2>/dev/null | sed "s/^/{\"check\":\"estimate_$name\",\"r\":/;s/\$/}/" >>"$res" &
+done
+wait
+python3 - "$res" <<'PY'
+import json, sys
+for j in map(json.loads, open(sys.argv[1])):
+    if j["check"].startswith("estimate_mips"):
+        r = j["r"]
+        f = lambda k: f'{r[k]["mean"]:.4g} +- {r[k]["se"]:.2g}' if r.get(k) else "-"
+        print(j["check"], ": |v|^2", f("epr_active"), " div", f("epr_active_div"), " gap", f("estimator_gap"),
+              " exact", f("epr_active_identity"), " div_v", json.dumps(r["diagnostics"]["div_v"]))
+PY
 echo "all done at $(el) s"
