@@ -21,7 +21,7 @@ using namespace entroscope;
 
 namespace {
 
-Config trap_system(int n, double eps) {
+Config trap_system(int n, double eps, const std::string& prior = "drift") {
     // dt = 0.002: the Euler chain's own stationary law then shifts the active
     // EPR by 0.3% from the continuous answer (1.35% at dt = 0.01), leaving the
     // bar to the network. ISM: no sigma bias and less gradient noise than DSM,
@@ -32,6 +32,7 @@ Config trap_system(int n, double eps) {
         "training":{"loss":"ism","lr":3e-3,"batch":512,"ema":0.99,"warmup":100}})");
     c.n = n;
     c.eps = eps;
+    c.network.prior = prior;
     c.finalize();
     return c;
 }
@@ -119,8 +120,16 @@ private Q_SLOTS:
         QVERIFY(s.epr_total.mean < 0.01 * b2);
     }
 
+    // Both output forms of the drift prior: "drift" (the default) and
+    // "scaled" (head in units of sqrt(D), own drift as an input).
+    void singleTrapActivePartAndTotalWithin3Percent_data() {
+        QTest::addColumn<QString>("prior");
+        QTest::newRow("drift") << "drift";
+        QTest::newRow("scaled") << "scaled";
+    }
     void singleTrapActivePartAndTotalWithin3Percent() {
-        const Config cfg = trap_system(512, 0.1);
+        QFETCH(QString, prior);
+        const Config cfg = trap_system(512, 0.1, prior.toStdString());
         const ScoreModel m = train(cfg, 1500);
         const auto ex = solve_linear_system(cfg);
         const auto s = estimate(cfg, m, 40);
@@ -133,8 +142,10 @@ private Q_SLOTS:
         QVERIFY(std::fabs(s.epr_total.mean / ex.epr_total - 1) < 0.03);
     }
 
+    void hypoellipticTrapActivePartWithin3Percent_data() { singleTrapActivePartAndTotalWithin3Percent_data(); }
     void hypoellipticTrapActivePartWithin3Percent() {
-        const Config cfg = trap_system(512, 0.0);
+        QFETCH(QString, prior);
+        const Config cfg = trap_system(512, 0.0, prior.toStdString());
         const ScoreModel m = train(cfg, 1500);
         const auto ex = solve_linear_system(cfg);  // active part = d A per particle
         const auto s = estimate(cfg, m, 40);

@@ -22,6 +22,7 @@ deps=$1 run=$2 out=$3 budget=${BUDGET:-500} gpu=${GPU:-cuda}
 t0=$(date +%s)
 el() { echo $(($(date +%s) - t0)); }
 res=$out/results.jsonl
+touch "$res"
 checks=${CHECKS:-agree bench resume tf32 train}
 want() { [[ " $checks " == *" $1 "* ]]; }
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
