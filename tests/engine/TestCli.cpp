@@ -166,7 +166,8 @@ private Q_SLOTS:
         QCOMPARE(o["device"].toString(), QString("cpu"));
         QVERIFY(QFile::exists(model) && QFile::exists(model + ".json"));
         const auto none = dir.filePath("none.pt");
-        for (const QStringList& bad : {QStringList{"--device", "gpu"}, QStringList{"--max-seconds", "0"}}) {
+        // --tf32 without --device cuda: TensorFloat-32 is a GPU format.
+        for (const QStringList& bad : {QStringList{"--device", "gpu"}, QStringList{"--max-seconds", "0"}, QStringList{"--tf32"}}) {
             const auto r = cli(QStringList{"train", "--config", cfg, "--steps", "5", "--out", none} + bad);
             QCOMPARE(r.code, 2);
             QVERIFY2(QString::fromUtf8(r.err).contains(bad[0].mid(2)), r.err.constData());
