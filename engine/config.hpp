@@ -32,11 +32,11 @@ struct NetworkConfig {
     double cutoff = 0.0;
     // "drift": the network outputs the probability-flow velocity v = y and
     // the score is s = D^-1 (b - y) (an equilibrium system is y = 0);
-    // "scaled": the drift prior with the head's output in units of sqrt(D)
-    // per component (entropy-production units) and the particle's own drift
-    // b_x / v0 as an input (see score_model.cpp);
+    // "scaled" (default): the drift prior with the head's output in units of
+    // sqrt(D) per component (entropy-production units) and the particle's own
+    // drift b_x / v0 as an input (see score_model.cpp);
     // "none": the network output is the score (the paper's parameterisation).
-    std::string prior = "drift";
+    std::string prior = "scaled";
 };
 
 struct TrainingConfig {

@@ -119,10 +119,12 @@ private Q_SLOTS:
         // whose x_i-dependence runs through a swapped differentiable term).
         QTest::newRow("aoup fast, no prior") << R"({"n":200,"phi":0.5,"eps":0.1,"v0":0.5,"gamma":0.1,"network":{"prior":"none"}})";
         QTest::newRow("aoup paper, no prior") << R"({"n":200,"phi":0.5,"eps":0.1,"v0":0.5,"gamma":0.1,"network":{"arch":"paper","prior":"none"}})";
-        // The scaled head (network.prior = "scaled") starts at 0 too: a high
-        // learning rate without warm-up moves it well away in 5 steps.
-        QTest::newRow("aoup fast, scaled") << R"({"n":200,"phi":0.5,"eps":0.1,"v0":0.5,"gamma":0.1,"network":{"prior":"scaled"},"training":{"lr":0.02,"warmup":1}})";
-        QTest::newRow("abp paper, scaled") << R"({"model":"abp","n":200,"phi":0.5,"network":{"arch":"paper","prior":"scaled"},"training":{"lr":0.02,"warmup":1}})";
+        // The head starts at 0 with either drift prior ("scaled", the default,
+        // and "drift"): a high learning rate without warm-up moves it well
+        // away in 5 steps.
+        QTest::newRow("aoup fast, high lr") << R"({"n":200,"phi":0.5,"eps":0.1,"v0":0.5,"gamma":0.1,"training":{"lr":0.02,"warmup":1}})";
+        QTest::newRow("abp paper, high lr") << R"({"model":"abp","n":200,"phi":0.5,"network":{"arch":"paper"},"training":{"lr":0.02,"warmup":1}})";
+        QTest::newRow("aoup fast, drift") << R"({"n":200,"phi":0.5,"eps":0.1,"v0":0.5,"gamma":0.1,"network":{"prior":"drift"},"training":{"lr":0.02,"warmup":1}})";
         QTest::newRow("abp fast") << R"({"model":"abp","n":200,"phi":0.5})";
         QTest::newRow("trapped springs") << R"({"n":40,"box":60,"interaction":"none","trap_stiffness":[1.5],"springs":[[0,1,0.5],[2,3,1.0]],"eps":0.2,"v0":1,"gamma":1})";
     }
