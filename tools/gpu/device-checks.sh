@@ -123,13 +123,13 @@ for c in "${configs[@]}"; do
     echo "== $name"; grep -E "step|stopped" "$out/$name.log" | awk 'NR % 8 == 0' | tail -n 12
     grep "train_$name" "$res"
     $cli estimate --config "$run/$c" --model "$out/$name.pt" --samples "$samples" --burn-in 500000 --sample-every 5000 \
-        --threads $threads --device $gpu --json 2>/dev/null | sed "s/^/{\"check\":\"estimate_$name\",\"r\":/;s/\$/}/" >>"$res" &
+        --threads $threads --device $gpu --json 2>/dev/null | sed "s/^/{\"check\":\"mips_estimate_$name\",\"r\":/;s/\$/}/" >>"$res" &
 done
 wait
 python3 - "$res" <<'PY'
 import json, sys
 for j in map(json.loads, open(sys.argv[1])):
-    if j["check"].startswith("estimate_mips"):
+    if j["check"].startswith("mips_estimate_"):
         r = j["r"]
         f = lambda k: f'{r[k]["mean"]:.4g} +- {r[k]["se"]:.2g}' if r.get(k) else "-"
         print(j["check"], ": |v|^2", f("epr_active"), " div", f("epr_active_div"), " gap", f("estimator_gap"),
