@@ -141,7 +141,6 @@ struct NetInputs {
     torch::Tensor f_ext;    // [B, 2] one-body external force
     torch::Tensor f_int;    // [B, 2] interaction (pair or spring) force over the neighbours, scaled to O(1)
     torch::Tensor own;      // [B, own_in] the particle's own inputs (below)
-    torch::Tensor b_unit;   // [B, 2] the particle's own position drift b_x / u (u = v0, or the force scale when v0 = 0)
     torch::Tensor prior;    // [B, out] D^-1 b (network.prior = "drift" or "scaled"); undefined for "none"
     torch::Tensor head_scale;  // [out] the head's output unit ("scaled": sqrt(D) per component); undefined = 1
     torch::Tensor scale;    // [out] -1/D per output component (with prior): s = prior + scale * y
@@ -525,8 +524,9 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
     in.f_int = f_int * fs;
     const torch::Tensor b_own = static_cast<float>(cfg.v0) * in.a_self + in.f_ext + f_int;  // B 2: the particle's position drift
     if (cfg.network.prior == "scaled") {
-        in.b_unit = b_own * static_cast<float>(cfg.v0 > 0.0 ? 1.0 / cfg.v0 : 1.0 / force_scale(cfg));
-        in.own = torch::cat({in.a_self, in.f_ext, in.f_int, in.b_unit}, -1);
+        // The own drift b_x / u, u = v0 (the force scale when v0 = 0).
+        const auto b_unit = b_own * static_cast<float>(cfg.v0 > 0.0 ? 1.0 / cfg.v0 : 1.0 / force_scale(cfg));
+        in.own = torch::cat({in.a_self, in.f_ext, in.f_int, b_unit}, -1);
     } else {
         in.own = torch::cat({in.a_self, in.f_ext, in.f_int}, -1);
     }
