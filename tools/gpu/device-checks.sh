@@ -3,7 +3,8 @@
 # CPU-vs-GPU agreement, throughput, and a long MIPS training on the GPU.
 #   tools/gpu/device-checks.sh DEPS_PREFIX RUN_DIR OUT_DIR
 # DEPS_PREFIX: made by make-deps-prefix.sh. RUN_DIR: mips.json (the training
-# config) and optionally resume.pt (+ .json) to continue (checkpoint format 4:
+# config; MIPS_CONFIGS names others) and optionally NAME.resume.pt (+ .json)
+# for config NAME.json to continue (checkpoint format 4:
 # a format-3 file written by LibTorch 1.13 does not resume under 2.x; one
 # `train --resume old.pt --steps 1` with this build rewrites it). BUDGET (seconds,
 # default 500) bounds the whole run; the training takes what is left and the
@@ -14,6 +15,8 @@
 #   resume  a format-4 checkpoint written elsewhere ($RUN_DIR/f4.pt, e.g. by
 #           LibTorch 1.13) resumes here on CPU and GPU
 #   tf32    the paper and fast w64 networks with and without --tf32
+#   trap    time to 2 % on the single-trap oracle (TestScoreOracles' system,
+#           eps 0.1) on the GPU: 300 and 600 training steps, then the estimate
 #   train   MIPS training on the GPU ($RUN_DIR/mips.json), then its estimate
 # Dry run without a GPU: CLI=path/to/entroscope-cli GPU=cpu skips the build.
 set -uo pipefail
@@ -89,6 +92,31 @@ if want tf32; then
         done
     done
 fi
+# 5. Time to 2 % on the single-trap oracle, training and estimating on the
+#    GPU (the estimate's "exact" has the exact active EPR and total).
+if want trap; then
+    cat >/tmp/trap.json <<'JSON'
+{"model":"aoup","n":512,"box":400,"interaction":"none","v0":1.0,"gamma":1.0,"eps":0.1,"trap_stiffness":[1.0],"dt":0.002,"seed":11,
+ "network":{"arch":"fast","k_neighbors":4,"width":32,"layers":2,"heads":2},
+ "training":{"loss":"ism","lr":3e-3,"batch":512,"ema":0.99,"warmup":100}}
+JSON
+    for s in 300 600; do
+        $cli train --config /tmp/trap.json --steps $s --burn-in 2500 --sample-every 100 --threads 16 --device $gpu \
+            --out /tmp/trap_$s.pt --json 2>/dev/null | sed "s/^/{\"check\":\"trap_train_$s\",\"r\":/;s/\$/}/" >>"$res"
+        $cli estimate --config /tmp/trap.json --model /tmp/trap_$s.pt --samples 40 --burn-in 2500 --sample-every 1000 --threads 16 \
+            --device $gpu --json 2>/dev/null | sed "s/^/{\"check\":\"trap_estimate_$s\",\"r\":/;s/\$/}/" >>"$res"
+    done
+    python3 - "$res" <<'PY'
+import json, sys
+r = {j["check"]: j["r"] for j in map(json.loads, open(sys.argv[1]))}
+for s in (300, 600):
+    t, e = r.get(f"trap_train_{s}"), r.get(f"trap_estimate_{s}")
+    if not t or not e:
+        print(f"trap {s}: FAILED"); continue
+    print(f'trap {s} steps: train {t["seconds"]:.1f} s; active |v|^2 {e["epr_active"]["mean"]:.5g} div {e["epr_active_div"]["mean"]:.5g}'
+          f' total {e["epr_total"]["mean"]:.5g}; exact {json.dumps(e["exact"])}')
+PY
+fi
 echo "benchmarks done at $(el) s"
 python3 - "$res" <<'PY'
 import json, sys
@@ -99,7 +127,7 @@ for j in map(json.loads, open(sys.argv[1])):
               f' {"tf32" if b.get("tf32") else "fp32"}: {b["particles_per_s"]:>10.0f} particles/s')
 PY
 
-# 5. MIPS: ISM training on the GPU for what is left of the budget, then the
+# 6. MIPS: ISM training on the GPU for what is left of the budget, then the
 #    estimate there. MIPS_CONFIGS (default mips.json): configs in RUN_DIR,
 #    trained side by side (the GPU step is launch-bound: two runs share it),
 #    with the 16 cores split between them.
@@ -108,11 +136,11 @@ samples=${EVAL_SAMPLES:-20}
 configs=(${MIPS_CONFIGS:-mips.json})
 threads=$((16 / ${#configs[@]}))
 left=$((budget - $(el) - 40 - 3 * samples))
-resume=()
-[ -f "$run/resume.pt" ] && resume=(--resume "$run/resume.pt")
-echo "MIPS training for ${left} s (${resume[*]:-fresh}): ${configs[*]}"
+echo "MIPS training for ${left} s: ${configs[*]}"
 for c in "${configs[@]}"; do
     name=${c%.json}
+    resume=()
+    [ -f "$run/$name.resume.pt" ] && resume=(--resume "$run/$name.resume.pt") && echo "$name resumes $name.resume.pt"
     $cli train --config "$run/$c" --steps 16000 --burn-in 500000 --sample-every 500 --threads $threads --device $gpu \
         --max-seconds "$left" "${resume[@]}" --out "$out/$name.pt" --json 2>"$out/$name.log" |
         sed "s/^/{\"check\":\"train_$name\",\"r\":/;s/\$/}/" >>"$res" &
@@ -131,8 +159,10 @@ import json, sys
 for j in map(json.loads, open(sys.argv[1])):
     if j["check"].startswith("mips_estimate_"):
         r = j["r"]
-        f = lambda k: f'{r[k]["mean"]:.4g} +- {r[k]["se"]:.2g}' if r.get(k) else "-"
+        f = lambda k: f'{r[k]["mean"]:.4g} +- {r[k]["se"] or 0:.2g}' if r.get(k) else "-"
         print(j["check"], ": |v|^2", f("epr_active"), " div", f("epr_active_div"), " gap", f("estimator_gap"),
               " exact", f("epr_active_identity"), " div_v", json.dumps(r["diagnostics"]["div_v"]))
 PY
+# At most 8 files come back from a lent machine: the logs and sidecars in one tar.
+(cd "$out" && tar -cf mips_logs.tar ./*.log ./*.pt.json && rm -f ./*.log ./*.pt.json)
 echo "all done at $(el) s"
