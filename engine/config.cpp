@@ -93,8 +93,8 @@ void validate_network_training(const Config& c) {
     require(c.network.layers >= 1 && c.network.layers <= 64, "network.layers", "must be in [1, 64]");
     require(c.network.heads >= 1 && c.network.width % c.network.heads == 0, "network.heads", "must be >= 1 and divide network.width");
     check_nonnegative(c.network.cutoff, "network.cutoff");
-    require(c.network.prior == "drift" || c.network.prior == "scaled" || c.network.prior == "none", "network.prior",
-            "must be \"drift\", \"scaled\" or \"none\", got \"" + c.network.prior + "\"");
+    require(c.network.prior == "drift" || c.network.prior == "scaled" || c.network.prior == "multiscale" || c.network.prior == "none",
+            "network.prior", "must be \"drift\", \"scaled\", \"multiscale\" or \"none\", got \"" + c.network.prior + "\"");
     require(c.training.loss == "dsm" || c.training.loss == "ism", "training.loss", "must be \"dsm\" or \"ism\", got \"" + c.training.loss + "\"");
     check_positive(c.training.sigma, "training.sigma");
     check_positive(c.training.lr, "training.lr");

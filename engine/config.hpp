@@ -35,6 +35,10 @@ struct NetworkConfig {
     // "scaled" (default): the drift prior with the head's output in units of
     // sqrt(D) per component (entropy-production units) and the particle's own
     // drift b_x / v0 as an input (see score_model.cpp);
+    // "multiscale": "scaled" with the own and the neighbours' relative drift
+    // also in units of v0 sqrt(D_act), compressed logarithmically (for the
+    // AOUP MIPS state, where a particle pressed into a cluster drifts at
+    // O(v0 sqrt(gamma)));
     // "none": the network output is the score (the paper's parameterisation).
     std::string prior = "scaled";
 };

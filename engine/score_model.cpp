@@ -52,8 +52,11 @@ constexpr std::int64_t kInferRowsGpu = 1 << 20;
 // Own inputs per particle: active input (g or e(theta)), external force,
 // interaction force, 2 numbers each; with network.prior = "scaled" also the
 // particle's own position drift in units of v0 (2 more).
+// "multiscale" adds the own drift in units of v0 sqrt(D_act), compressed
+// (2 more; see drift_features).
 constexpr int kOwnIn = 6;
 constexpr int kOwnInScaled = 8;
+constexpr int kOwnInMulti = 10;
 
 // ---------------------------------------------------------------------------
 // Network
@@ -67,7 +70,8 @@ struct NetOptions {
     int active_out = 2;  // score components of the active variable (2 or 1)
     bool position_score = false;
     bool zero_output = false;  // initialise the output layers to 0 (drift prior)
-    int own_in = kOwnIn;       // own inputs per particle (kOwnIn or kOwnInScaled)
+    int own_in = kOwnIn;       // own inputs per particle (kOwnIn, kOwnInScaled or kOwnInMulti)
+    int drift_in = 2;          // relative-drift inputs per neighbour (4 with "multiscale")
 };
 
 // Two-layer GELU perceptron.
@@ -147,7 +151,8 @@ struct NetInputs {
     torch::Tensor type;     // [B] int64
     torch::Tensor a_nbr;    // [B, k, active_in]
     torch::Tensor rel;      // [B, k, 2] x_i - x_j (minimum image)
-    torch::Tensor drift_rel;  // [B, k, 2] (b_{x_j} - b_{x_i}) / force scale: each neighbour's drift relative to the particle's
+    torch::Tensor drift_rel;  // [B, k, drift_in] (b_{x_j} - b_{x_i}) / force scale: each neighbour's drift relative to the
+                              // particle's ("multiscale": then the same in compressed units, see drift_features)
     torch::Tensor type_nbr; // [B, k] int64 (0 for empty slots)
     torch::Tensor mask;     // [B, k] bool, true = empty slot
     torch::Tensor log_env;  // [B, k] log of the smooth cut-off envelope of each neighbour
@@ -160,13 +165,13 @@ struct ScoreNetImpl : torch::nn::Module {
         const int out = o.active_out + (o.position_score ? 2 : 0);
         if (o.arch == "fast") {
             self_in = register_module("self_in", Mlp(o.own_in + kTypeEmb, w, w));
-            nbr_in = register_module("nbr_in", Mlp(o.active_in + 3 + 2 + kTypeEmb, w, w));
+            nbr_in = register_module("nbr_in", Mlp(o.active_in + 3 + o.drift_in + kTypeEmb, w, w));
         } else {
             // Paper: token = concat(MLP(active variable), MLP(x_i - x_j)); the
             // self token's geometric half also sees the external and the
             // interaction force.
             tok_a = register_module("tok_a", Mlp(o.active_in + kTypeEmb, w, w / 2));
-            tok_r = register_module("tok_r", Mlp(2 + 1 + 2 + (o.own_in - 2) + 1, w, w - w / 2));
+            tok_r = register_module("tok_r", Mlp(2 + 1 + o.drift_in + (o.own_in - 2) + 1, w, w - w / 2));
         }
         for (int l = 0; l < o.layers; ++l) blocks.push_back(register_module("block" + std::to_string(l), Block(w, o.heads)));
         head = register_module("head", Mlp(w, w, out));
@@ -227,7 +232,7 @@ struct ScoreNetImpl : torch::nn::Module {
         auto zeros2 = torch::zeros({B, 1, 2}, fo);
         auto rel_all = torch::cat({zeros2, in.rel}, 1);
         auto dist_all = torch::cat({torch::zeros({B, 1, 1}, fo), dist}, 1);
-        auto drift_all = torch::cat({zeros2, in.drift_rel}, 1);
+        auto drift_all = torch::cat({torch::zeros({B, 1, in.drift_rel.size(2)}, fo), in.drift_rel}, 1);
         const auto no = in.own.size(1) - 2;
         auto own_all = torch::cat({in.own.narrow(1, 2, no).unsqueeze(1), torch::zeros({B, K, no}, fo)}, 1);
         auto flag = torch::cat({torch::ones({B, 1, 1}, fo), torch::zeros({B, K, 1}, fo)}, 1);
@@ -261,7 +266,9 @@ NetOptions net_options(const Config& cfg) {
     o.active_out = cfg.active_dim();
     o.position_score = cfg.position_diffusion() > 0.0;
     o.zero_output = cfg.network.prior != "none";
-    o.own_in = cfg.network.prior == "scaled" ? kOwnInScaled : kOwnIn;
+    const bool multi = cfg.network.prior == "multiscale";
+    o.own_in = multi ? kOwnInMulti : cfg.network.prior == "scaled" ? kOwnInScaled : kOwnIn;
+    o.drift_in = multi ? 4 : 2;
     if (o.width < 2) throw ConfigError("network.width", "must be >= 2");
     if (o.width % o.heads != 0) throw ConfigError("network.heads", "must divide network.width");
     return o;
@@ -473,6 +480,21 @@ torch::Tensor slot_forces(const Config& cfg, const Features& f, const torch::Ten
     return fr.unsqueeze(-1) * rel;
 }
 
+// "multiscale": drift inputs in units of u sqrt(D_act) (u = v0, or the force
+// scale when v0 = 0; D_act = gamma or D_r), compressed to z asinh(|z|)/|z|:
+// O(1) where a particle is near force balance and only logarithmically
+// large where it moves freely. In the AOUP MIPS state (gamma = 1e-4) the
+// drift of a particle pressed into a cluster is O(v0 sqrt(gamma)), a
+// hundredth of the v0 units of the "scaled" input, so that input alone
+// hands the network the signal at 1 % of its other inputs' size.
+torch::Tensor drift_features(const Config& cfg, const torch::Tensor& b) {
+    const double u = cfg.v0 > 0.0 ? cfg.v0 : force_scale(cfg);
+    const double D = cfg.model == ModelKind::Abp ? cfg.D_r : cfg.gamma;
+    auto z = b * static_cast<float>(1.0 / (u * std::sqrt(D > 0.0 ? D : 1.0)));
+    auto r = torch::sqrt((z * z).sum(-1, true) + 1e-8f);  // smooth at 0 (ISM differentiates twice)
+    return z * (torch::asinh(r) / r);
+}
+
 // Perturbations (for DSM) and derivative leaves of a batch.
 struct BatchVars {
     torch::Tensor idx;        // [B] int64 particle indices
@@ -523,10 +545,12 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
     const float fs = static_cast<float>(1.0 / force_scale(cfg));
     in.f_int = f_int * fs;
     const torch::Tensor b_own = static_cast<float>(cfg.v0) * in.a_self + in.f_ext + f_int;  // B 2: the particle's position drift
-    if (cfg.network.prior == "scaled") {
+    const bool multi = cfg.network.prior == "multiscale";
+    if (cfg.network.prior == "scaled" || multi) {
         // The own drift b_x / u, u = v0 (the force scale when v0 = 0).
         const auto b_unit = b_own * static_cast<float>(cfg.v0 > 0.0 ? 1.0 / cfg.v0 : 1.0 / force_scale(cfg));
-        in.own = torch::cat({in.a_self, in.f_ext, in.f_int, b_unit}, -1);
+        in.own = multi ? torch::cat({in.a_self, in.f_ext, in.f_int, b_unit, drift_features(cfg, b_own)}, -1)
+                       : torch::cat({in.a_self, in.f_ext, in.f_int, b_unit}, -1);
     } else {
         in.own = torch::cat({in.a_self, in.f_ext, in.f_int}, -1);
     }
@@ -556,6 +580,9 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
             b_nbr = b_nbr + torch::where(member, p.detach() - p, torch::zeros_like(p));
         }
         in.drift_rel = ((b_nbr - b_own.unsqueeze(1)) * fs).masked_fill(in.mask.unsqueeze(-1), 0.0);
+        if (multi)
+            in.drift_rel = torch::cat(
+                {in.drift_rel, drift_features(cfg, b_nbr - b_own.unsqueeze(1)).masked_fill(in.mask.unsqueeze(-1), 0.0)}, -1);
     }
     if (cfg.network.prior != "none") {
         // s = D^-1 (b - y): the network outputs the probability-flow velocity
@@ -575,7 +602,7 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
         }
         in.prior = torch::cat(parts, 1);
         in.scale = torch::tensor(std::vector<float>(sc.begin(), sc.end())).to(in.a_self.device());
-        if (cfg.network.prior == "scaled") {
+        if (cfg.network.prior == "scaled" || multi) {
             // The head's output in units of sqrt(D) per component: |v_d|^2 / D
             // is the entropy production of that degree of freedom, O(1) per
             // particle, so the head's weights are O(1) at the answer whatever

@@ -111,6 +111,7 @@ private Q_SLOTS:
         QTest::newRow("bad version") << R"({"version":2})" << "version";
         QTest::newRow("bad arch") << R"({"network":{"arch":"mlp"}})" << "network.arch";
         QTest::newRow("heads do not divide width") << R"({"network":{"width":10,"heads":3}})" << "network.heads";
+        QTest::newRow("bad prior") << R"({"network":{"prior":"linear"}})" << "network.prior";
         QTest::newRow("bad loss") << R"({"training":{"loss":"mse"}})" << "training.loss";
         QTest::newRow("negative seed") << R"({"seed":-1})" << "seed";
     }

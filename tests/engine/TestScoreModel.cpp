@@ -125,6 +125,10 @@ private Q_SLOTS:
         QTest::newRow("aoup fast, high lr") << R"({"n":200,"phi":0.5,"eps":0.1,"v0":0.5,"gamma":0.1,"training":{"lr":0.02,"warmup":1}})";
         QTest::newRow("abp paper, high lr") << R"({"model":"abp","n":200,"phi":0.5,"network":{"arch":"paper"},"training":{"lr":0.02,"warmup":1}})";
         QTest::newRow("aoup fast, drift") << R"({"n":200,"phi":0.5,"eps":0.1,"v0":0.5,"gamma":0.1,"network":{"prior":"drift"},"training":{"lr":0.02,"warmup":1}})";
+        // "multiscale": the compressed drift inputs (own and per neighbour)
+        // depend on g_i and x_i; the paper form puts them in its tokens.
+        QTest::newRow("aoup fast, multiscale") << R"({"n":200,"phi":0.5,"eps":0.1,"v0":0.5,"gamma":0.1,"network":{"prior":"multiscale"},"training":{"lr":0.02,"warmup":1}})";
+        QTest::newRow("aoup paper, multiscale") << R"({"n":200,"phi":0.5,"eps":0.1,"v0":0.5,"gamma":0.1,"network":{"arch":"paper","prior":"multiscale"},"training":{"lr":0.02,"warmup":1}})";
         QTest::newRow("abp fast") << R"({"model":"abp","n":200,"phi":0.5})";
         QTest::newRow("trapped springs") << R"({"n":40,"box":60,"interaction":"none","trap_stiffness":[1.5],"springs":[[0,1,0.5],[2,3,1.0]],"eps":0.2,"v0":1,"gamma":1})";
     }

@@ -120,12 +120,14 @@ private Q_SLOTS:
         QVERIFY(s.epr_total.mean < 0.01 * b2);
     }
 
-    // Both output forms of the drift prior: "scaled" (the default: head in
-    // units of sqrt(D), own drift as an input) and "drift".
+    // The output forms of the drift prior: "scaled" (the default: head in
+    // units of sqrt(D), own drift as an input), "drift", and "multiscale"
+    // ("scaled" with compressed drift inputs).
     void singleTrapActivePartAndTotalWithin3Percent_data() {
         QTest::addColumn<QString>("prior");
         QTest::newRow("drift") << "drift";
         QTest::newRow("scaled") << "scaled";
+        QTest::newRow("multiscale") << "multiscale";
     }
     void singleTrapActivePartAndTotalWithin3Percent() {
         QFETCH(QString, prior);
