@@ -486,6 +486,9 @@ torch::Tensor slot_forces(const Config& cfg, const Features& f, const torch::Ten
     return fr.unsqueeze(-1) * rel;
 }
 
+// Unit of the own-drift inputs: v0, or the force scale when v0 = 0.
+double drift_unit(const Config& cfg) { return cfg.v0 > 0.0 ? cfg.v0 : force_scale(cfg); }
+
 // "multiscale": drift inputs in units of u sqrt(D_act) (u = v0, or the force
 // scale when v0 = 0; D_act = gamma or D_r), compressed to z asinh(|z|)/|z|:
 // O(1) where a particle is near force balance and only logarithmically
@@ -494,7 +497,7 @@ torch::Tensor slot_forces(const Config& cfg, const Features& f, const torch::Ten
 // hundredth of the v0 units of the "scaled" input, so that input alone
 // hands the network the signal at 1 % of its other inputs' size.
 torch::Tensor drift_features(const Config& cfg, const torch::Tensor& b) {
-    const double u = cfg.v0 > 0.0 ? cfg.v0 : force_scale(cfg);
+    const double u = drift_unit(cfg);
     const double D = cfg.model == ModelKind::Abp ? cfg.D_r : cfg.gamma;
     auto z = b * static_cast<float>(1.0 / (u * std::sqrt(D > 0.0 ? D : 1.0)));
     auto r = torch::sqrt((z * z).sum(-1, true) + 1e-8f);  // smooth at 0 (ISM differentiates twice)
@@ -554,7 +557,7 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
     const bool multi = cfg.network.prior == "multiscale";
     if (cfg.network.prior == "scaled" || multi) {
         // The own drift b_x / u, u = v0 (the force scale when v0 = 0).
-        const auto b_unit = b_own * static_cast<float>(cfg.v0 > 0.0 ? 1.0 / cfg.v0 : 1.0 / force_scale(cfg));
+        const auto b_unit = b_own * static_cast<float>(1.0 / drift_unit(cfg));
         in.own = multi ? torch::cat({in.a_self, in.f_ext, in.f_int, b_unit, drift_features(cfg, b_own)}, -1)
                        : torch::cat({in.a_self, in.f_ext, in.f_int, b_unit}, -1);
     } else {

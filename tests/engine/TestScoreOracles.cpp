@@ -179,8 +179,16 @@ private Q_SLOTS:
         }
     }
 
+    // "multiscale" too: the spring partner is a neighbour, so its compressed
+    // relative drift is an input here (the single traps have no neighbours).
+    void springPairPerParticleWithin5Percent_data() {
+        QTest::addColumn<QString>("prior");
+        QTest::newRow("scaled") << "scaled";
+        QTest::newRow("multiscale") << "multiscale";
+    }
     void springPairPerParticleWithin5Percent() {
-        Config cfg = trap_system(512, 0.0);
+        QFETCH(QString, prior);
+        Config cfg = trap_system(512, 0.0, prior.toStdString());
         for (int p = 0; p < 256; ++p) cfg.springs.push_back({2 * p, 2 * p + 1, 0.5});
         cfg.finalize();
         const ScoreModel m = train(cfg, 1500);
