@@ -864,6 +864,7 @@ struct ScoreModel::Impl {
     // rest of the network starts at 0 and learns what is not linear. For a
     // trapped particle the flow is linear in these inputs (v_g = A (g + F/v0)
     // at eps = 0), so linear systems start close to their answer.
+    static constexpr std::int64_t kMinFitPerCoefficient = 8;
     void fit_linear(const Features& f) {
         const int da = cfg.active_dim();
         const bool posn = opt.position_score;
@@ -877,6 +878,10 @@ struct ScoreModel::Impl {
         if (!in.prior.defined()) return;
         auto phi = in.own.narrow(1, 0, linear_in(opt));  // n P
         const std::int64_t P = phi.size(1);
+        // Too few particles for P + 1 coefficients: the fit would follow one
+        // snapshot's noise (with n = 2 the ridge-regularised solve gave
+        // weights near 1e8 and a loss of 1e17). Leave the zero start then.
+        if (n < kMinFitPerCoefficient * (P + 1)) return;
         // d phi_m / d (own dof), one backward pass per feature: [dofs][n, P].
         const int dofs = da + (posn ? 2 : 0);
         std::vector<torch::Tensor> jac;  // (one tensor each: a vector fill would share one)
