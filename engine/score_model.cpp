@@ -54,10 +54,12 @@ constexpr std::int64_t kInferRowsGpu = 1 << 20;
 // particle's own position drift in units of v0 (2 more).
 // "multiscale" adds the own drift in units of v0 sqrt(D_act), compressed
 // (2 more; see drift_features), and the own drift's rate of change at fixed
-// active variables, -(J b)_i, in the same units (2 more; see make_inputs).
+// active variables, -(J b)_i, in the same units (2 more; see make_inputs)...
 constexpr int kOwnIn = 6;
 constexpr int kOwnInScaled = 8;
 constexpr int kOwnInMulti = 12;
+// ... and, without positional noise, its second derivative (2 more).
+constexpr int kOwnInMulti2 = 14;
 
 // ---------------------------------------------------------------------------
 // Network
@@ -71,7 +73,7 @@ struct NetOptions {
     int active_out = 2;  // score components of the active variable (2 or 1)
     bool position_score = false;
     bool zero_output = false;  // initialise the output layers to 0 (drift prior)
-    int own_in = kOwnIn;       // own inputs per particle (kOwnIn, kOwnInScaled or kOwnInMulti)
+    int own_in = kOwnIn;       // own inputs per particle (kOwnIn, kOwnInScaled, kOwnInMulti or kOwnInMulti2)
     int drift_in = 2;          // relative-drift inputs per neighbour (4 with "multiscale")
 };
 
@@ -80,6 +82,12 @@ struct NetOptions {
 // snapshot over it picks up that snapshot's noise (on the eps = 0 trap it
 // put the |v|^2 estimator 3.8 % high); the head still sees it.
 int linear_in(const NetOptions& o) { return std::min(o.own_in, kOwnInScaled); }
+
+// "multiscale" gives the head the second time derivative of the own drift
+// only where no position score is learned (make_inputs says why).
+bool second_order_inputs(const Config& cfg) {
+    return cfg.network.prior == "multiscale" && !(cfg.position_diffusion() > 0.0);
+}
 
 // Two-layer GELU perceptron.
 struct MlpImpl : torch::nn::Module {
@@ -274,7 +282,7 @@ NetOptions net_options(const Config& cfg) {
     o.position_score = cfg.position_diffusion() > 0.0;
     o.zero_output = cfg.network.prior != "none";
     const bool multi = cfg.network.prior == "multiscale";
-    o.own_in = multi ? kOwnInMulti : cfg.network.prior == "scaled" ? kOwnInScaled : kOwnIn;
+    o.own_in = multi ? (second_order_inputs(cfg) ? kOwnInMulti2 : kOwnInMulti) : cfg.network.prior == "scaled" ? kOwnInScaled : kOwnIn;
     o.drift_in = multi ? 4 : 2;
     if (o.width < 2) throw ConfigError("network.width", "must be >= 2");
     if (o.width % o.heads != 0) throw ConfigError("network.heads", "must divide network.width");
@@ -573,10 +581,11 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
         // the derivative in x_i stays exact. Nothing else in it depends on
         // particle i's variables.
         torch::Tensor b_all = f.b_x;
+        torch::Tensor rel_all = f.rel.masked_fill(f.mask.unsqueeze(-1), 0.0);
         if (v.x_noise.defined() || v.act_noise.defined()) {
             torch::Tensor f_all = f.f_int, xo_all = f.x_off;
             if (v.x_noise.defined()) {
-                auto rel_all = (f.rel + (v.x_noise.unsqueeze(1) - v.x_noise.index({f.nbr}))).masked_fill(f.mask.unsqueeze(-1), 0.0);
+                rel_all = (f.rel + (v.x_noise.unsqueeze(1) - v.x_noise.index({f.nbr}))).masked_fill(f.mask.unsqueeze(-1), 0.0);
                 f_all = slot_forces(cfg, f, rel_all, f.mask, f.kappa).sum(1);
                 xo_all = xo_all + v.x_noise;
             }
@@ -594,23 +603,66 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
             in.drift_rel = torch::cat(
                 {in.drift_rel, drift_features(cfg, b_nbr - b_own.unsqueeze(1)).masked_fill(in.mask.unsqueeze(-1), 0.0)}, -1);
         if (multi) {
-            // The rate of change of the own drift at fixed active variables,
-            // (J b)_i = sum_j (d b_i / d x_j) b_j = -A_i b_i + sum_j (dp_ij / d rel_ij) (b_i - b_j),
-            // as -(J b)_i in the drift_features units: the quasi-static flow of
-            // g (-(J b) / v0, exact for a trapped particle at small gamma) in
-            // units of sqrt(gamma). The head would have to build each
-            // contact's stiffness times its relative drift from the relative
-            // position and drift itself; given the product, the MIPS loss
-            // reaches in 600 steps what took 1900 without it (README).
-            // dp/d rel along each slot's relative drift by a central
-            // difference of 1e-3 in rel (exact for springs).
-            auto delta = (b_own.unsqueeze(1) - b_nbr).masked_fill(in.mask.unsqueeze(-1), 0.0);  // B k 2
-            auto dn = torch::sqrt((delta * delta).sum(-1, true) + 1e-30f);
-            auto dir = delta / dn;
-            const float eta = 1e-3f;
-            auto dp = slot_forces(cfg, f, in.rel + eta * dir, in.mask, kap) - slot_forces(cfg, f, in.rel - eta * dir, in.mask, kap);
-            auto jb = (dp * (dn / (2.0f * eta))).sum(1) - f.trap.index_select(0, v.idx).unsqueeze(1) * b_own;  // B 2
-            in.own = torch::cat({in.own, drift_features(cfg, -jb)}, -1);
+            // How the own drift changes along the deterministic motion at fixed
+            // active variables (x' = b): its rate c_i = (J b)_i (J = db/dx)
+            // and, without positional noise, its second derivative b''_i.
+            // Both go to the head in the drift_features units, with the sign
+            // of -J b / v0: the quasi-static flow of g (exact for a trapped
+            // particle at small gamma) in units of sqrt(gamma).
+            //   c_i   = -A_i b_i + sum_j M_ij (b_i - b_j),  M_ij = dp_ij / d rel_ij
+            //   b''_i = -A_i c_i + sum_j [ M_ij (c_i - c_j) + H_ij[b_i - b_j, b_i - b_j] ]
+            // (p_ij the force on i from slot j, H its second derivative). In
+            // the AOUP MIPS state the head cannot build these products of its
+            // inputs to the accuracy needed (each contact's stiffness times
+            // the relative drift, O(v0 sqrt(gamma))); given c the loss reaches
+            // its old plateau 3-4 times sooner, and given b'' it passes it:
+            // 61 % of the exact EPR after 1765 steps against 21 % (README).
+            // M by central differences of 3e-3 in rel (exact for springs); H by
+            // a second difference along the relative drift in float64 (float32
+            // left roundoff noise that the divergence check saw).
+            const float eta = 3e-3f;
+            const auto opt2 = in.rel.options();
+            const auto ex = torch::tensor({1.0f, 0.0f}, opt2), ey = torch::tensor({0.0f, 1.0f}, opt2);
+            auto jac = [&](const torch::Tensor& rel, const torch::Tensor& mask, const torch::Tensor& ka) {  // [.., k, 2 out, 2 in]
+                auto mx = (slot_forces(cfg, f, rel + eta * ex, mask, ka) - slot_forces(cfg, f, rel - eta * ex, mask, ka)) / (2.0f * eta);
+                auto my = (slot_forces(cfg, f, rel + eta * ey, mask, ka) - slot_forces(cfg, f, rel - eta * ey, mask, ka)) / (2.0f * eta);
+                return torch::stack({mx, my}, -1);
+            };
+            auto mv = [](const torch::Tensor& M, const torch::Tensor& w) { return (M * w.unsqueeze(-2)).sum(-1); };
+            const auto slot_mask = in.mask.unsqueeze(-1);
+            auto delta = (b_own.unsqueeze(1) - b_nbr).masked_fill(slot_mask, 0.0);  // B k 2
+            auto M = jac(in.rel, in.mask, kap);                                      // B k 2 2
+            auto trap_own = f.trap.index_select(0, v.idx).unsqueeze(1);
+            auto c_own = mv(M, delta).sum(1) - trap_own * b_own;  // B 2
+            in.own = torch::cat({in.own, drift_features(cfg, -c_own)}, -1);
+            if (second_order_inputs(cfg)) {
+                // Every particle's c_j (no derivative leaves in it); then the
+                // term of particle i in each neighbour's sum, -M_ji b_i with
+                // M_ji = M_ij (central forces, springs), made differentiable
+                // in b_i. (Its x_i-derivative would also need b_l of the second
+                // shell, hence no b'' where a position score is learned.)
+                auto M_all = jac(rel_all, f.mask, f.kappa);
+                auto d_all = (b_all.unsqueeze(1) - b_all.index({f.nbr})).masked_fill(f.mask.unsqueeze(-1), 0.0);
+                auto c_all = mv(M_all, d_all).sum(1) - f.trap.unsqueeze(1) * b_all;  // N 2
+                auto c_nbr = c_all.index({nbr});                                      // B k 2
+                auto member = f.nbr.index({nbr}).eq(v.idx.view({-1, 1, 1})).logical_and(f.mask.index({nbr}).logical_not()).any(-1);
+                member = member.logical_and(in.mask.logical_not()).unsqueeze(-1);  // B k 1: is i among j's slots?
+                auto db = (b_own - b_own.detach()).unsqueeze(1).expand_as(delta);
+                c_nbr = c_nbr - torch::where(member, mv(M, db), torch::zeros_like(db));
+                auto d64 = delta.to(torch::kFloat64);
+                auto r64 = in.rel.to(torch::kFloat64);
+                auto k64 = kap.defined() ? kap.to(torch::kFloat64) : kap;
+                auto dn = torch::sqrt((d64 * d64).sum(-1, true) + 1e-30);
+                auto dir = d64 / dn;
+                auto h = ((slot_forces(cfg, f, r64 + eta * dir, in.mask, k64) - 2.0 * slot_forces(cfg, f, r64, in.mask, k64) +
+                           slot_forces(cfg, f, r64 - eta * dir, in.mask, k64)) *
+                          (dn * dn / (static_cast<double>(eta) * eta)))
+                             .sum(1)
+                             .to(torch::kFloat32);
+                auto dc = (c_own.unsqueeze(1) - c_nbr).masked_fill(slot_mask, 0.0);
+                auto b2 = h + mv(M, dc).sum(1) - trap_own * c_own;  // B 2
+                in.own = torch::cat({in.own, drift_features(cfg, -b2)}, -1);
+            }
         }
     }
     if (cfg.network.prior != "none") {

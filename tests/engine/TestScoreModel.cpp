@@ -129,6 +129,10 @@ private Q_SLOTS:
         // depend on g_i and x_i; the paper form puts them in its tokens.
         QTest::newRow("aoup fast, multiscale") << R"({"n":200,"phi":0.5,"eps":0.1,"v0":0.5,"gamma":0.1,"network":{"prior":"multiscale"},"training":{"lr":0.02,"warmup":1}})";
         QTest::newRow("aoup paper, multiscale") << R"({"n":200,"phi":0.5,"eps":0.1,"v0":0.5,"gamma":0.1,"network":{"arch":"paper","prior":"multiscale"},"training":{"lr":0.02,"warmup":1}})";
+        // Without positional noise "multiscale" also feeds the second time
+        // derivative of the own drift, built from the neighbours' (J b)_j.
+        QTest::newRow("aoup fast, multiscale, eps 0") << R"({"n":200,"phi":0.5,"eps":0,"v0":0.5,"gamma":0.1,"network":{"prior":"multiscale"},"training":{"lr":0.02,"warmup":1}})";
+        QTest::newRow("aoup paper, multiscale, eps 0") << R"({"n":200,"phi":0.5,"eps":0,"v0":0.5,"gamma":0.1,"network":{"arch":"paper","prior":"multiscale"},"training":{"lr":0.02,"warmup":1}})";
         QTest::newRow("abp fast") << R"({"model":"abp","n":200,"phi":0.5})";
         QTest::newRow("trapped springs") << R"({"n":40,"box":60,"interaction":"none","trap_stiffness":[1.5],"springs":[[0,1,0.5],[2,3,1.0]],"eps":0.2,"v0":1,"gamma":1})";
     }
