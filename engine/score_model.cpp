@@ -636,15 +636,20 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
             auto c_own = mv(M, delta).sum(1) - trap_own * b_own;  // B 2
             in.own = torch::cat({in.own, drift_features(cfg, -c_own)}, -1);
             if (second_order_inputs(cfg)) {
-                // Every particle's c_j (no derivative leaves in it); then the
+                // The neighbours' c_j (no derivative leaves in them); then the
                 // term of particle i in each neighbour's sum, -M_ji b_i with
                 // M_ji = M_ij (central forces, springs), made differentiable
                 // in b_i. (Its x_i-derivative would also need b_l of the second
                 // shell, hence no b'' where a position score is learned.)
-                auto M_all = jac(rel_all, f.mask, f.kappa);
-                auto d_all = (b_all.unsqueeze(1) - b_all.index({f.nbr})).masked_fill(f.mask.unsqueeze(-1), 0.0);
-                auto c_all = mv(M_all, d_all).sum(1) - f.trap.unsqueeze(1) * b_all;  // N 2
-                auto c_nbr = c_all.index({nbr});                                      // B k 2
+                // Only for the batch's neighbours (an inference chunk's, not all N).
+                auto uniq = at::_unique(nbr.flatten(), true, true);
+                const auto& u = std::get<0>(uniq);
+                auto mask_u = f.mask.index_select(0, u);
+                auto M_u = jac(rel_all.index_select(0, u), mask_u, f.kappa.defined() ? f.kappa.index_select(0, u) : f.kappa);
+                auto b_u = b_all.index_select(0, u);
+                auto d_u = (b_u.unsqueeze(1) - b_all.index({f.nbr.index_select(0, u)})).masked_fill(mask_u.unsqueeze(-1), 0.0);
+                auto c_u = mv(M_u, d_u).sum(1) - f.trap.index_select(0, u).unsqueeze(1) * b_u;  // U 2
+                auto c_nbr = c_u.index_select(0, std::get<1>(uniq)).view({nbr.size(0), nbr.size(1), 2});  // B k 2
                 auto member = f.nbr.index({nbr}).eq(v.idx.view({-1, 1, 1})).logical_and(f.mask.index({nbr}).logical_not()).any(-1);
                 member = member.logical_and(in.mask.logical_not()).unsqueeze(-1);  // B k 1: is i among j's slots?
                 auto db = (b_own - b_own.detach()).unsqueeze(1).expand_as(delta);
@@ -951,8 +956,8 @@ struct ScoreModel::Impl {
         auto phi = in.own.narrow(1, 0, linear_in(opt));  // n P
         const std::int64_t P = phi.size(1);
         // Too few particles for P + 1 coefficients: the fit would follow one
-        // snapshot's noise (with n = 2 the ridge-regularised solve gave
-        // weights near 1e8 and a loss of 1e17). Leave the zero start then.
+        // snapshot's noise (with n = 2 the first loss was -4e8, and 1e17
+        // after 300 steps). Leave the zero start then.
         if (n < kMinFitPerCoefficient * (P + 1)) return;
         // d phi_m / d (own dof), one backward pass per feature: [dofs][n, P].
         const int dofs = da + (posn ? 2 : 0);

@@ -296,7 +296,7 @@ private Q_SLOTS:
     // The drift priors start the linear path at the least-squares optimum on
     // the first snapshot; with fewer particles than that fit can determine
     // (2 here, against 9 coefficients) it must be skipped, not solved: the
-    // ridge-regularised solve gave weights near 1e8 and a first loss of 1e17.
+    // ridge-regularised solve gave a first loss of -4e8 (1e17 after 300 steps).
     void tinySystemDoesNotFitTheLinearPathToNoise_data() {
         QTest::addColumn<QString>("prior");
         QTest::newRow("scaled") << "scaled";
