@@ -58,8 +58,8 @@ constexpr std::int64_t kInferRowsGpu = 1 << 20;
 constexpr int kOwnIn = 6;
 constexpr int kOwnInScaled = 8;
 constexpr int kOwnInMulti = 12;
-// ... and, without positional noise, its second derivative (2 more).
-constexpr int kOwnInMulti2 = 14;
+// ... and, without positional noise, its second and third derivatives (4 more).
+constexpr int kOwnInMulti2 = 16;
 
 // ---------------------------------------------------------------------------
 // Network
@@ -310,6 +310,13 @@ struct Features {
     torch::Tensor kappa;    // [N, k] spring constant of each neighbour slot (linear systems), else undefined
     torch::Tensor f_int;    // [N, 2] float: interaction force on every particle from its slots (unperturbed snapshot)
     torch::Tensor b_x;      // [N, 2] float: position drift v0 e + F_ext + F_int of every particle (unperturbed snapshot)
+    // "multiscale" without positional noise: every particle's slot Jacobians
+    // M [N, k, 2, 2], drift rate c [N, 2] and second derivative b'' [N, 2]
+    // along the deterministic flow (flow_rates), for the unperturbed snapshot.
+    torch::Tensor M_x, c_x, b2_x;
+    // ... and the reverse neighbour lists [N, R]: the particles l whose slot
+    // rev_s holds particle i (rev_mask true = padding).
+    torch::Tensor rev_l, rev_s, rev_mask;
     double cutoff = 0;      // envelope radius (0: topological neighbours, no envelope)
     std::uint64_t step = 0;
     double time = 0, box = 0;
@@ -347,6 +354,11 @@ torch::Tensor position_drift(const Config& cfg, const torch::Tensor& act, const 
                              const torch::Tensor& f_int) {
     return static_cast<float>(cfg.v0) * active_features(cfg, act) - trap.unsqueeze(1) * x_off + f_int;
 }
+
+struct FlowRates {
+    torch::Tensor M, c, b2;  // [N, k, 2, 2], [N, 2], [N, 2]
+};
+FlowRates flow_rates(const Config& cfg, const Features& f, const torch::Tensor& b_all, const torch::Tensor& rel_all);
 
 Features make_features(const Config& cfg, const State& s, int k) {
     Features f;
@@ -434,6 +446,31 @@ Features make_features(const Config& cfg, const State& s, int k) {
     }
     f.f_int = slot_forces(cfg, f, f.rel.masked_fill(f.mask.unsqueeze(-1), 0.0), f.mask, f.kappa).sum(1);
     f.b_x = position_drift(cfg, f.act, f.trap, f.x_off, f.f_int);
+    if (second_order_inputs(cfg)) {
+        auto fr = flow_rates(cfg, f, f.b_x, f.rel.masked_fill(f.mask.unsqueeze(-1), 0.0));
+        f.M_x = fr.M;
+        f.c_x = fr.c;
+        f.b2_x = fr.b2;
+        std::vector<std::vector<std::pair<std::int64_t, std::int64_t>>> holders(static_cast<std::size_t>(n));
+        auto na = f.nbr.accessor<std::int64_t, 2>();
+        auto ma = f.mask.accessor<bool, 2>();
+        for (std::int64_t l = 0; l < n; ++l)
+            for (std::int64_t sl = 0; sl < f.k; ++sl)
+                if (!ma[l][sl]) holders[static_cast<std::size_t>(na[l][sl])].emplace_back(l, sl);
+        std::size_t R = 1;
+        for (const auto& h : holders) R = std::max(R, h.size());
+        f.rev_l = torch::zeros({n, static_cast<std::int64_t>(R)}, torch::kInt64);
+        f.rev_s = torch::zeros({n, static_cast<std::int64_t>(R)}, torch::kInt64);
+        f.rev_mask = torch::ones({n, static_cast<std::int64_t>(R)}, torch::kBool);
+        auto la = f.rev_l.accessor<std::int64_t, 2>(), sa = f.rev_s.accessor<std::int64_t, 2>();
+        auto ra = f.rev_mask.accessor<bool, 2>();
+        for (int i = 0; i < n; ++i)
+            for (std::size_t r = 0; r < holders[static_cast<std::size_t>(i)].size(); ++r) {
+                la[i][static_cast<std::int64_t>(r)] = holders[static_cast<std::size_t>(i)][r].first;
+                sa[i][static_cast<std::int64_t>(r)] = holders[static_cast<std::size_t>(i)][r].second;
+                ra[i][static_cast<std::int64_t>(r)] = false;
+            }
+    }
     return f;
 }
 
@@ -441,7 +478,8 @@ Features make_features(const Config& cfg, const State& s, int k) {
 // search and the force law are the engine's).
 Features on_device(Features f, const torch::Device& dev) {
     if (dev.is_cpu()) return f;
-    for (torch::Tensor* t : {&f.act, &f.x_off, &f.trap, &f.type, &f.nbr, &f.mask, &f.rel, &f.kappa, &f.f_int, &f.b_x})
+    for (torch::Tensor* t : {&f.act, &f.x_off, &f.trap, &f.type, &f.nbr, &f.mask, &f.rel, &f.kappa, &f.f_int, &f.b_x, &f.M_x, &f.c_x, &f.b2_x,
+                              &f.rev_l, &f.rev_s, &f.rev_mask})
         if (t->defined()) *t = t->to(dev);
     return f;
 }
@@ -497,6 +535,78 @@ torch::Tensor slot_forces(const Config& cfg, const Features& f, const torch::Ten
 
 // Unit of the own-drift inputs: v0, or the force scale when v0 = 0.
 double drift_unit(const Config& cfg) { return cfg.v0 > 0.0 ? cfg.v0 : force_scale(cfg); }
+
+// Derivatives of each slot's force p(rel) in rel by central differences of
+// kFlowEta (float32 for M, which is exact for springs; float64 for the higher
+// ones, where float32 leaves roundoff noise). Each slot's force depends on
+// its own rel only, so these are per slot: [.., k, 2 out, 2 in (, 2 in, 2 in)].
+constexpr double kFlowEta = 3e-3;
+torch::Tensor slot_jacobian(const Config& cfg, const Features& f, const torch::Tensor& rel, const torch::Tensor& mask,
+                            const torch::Tensor& kappa) {
+    const auto o = rel.options();
+    std::vector<torch::Tensor> cols;
+    for (int d = 0; d < 2; ++d) {
+        auto e = torch::zeros({2}, o);
+        e[d] = kFlowEta;
+        cols.push_back((slot_forces(cfg, f, rel + e, mask, kappa) - slot_forces(cfg, f, rel - e, mask, kappa)) / (2.0 * kFlowEta));
+    }
+    return torch::stack(cols, -1);
+}
+// H[u, u] per slot along u ([.., k, 2] float64 -> [.., k, 2] float64): one
+// second difference along u's direction, cheaper than the full tensor.
+torch::Tensor slot_hessian_along(const Config& cfg, const Features& f, const torch::Tensor& rel64, const torch::Tensor& mask,
+                                 const torch::Tensor& kappa64, const torch::Tensor& u64) {
+    auto un = torch::sqrt((u64 * u64).sum(-1, true) + 1e-30);
+    auto dir = u64 / un;
+    return (slot_forces(cfg, f, rel64 + kFlowEta * dir, mask, kappa64) - 2.0 * slot_forces(cfg, f, rel64, mask, kappa64) +
+            slot_forces(cfg, f, rel64 - kFlowEta * dir, mask, kappa64)) *
+           (un * un / (kFlowEta * kFlowEta));
+}
+// T[u, u, u] per slot (third derivative along u), as slot_hessian_along.
+torch::Tensor slot_third_along(const Config& cfg, const Features& f, const torch::Tensor& rel64, const torch::Tensor& mask,
+                               const torch::Tensor& kappa64, const torch::Tensor& u64) {
+    auto un = torch::sqrt((u64 * u64).sum(-1, true) + 1e-30);
+    auto dir = u64 / un;
+    auto at = [&](double t) { return slot_forces(cfg, f, rel64 + (t * kFlowEta) * dir, mask, kappa64); };
+    return (at(2.0) - 2.0 * at(1.0) + 2.0 * at(-1.0) - at(-2.0)) * (un * un * un / (2.0 * kFlowEta * kFlowEta * kFlowEta));
+}
+// H[u, w] per slot by polarisation of slot_hessian_along on the unit vectors.
+torch::Tensor slot_hessian_pair(const Config& cfg, const Features& f, const torch::Tensor& rel64, const torch::Tensor& mask,
+                                const torch::Tensor& kappa64, const torch::Tensor& u64, const torch::Tensor& w64) {
+    auto un = torch::sqrt((u64 * u64).sum(-1, true) + 1e-30), wn = torch::sqrt((w64 * w64).sum(-1, true) + 1e-30);
+    auto a = u64 / un, b = w64 / wn;
+    return (slot_hessian_along(cfg, f, rel64, mask, kappa64, a + b) - slot_hessian_along(cfg, f, rel64, mask, kappa64, a - b)) *
+           (0.25 * un * wn);
+}
+// The matrix H[u, .] per slot ([.., k, 2 out, 2 in]): M differentiated along u.
+torch::Tensor slot_hessian_matrix(const Config& cfg, const Features& f, const torch::Tensor& rel64, const torch::Tensor& mask,
+                                  const torch::Tensor& kappa64, const torch::Tensor& u64) {
+    auto un = torch::sqrt((u64 * u64).sum(-1, true) + 1e-30);
+    auto step = u64 * (kFlowEta / un);
+    return (slot_jacobian(cfg, f, rel64 + step, mask, kappa64) - slot_jacobian(cfg, f, rel64 - step, mask, kappa64)) *
+           (un / (2.0 * kFlowEta)).unsqueeze(-1);
+}
+torch::Tensor mat_vec(const torch::Tensor& M, const torch::Tensor& w) { return (M * w.unsqueeze(-2)).sum(-1); }
+
+// Every particle's drift rate c = J b and second derivative b'' along the
+// deterministic flow at fixed active variables (formulas in make_inputs),
+// from the drifts b_all [N, 2] and slot positions rel_all [N, k, 2]. No
+// derivative leaves in them.
+FlowRates flow_rates(const Config& cfg, const Features& f, const torch::Tensor& b_all, const torch::Tensor& rel_all) {
+    torch::NoGradGuard ng;
+    FlowRates r;
+    const auto slot_mask = f.mask.unsqueeze(-1);
+    r.M = slot_jacobian(cfg, f, rel_all, f.mask, f.kappa);
+    auto d = (b_all.unsqueeze(1) - b_all.index({f.nbr})).masked_fill(slot_mask, 0.0);  // N k 2
+    r.c = mat_vec(r.M, d).sum(1) - f.trap.unsqueeze(1) * b_all;
+    auto dc = (r.c.unsqueeze(1) - r.c.index({f.nbr})).masked_fill(slot_mask, 0.0);
+    auto h = slot_hessian_along(cfg, f, rel_all.to(torch::kFloat64), f.mask, f.kappa.defined() ? f.kappa.to(torch::kFloat64) : f.kappa,
+                                d.to(torch::kFloat64))
+                 .sum(1)
+                 .to(torch::kFloat32);
+    r.b2 = h + mat_vec(r.M, dc).sum(1) - f.trap.unsqueeze(1) * r.c;
+    return r;
+}
 
 // "multiscale": drift inputs in units of u sqrt(D_act) (u = v0, or the force
 // scale when v0 = 0; D_act = gamma or D_r), compressed to z asinh(|z|)/|z|:
@@ -605,8 +715,8 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
         if (multi) {
             // How the own drift changes along the deterministic motion at fixed
             // active variables (x' = b): its rate c_i = (J b)_i (J = db/dx)
-            // and, without positional noise, its second derivative b''_i.
-            // Both go to the head in the drift_features units, with the sign
+            // and, without positional noise, its second and third derivatives
+            // b''_i, b3_i. All go to the head in the drift_features units, with the sign
             // of -J b / v0: the quasi-static flow of g (exact for a trapped
             // particle at small gamma) in units of sqrt(gamma).
             //   c_i   = -A_i b_i + sum_j M_ij (b_i - b_j),  M_ij = dp_ij / d rel_ij
@@ -617,56 +727,87 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
             // the relative drift, O(v0 sqrt(gamma))); given c the loss reaches
             // its old plateau 3-4 times sooner, and given b'' it passes it:
             // 61 % of the exact EPR after 1765 steps against 21 % (README).
-            // M by central differences of 3e-3 in rel (exact for springs); H by
-            // a second difference along the relative drift in float64 (float32
-            // left roundoff noise that the divergence check saw).
-            const float eta = 3e-3f;
-            const auto opt2 = in.rel.options();
-            const auto ex = torch::tensor({1.0f, 0.0f}, opt2), ey = torch::tensor({0.0f, 1.0f}, opt2);
-            auto jac = [&](const torch::Tensor& rel, const torch::Tensor& mask, const torch::Tensor& ka) {  // [.., k, 2 out, 2 in]
-                auto mx = (slot_forces(cfg, f, rel + eta * ex, mask, ka) - slot_forces(cfg, f, rel - eta * ex, mask, ka)) / (2.0f * eta);
-                auto my = (slot_forces(cfg, f, rel + eta * ey, mask, ka) - slot_forces(cfg, f, rel - eta * ey, mask, ka)) / (2.0f * eta);
-                return torch::stack({mx, my}, -1);
-            };
-            auto mv = [](const torch::Tensor& M, const torch::Tensor& w) { return (M * w.unsqueeze(-2)).sum(-1); };
+            // M by central differences in rel (exact for springs); H and T by
+            // differences in float64 (float32 left roundoff noise that the
+            // divergence check saw).
             const auto slot_mask = in.mask.unsqueeze(-1);
             auto delta = (b_own.unsqueeze(1) - b_nbr).masked_fill(slot_mask, 0.0);  // B k 2
-            auto M = jac(in.rel, in.mask, kap);                                      // B k 2 2
+            auto M = slot_jacobian(cfg, f, in.rel, in.mask, kap);                   // B k 2 2
             auto trap_own = f.trap.index_select(0, v.idx).unsqueeze(1);
-            auto c_own = mv(M, delta).sum(1) - trap_own * b_own;  // B 2
+            auto c_own = mat_vec(M, delta).sum(1) - trap_own * b_own;  // B 2
             in.own = torch::cat({in.own, drift_features(cfg, -c_own)}, -1);
             if (second_order_inputs(cfg)) {
-                // The neighbours' c_j (no derivative leaves in them); then the
-                // term of particle i in each neighbour's sum, -M_ji b_i with
-                // M_ji = M_ij (central forces, springs), made differentiable
-                // in b_i. (Its x_i-derivative would also need b_l of the second
-                // shell, hence no b'' where a position score is learned.)
-                // Only for the batch's neighbours (an inference chunk's, not all N).
-                auto uniq = at::_unique(nbr.flatten(), true, true);
-                const auto& u = std::get<0>(uniq);
-                auto mask_u = f.mask.index_select(0, u);
-                auto M_u = jac(rel_all.index_select(0, u), mask_u, f.kappa.defined() ? f.kappa.index_select(0, u) : f.kappa);
-                auto b_u = b_all.index_select(0, u);
-                auto d_u = (b_u.unsqueeze(1) - b_all.index({f.nbr.index_select(0, u)})).masked_fill(mask_u.unsqueeze(-1), 0.0);
-                auto c_u = mv(M_u, d_u).sum(1) - f.trap.index_select(0, u).unsqueeze(1) * b_u;  // U 2
-                auto c_nbr = c_u.index_select(0, std::get<1>(uniq)).view({nbr.size(0), nbr.size(1), 2});  // B k 2
+                // Every particle's c and b'' (no derivative leaves in them):
+                // the snapshot's, or recomputed where DSM moved every g.
+                FlowRates all;
+                if (v.act_noise.defined() || !f.c_x.defined()) {
+                    all = flow_rates(cfg, f, b_all, rel_all);
+                } else {
+                    all.M = f.M_x;
+                    all.c = f.c_x;
+                    all.b2 = f.b2_x;
+                }
+                // The neighbours' c_j, with the term of particle i in each
+                // neighbour's sum, -M_ji b_i (M_ji = M_ij: central forces,
+                // springs), made differentiable in b_i. (Its x_i-derivative
+                // would also need b_l of the second shell, hence no b'' where a
+                // position score is learned.)
                 auto member = f.nbr.index({nbr}).eq(v.idx.view({-1, 1, 1})).logical_and(f.mask.index({nbr}).logical_not()).any(-1);
                 member = member.logical_and(in.mask.logical_not()).unsqueeze(-1);  // B k 1: is i among j's slots?
-                auto db = (b_own - b_own.detach()).unsqueeze(1).expand_as(delta);
-                c_nbr = c_nbr - torch::where(member, mv(M, db), torch::zeros_like(db));
+                auto dbi = (b_own - b_own.detach()).unsqueeze(1).expand_as(delta);  // 0 in value: the b_i path
+                auto dci = (c_own - c_own.detach()).unsqueeze(1).expand_as(delta);  // the c_i path
+                auto c_nbr = all.c.index({nbr}) - torch::where(member, mat_vec(M, dbi), torch::zeros_like(dbi));  // B k 2
                 auto d64 = delta.to(torch::kFloat64);
                 auto r64 = in.rel.to(torch::kFloat64);
                 auto k64 = kap.defined() ? kap.to(torch::kFloat64) : kap;
-                auto dn = torch::sqrt((d64 * d64).sum(-1, true) + 1e-30);
-                auto dir = d64 / dn;
-                auto h = ((slot_forces(cfg, f, r64 + eta * dir, in.mask, k64) - 2.0 * slot_forces(cfg, f, r64, in.mask, k64) +
-                           slot_forces(cfg, f, r64 - eta * dir, in.mask, k64)) *
-                          (dn * dn / (static_cast<double>(eta) * eta)))
-                             .sum(1)
-                             .to(torch::kFloat32);
+                auto h = slot_hessian_along(cfg, f, r64, in.mask, k64, d64).sum(1).to(torch::kFloat32);
                 auto dc = (c_own.unsqueeze(1) - c_nbr).masked_fill(slot_mask, 0.0);
-                auto b2 = h + mv(M, dc).sum(1) - trap_own * c_own;  // B 2
+                auto b2 = h + mat_vec(M, dc).sum(1) - trap_own * c_own;  // B 2
                 in.own = torch::cat({in.own, drift_features(cfg, -b2)}, -1);
+                // The third derivative (the jerk of the own drift):
+                //   b3_i = -A_i b''_i + sum_j [ M_ij (b''_i - b''_j) + 3 H_ij[db_ij, dc_ij] + T_ij[db_ij, db_ij, db_ij] ]
+                // (db_ij = b_i - b_j, dc_ij = c_i - c_j, T the third derivative of
+                // p_ij). b''_j depends on b_i through four paths, each made
+                // differentiable in b_i (0 in value; the divergence needs the
+                // first order only):
+                //   l = i in its sum: H_ji[b_j - b_i, b_j - b_i] and M_ji (c_j - c_i);
+                //   c_j itself: (sum_l M_jl - A_j) dc_j with dc_j = -M_ji db_i;
+                //   c_l of its other neighbours l that have i as a neighbour:
+                //   -M_jl dc_l with dc_l = -M_li db_i (the second shell).
+                // H_ji at rel_ji = -rel_ij is -H_ij (the pair force is odd in rel).
+                auto b2_nbr = all.b2.index({nbr});
+                if (b_own.requires_grad()) {  // (the paths are 0 in value: only where the divergence is taken)
+                    auto Hd = slot_hessian_matrix(cfg, f, r64.detach(), in.mask, k64, d64.detach()).to(torch::kFloat32);  // B k 2 2: H_ij[db_ij, .]
+                    auto corr = -2.0 * mat_vec(Hd, dbi) - mat_vec(M, dci);
+                    auto trap_nbr = f.trap.index({nbr}).unsqueeze(-1);  // B k 1
+                    auto S = all.M.sum(1).index({nbr});                  // B k 2 2: sum_l M_jl
+                    auto Mdb = mat_vec(M, dbi);
+                    corr = corr - (mat_vec(S, Mdb) - trap_nbr * Mdb);
+                    b2_nbr = b2_nbr + torch::where(member, corr, torch::zeros_like(corr));
+                    // The second shell: for each neighbour j of i and each of its
+                    // slots l, the term M_jl M_li db_i if l holds i in a slot
+                    // (the snapshot's reverse lists give l and that slot).
+                    const auto B = nbr.size(0), K = nbr.size(1);
+                    auto rl = f.rev_l.index_select(0, v.idx), rs = f.rev_s.index_select(0, v.idx);  // B R
+                    const auto R = rl.size(1);
+                    auto M_li = all.M.index({rl, rs}) * f.rev_mask.index_select(0, v.idx).logical_not().to(M.scalar_type()).view({B, R, 1, 1});
+                    auto w = mat_vec(M_li, dbi.select(1, 0).unsqueeze(1).expand({B, R, 2}));  // B R 2
+                    // Is the r-th such l in slot s of j? [B, K (j), K (s), R]
+                    auto l_idx = f.nbr.index({nbr});  // B K K
+                    auto same = l_idx.unsqueeze(-1).eq(rl.view({B, 1, 1, R}))
+                                    .logical_and(f.mask.index({nbr}).logical_not().unsqueeze(-1))
+                                    .to(M.scalar_type());
+                    auto u = torch::bmm(same.view({B, K * K, R}), w).view({B, K, K, 2});  // M_li db_i at each (j, s)
+                    auto shell = mat_vec(all.M.index({nbr}), u).sum(2);                   // B K 2
+                    b2_nbr = b2_nbr + shell.masked_fill(slot_mask, 0.0);
+                }
+                auto db2 = (b2.unsqueeze(1) - b2_nbr).masked_fill(slot_mask, 0.0);
+                auto t3 = (3.0 * slot_hessian_pair(cfg, f, r64, in.mask, k64, d64, dc.to(torch::kFloat64)) +
+                           slot_third_along(cfg, f, r64, in.mask, k64, d64))
+                              .sum(1)
+                              .to(torch::kFloat32);
+                auto b3 = t3 + mat_vec(M, db2).sum(1) - trap_own * b2;  // B 2
+                in.own = torch::cat({in.own, drift_features(cfg, -b3)}, -1);
             }
         }
     }

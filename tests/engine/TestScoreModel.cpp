@@ -129,8 +129,9 @@ private Q_SLOTS:
         // depend on g_i and x_i; the paper form puts them in its tokens.
         QTest::newRow("aoup fast, multiscale") << R"({"n":200,"phi":0.5,"eps":0.1,"v0":0.5,"gamma":0.1,"network":{"prior":"multiscale"},"training":{"lr":0.02,"warmup":1}})";
         QTest::newRow("aoup paper, multiscale") << R"({"n":200,"phi":0.5,"eps":0.1,"v0":0.5,"gamma":0.1,"network":{"arch":"paper","prior":"multiscale"},"training":{"lr":0.02,"warmup":1}})";
-        // Without positional noise "multiscale" also feeds the second time
-        // derivative of the own drift, built from the neighbours' (J b)_j.
+        // Without positional noise "multiscale" also feeds the second and
+        // third time derivatives of the own drift, built from the neighbours'
+        // (J b)_j and b''_j (the latter reaching the second shell).
         QTest::newRow("aoup fast, multiscale, eps 0") << R"({"n":200,"phi":0.5,"eps":0,"v0":0.5,"gamma":0.1,"network":{"prior":"multiscale"},"training":{"lr":0.02,"warmup":1}})";
         QTest::newRow("aoup paper, multiscale, eps 0") << R"({"n":200,"phi":0.5,"eps":0,"v0":0.5,"gamma":0.1,"network":{"arch":"paper","prior":"multiscale"},"training":{"lr":0.02,"warmup":1}})";
         QTest::newRow("abp fast") << R"({"model":"abp","n":200,"phi":0.5})";
@@ -162,7 +163,11 @@ private Q_SLOTS:
                        m.infer(q, false).s_act[static_cast<std::size_t>(i * da + d)]) / (2 * h);
             }
             const double got = base.div_act[static_cast<std::size_t>(i)];
-            QVERIFY2(std::fabs(got - fd) < 2e-3 + 1e-2 * std::fabs(fd), qPrintable(QString("div_a: autograd %1, finite differences %2").arg(got).arg(fd)));
+            // Central differences of h = 1e-2 agree with autograd to 7e-5
+            // (relative) on every row here; a missing path of the "multiscale"
+            // eps = 0 inputs shows as 8e-4 (the second-shell term of b''_j in
+            // the jerk) to 7 % (the neighbours' c_j).
+            QVERIFY2(std::fabs(got - fd) < 1e-4 + 3e-4 * std::fabs(fd), qPrintable(QString("div_a: autograd %1, finite differences %2").arg(got).arg(fd)));
             if (!base.s_x.empty()) {
                 double fdx = 0;
                 for (int d = 0; d < 2; ++d) {
