@@ -38,7 +38,9 @@ struct NetworkConfig {
     // "multiscale": "scaled" with the own and the neighbours' relative drift
     // also in units of v0 sqrt(D_act), compressed logarithmically (for the
     // AOUP MIPS state, where a particle pressed into a cluster drifts at
-    // O(v0 sqrt(gamma)));
+    // O(v0 sqrt(gamma))), and the own drift's time derivatives along the
+    // deterministic motion (the first; without positional noise also the
+    // second and third);
     // "none": the network output is the score (the paper's parameterisation).
     std::string prior = "scaled";
 };
