@@ -83,8 +83,8 @@ struct NetOptions {
 // put the |v|^2 estimator 3.8 % high); the head still sees it.
 int linear_in(const NetOptions& o) { return std::min(o.own_in, kOwnInScaled); }
 
-// "multiscale" gives the head the second time derivative of the own drift
-// only where no position score is learned (make_inputs says why).
+// "multiscale" gives the head the second and third time derivatives of the
+// own drift only where no position score is learned (make_inputs says why).
 bool second_order_inputs(const Config& cfg) {
     return cfg.network.prior == "multiscale" && !(cfg.position_diffusion() > 0.0);
 }
