@@ -33,6 +33,12 @@ struct Drift {
     std::vector<double> b_act;      // n * active_dim: AOUP -gamma g; ABP 0
     std::vector<double> div_x;      // n: div_{x_i} b_{x_i}; empty unless asked
     std::vector<double> div_act;    // n: -2 gamma (AOUP) / 0 (ABP); empty unless asked
+    // n: tr (J^2)_{ii}, J = d b_x / d x (positions only): the sum over k of
+    // tr(J_ik J_ki) = tr(J_ii^2) + sum_{j != i} tr(M_ij^2) (M_ij the pair
+    // force's Jacobian; springs -kappa I; the trap enters J_ii). With the
+    // divergence. Its sum sets the Euler time step's bias of E[div v]
+    // (estimators.hpp, time_step_bias).
+    std::vector<double> tr_j2;
 };
 
 // Evaluates the drift of one config on many states. Keeps its cell-list
@@ -55,9 +61,10 @@ public:
 private:
     void check(const State& s) const;
     void build_cells(const State& s);
-    // Adds pair forces (and divergences when div != nullptr).
-    void add_pairs(const State& s, double* f, double* div);
-    void add_one_body(const State& s, double* f, double* div) const;
+    // Adds forces and, when div != nullptr, divergences and (jac: 4 per
+    // particle) the own block J_ii (xx, xy, yy) and sum_j tr(J_ij J_ji).
+    void add_pairs(const State& s, double* f, double* div, double* jac);
+    void add_one_body(const State& s, double* f, double* div, double* jac) const;
 
     Config cfg_;
     bool pair_ = false;

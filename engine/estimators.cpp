@@ -72,6 +72,7 @@ ParticleEstimates estimate_particles(const Config& cfg, const State& s, const Sc
     require_size(drift.b_act.size(), na, "drift.b_act");
     if (!drift.div_x.empty()) require_size(drift.div_x.size(), nn, "drift.div_x");
     if (!drift.div_act.empty()) require_size(drift.div_act.size(), nn, "drift.div_act");
+    if (!drift.tr_j2.empty()) require_size(drift.tr_j2.size(), nn, "drift.tr_j2");
     require_finite(score.s_act, "score.s_act");
     require_finite(score.div_act, "score.div_act");
     require_finite(score.s_x, "score.s_x");
@@ -149,6 +150,11 @@ ParticleEstimates estimate_particles(const Config& cfg, const State& s, const Sc
         e.ibp_note = "active variables only (no position score divergence)";
     }
 
+    if (!drift.tr_j2.empty()) {
+        e.time_step_bias.resize(nn);
+        for (std::size_t i = 0; i < nn; ++i) e.time_step_bias[i] = -0.5 * cfg.dt * drift.tr_j2[i];
+    }
+
     // div v = div_x v_x + div_a v_a.
     if (!has_drift_div) {
         e.div_v_note = "unavailable: the drift was evaluated without its divergence";
@@ -217,6 +223,7 @@ SnapshotTotals snapshot_totals(const ParticleEstimates& e) {
     t.v_dot_s = sum(e.v_dot_s);
     t.residual = sum(e.residual);
     t.epr_active_exact = sum(e.contraction);
+    t.time_step_bias = sum(e.time_step_bias);
     return t;
 }
 
@@ -230,7 +237,7 @@ EstimatorAccumulator::EstimatorAccumulator(int n) : n_(n) {
 void EstimatorAccumulator::clear() {
     count_ = 0;
     for (Series* s : {&epr_active_, &epr_active_div_, &gap_, &epr_x_, &epr_total_, &epr_x_div_, &epr_active_lin_, &epr_total_div_, &ibp_, &div_v_,
-                      &v_dot_s_, &residual_, &epr_active_exact_})
+                      &v_dot_s_, &residual_, &epr_active_exact_, &time_step_bias_})
         *s = Series{};
     for (PerParticle* p : {&sq_, &div_, &x_}) {
         p->sum.assign(static_cast<std::size_t>(n_), 0.0);
@@ -274,6 +281,7 @@ void EstimatorAccumulator::add(const ParticleEstimates& e) {
     push(v_dot_s_, t.v_dot_s);
     push(residual_, t.residual);
     push(epr_active_exact_, t.epr_active_exact);
+    push(time_step_bias_, t.time_step_bias);
     push(sq_, e.sigma_sq);
     push(div_, e.sigma_div);
     push(x_, e.sigma_x);
@@ -348,6 +356,7 @@ EstimatorAccumulator::Summary EstimatorAccumulator::summary(int batches) const {
     out.v_dot_s = stats(v_dot_s_, batches);
     out.residual = stats(residual_, batches);
     out.epr_active_exact = stats(epr_active_exact_, batches);
+    out.time_step_bias = stats(time_step_bias_, batches);
     per_particle(sq_, n_, out.sigma_sq_mean, out.sigma_sq_se);
     per_particle(div_, n_, out.sigma_div_mean, out.sigma_div_se);
     per_particle(x_, n_, out.sigma_x_mean, out.sigma_x_se);

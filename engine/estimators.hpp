@@ -68,6 +68,16 @@ struct ParticleEstimates {
     // mean of its sum the exact total active EPR: a value that needs no
     // network (SPEC §2 does not list it; see README).
     std::vector<double> contraction;
+    // n: -(dt/2) tr (J^2)_ii (needs the drift's tr_j2). The Euler-Maruyama
+    // chain's stationary law is not the SDE's: for a linear system whose
+    // active variables relax slowly next to the positions (gamma or D_r
+    // small against the stiffness), the exact score of the simulated chain
+    // has E[div v] = -(dt/2) E[tr J^2] + O(dt^2), not 0 (J = d b_x / d x).
+    // Its sum is what the diagnostic E[sum div v] should be read against;
+    // with D_x = 0 it is also how far below the identity (contraction) an
+    // exact learner of the chain's score lands. Linearised: a guide to the
+    // time step's share of the diagnostic, not an exact value (README).
+    std::vector<double> time_step_bias;
 
     XPart x_part = XPart::Infinite;
     bool ibp_includes_x = false;
@@ -92,6 +102,7 @@ struct SnapshotTotals {
     double epr_total_div = 0.0;   // epr_active_lin + epr_x_div: linear in the score, mean 0 at equilibrium
     double ibp = 0.0, div_v = 0.0, v_dot_s = 0.0, residual = 0.0;  // NaN when unavailable
     double epr_active_exact = 0.0;  // sum contraction: network-free active EPR when D_x = 0 (NaN otherwise)
+    double time_step_bias = 0.0;    // sum time_step_bias (NaN when unavailable)
 };
 SnapshotTotals snapshot_totals(const ParticleEstimates& e);
 
@@ -120,6 +131,7 @@ public:
         MeanSe epr_active, epr_active_div, gap, epr_x, epr_total, epr_x_div, epr_active_lin, epr_total_div;
         MeanSe ibp, div_v, v_dot_s, residual;
         MeanSe epr_active_exact;  // network-free, D_x = 0 only (assumes stationary snapshots)
+        MeanSe time_step_bias;    // network-free: the Euler step's share of E[sum div v] (linearised)
         // Per-particle time averages of sigma_i by both estimators (and the x
         // part) with standard errors (need >= 2 snapshots; else NaN).
         std::vector<double> sigma_sq_mean, sigma_sq_se;
@@ -150,7 +162,7 @@ private:
     int n_ = 0;
     std::int64_t count_ = 0;
     Series epr_active_, epr_active_div_, gap_, epr_x_, epr_total_, epr_x_div_, epr_active_lin_, epr_total_div_, ibp_, div_v_, v_dot_s_, residual_,
-        epr_active_exact_;
+        epr_active_exact_, time_step_bias_;
     PerParticle sq_, div_, x_;
     ParticleEstimates last_notes_;
 };

@@ -385,7 +385,13 @@ int cmd_estimate(const std::vector<std::string>& argv) {
     diag["div_v"] = mean_se(sum.div_v);
     diag["ibp"] = mean_se(sum.ibp);
     diag["residual"] = mean_se(sum.residual);
+    diag["div_v_time_step"] = mean_se(sum.time_step_bias);
     json notes = json::object();
+    if (sum.time_step_bias.count > 0)
+        notes["div_v_time_step"] = "network-free: -(dt/2) E[sum_i tr (J^2)_ii], J = d b_x / d x. The simulated (Euler) chain's "
+                                   "stationary law is not the SDE's; for a linear system with slow active variables the exact "
+                                   "score of the chain has this E[div v] instead of 0 (first order in dt). Read div_v against it" +
+                                   std::string(identity ? "; with no positional noise the exact score of the chain has an active EPR of epr_active_identity plus it" : "");
     if (!sum.v_dot_s_note.empty()) notes["v_dot_s"] = sum.v_dot_s_note;
     if (!sum.div_v_note.empty()) notes["div_v"] = sum.div_v_note;
     if (!sum.ibp_note.empty()) notes["ibp"] = sum.ibp_note;

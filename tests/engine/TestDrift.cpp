@@ -50,6 +50,7 @@ Config setup(const QString& name) {
         c.trap_stiffness = {0.0, 0.01, 0.05};
         for (int i = 0; i + 1 < c.n; i += 7) c.springs.push_back({i, i + 1, 0.2 + 0.01 * i});
         c.springs.push_back({0, c.n - 1, 0.5});  // a long spring: minimum image matters
+        c.springs.push_back({8, 7, 0.3});        // a second spring on the pair (7, 8)
     } else if (name == "linear") {
         c.interaction = Interaction::None;
         c.v0 = 1.0;
@@ -210,6 +211,48 @@ private Q_SLOTS:
         QVERIFY2(interacting >= c.n / 10, qPrintable(QString("only %1 particles with a non-zero divergence").arg(interacting)));
         qInfo("%s: %d particles checked (%d with non-zero divergence), worst relative error %.2e", qPrintable(name), checked,
               interacting, worst);
+    }
+
+    // tr (J^2)_ii (the Euler step's bias of E[div v], estimators.hpp) from
+    // the whole Jacobian J = d b_x / d x by central differences.
+    void trJ2MatchesFiniteDifferenceJacobian_data() { divergenceMatchesCentralFiniteDifferences_data(); }
+    void trJ2MatchesFiniteDifferenceJacobian() {
+        QFETCH(QString, name);
+        const Config c = setup(name);
+        State s = driven_state(c);
+        DriftEvaluator ev(c);
+        const Drift d = ev.evaluate(s);
+        QCOMPARE(d.tr_j2.size(), static_cast<std::size_t>(c.n));
+        QVERIFY(ev.evaluate(s, false).tr_j2.empty());
+        const auto m = 2 * static_cast<std::size_t>(c.n);
+        std::vector<double> J(m * m);  // J[row * m + col] = d b_row / d x_col
+        const double h = 1e-5;
+        for (std::size_t col = 0; col < m; ++col) {
+            const double x0 = s.x[col];
+            s.x[col] = x0 + h;
+            const auto up = ev.evaluate(s, false).b_x;
+            s.x[col] = x0 - h;
+            const auto down = ev.evaluate(s, false).b_x;
+            s.x[col] = x0;
+            for (std::size_t row = 0; row < m; ++row) J[row * m + col] = (up[row] - down[row]) / (2 * h);
+        }
+        int checked = 0, interacting = 0;
+        double worst = 0;
+        for (int i = 0; i < c.n; ++i) {
+            if (distance_to_kink(c, s, i) < 1e3 * h) continue;
+            double fd = 0;
+            for (std::size_t a = 2 * static_cast<std::size_t>(i); a < 2 * static_cast<std::size_t>(i) + 2; ++a)
+                for (std::size_t k = 0; k < m; ++k) fd += J[a * m + k] * J[k * m + a];
+            const double exact = d.tr_j2[static_cast<std::size_t>(i)];
+            const double err = std::fabs(fd - exact) / std::max(1.0, std::fabs(exact));
+            worst = std::max(worst, err);
+            QVERIFY2(err < 1e-5, qPrintable(QString("particle %1: tr_j2 %2, finite differences %3").arg(i).arg(exact).arg(fd)));
+            ++checked;
+            if (std::fabs(exact) > 1e-3) ++interacting;
+        }
+        QVERIFY2(checked >= c.n / 2, qPrintable(QString("only %1 particles away from kinks").arg(checked)));
+        QVERIFY2(interacting >= c.n / 10, qPrintable(QString("only %1 particles with a non-zero tr (J^2)_ii").arg(interacting)));
+        qInfo("%s: %d particles checked (%d non-zero), worst relative error %.2e", qPrintable(name), checked, interacting, worst);
     }
 
     void divergenceOfOneBodyTermsIsMinusTwoStiffness() {
