@@ -126,7 +126,8 @@ LinearOracle solve_linear_system(const Config& cfg) {
     o.n = n;
     o.eps = cfg.eps;
     o.var_x.assign(static_cast<std::size_t>(n), 0.0);
-    o.var_g = o.cov_xg = o.var_x_discrete = o.epr_active = o.epr_x = o.var_x;
+    o.var_g = o.cov_xg = o.var_x_discrete = o.epr_active = o.epr_x = o.epr_active_discrete = o.epr_x_discrete = o.var_x;
+    const double nan = std::numeric_limits<double>::quiet_NaN();
     const double a = std::exp(-cfg.gamma * cfg.dt);
     for (const auto& comp : components(cfg)) {
         const int c = static_cast<int>(comp.size());
@@ -147,6 +148,15 @@ LinearOracle solve_linear_system(const Config& cfg) {
         Eigen::ComplexEigenSolver<Mat> ev(Fd, false);
         const bool discrete_stable = ev.eigenvalues().cwiseAbs().maxCoeff() < 1.0;
         const Mat Sd = discrete_stable ? stein(Fd, Q) : Mat::Constant(2 * c, 2 * c, inf);
+        // The chain's own score in v = b - D s: v = (-B + D S_d^{-1}) z.
+        Mat Vd = Mat::Constant(2 * c, 2 * c, nan);
+        if (discrete_stable) {
+            const Mat Md = -b.B + b.D * Sd.inverse();
+            Vd = Md * Sd * Md.transpose();
+            o.div_v_discrete += 2.0 * Md.trace();  // both Cartesian components
+        } else {
+            o.div_v_discrete = nan;
+        }
         for (int q = 0; q < c; ++q) {
             const auto i = static_cast<std::size_t>(comp[static_cast<std::size_t>(q)]);
             o.var_x[i] = S(q, q);
@@ -155,6 +165,8 @@ LinearOracle solve_linear_system(const Config& cfg) {
             o.var_x_discrete[i] = Sd(q, q);
             o.epr_active[i] = 2.0 * V(c + q, c + q) / cfg.gamma;
             o.epr_x[i] = cfg.eps > 0 ? 2.0 * V(q, q) / cfg.eps : inf;
+            o.epr_active_discrete[i] = 2.0 * Vd(c + q, c + q) / cfg.gamma;
+            o.epr_x_discrete[i] = cfg.eps > 0 ? 2.0 * Vd(q, q) / cfg.eps : inf;
         }
     }
     for (int i = 0; i < n; ++i) {
@@ -163,6 +175,8 @@ LinearOracle solve_linear_system(const Config& cfg) {
         o.epr_x_total += o.epr_x[k];
         o.mean_sq_position += 2.0 * o.var_x[k] / n;
         o.mean_sq_position_discrete += 2.0 * o.var_x_discrete[k] / n;
+        o.epr_active_discrete_total += o.epr_active_discrete[k];
+        o.epr_x_discrete_total += o.epr_x_discrete[k];
     }
     o.epr_total = o.epr_active_total + o.epr_x_total;
     return o;

@@ -20,6 +20,12 @@ struct LinearOracle {
     // its stationary covariance solves S = F S F^T + Q, so tests can separate
     // sampling noise from O(dt) discretisation bias.
     std::vector<double> var_x_discrete;
+    // The chain's own exact score, s = -S_d^{-1} z, put into the SDE's
+    // estimators (what a network trained on the simulator's samples learns):
+    // per-particle EPR parts and the total E[div v], which is not 0 for the
+    // chain (estimators.hpp, time_step_bias). NaN where the chain is unstable.
+    std::vector<double> epr_active_discrete, epr_x_discrete;
+    double epr_active_discrete_total = 0.0, epr_x_discrete_total = 0.0, div_v_discrete = 0.0;
     // Entropy production per particle (both Cartesian components summed).
     // epr_x is +inf when eps = 0 (hypoelliptic: only the active part is finite).
     std::vector<double> epr_active, epr_x;

@@ -138,6 +138,10 @@ int cmd_oracle(const std::vector<std::string>& argv) {
     out["covariance_xx"] = mean_var;
     out["mean_sq_position"] = o.mean_sq_position;
     out["mean_sq_position_discrete"] = num(o.mean_sq_position_discrete);
+    // What the score of the simulated (Euler) chain gives in the same estimators.
+    out["epr_active_discrete"] = num(o.epr_active_discrete_total);
+    out["epr_x_discrete"] = num(o.epr_x_discrete_total);
+    out["div_v_discrete"] = num(o.div_v_discrete);
     out["per_particle"] = {{"active", nums(o.epr_active)},
                            {"x", nums(o.epr_x)},
                            {"covariance_xx", nums(o.var_x)},
@@ -413,6 +417,11 @@ int cmd_estimate(const std::vector<std::string>& argv) {
         e["epr_active"] = ex.epr_active_total;
         e["epr_x"] = num(ex.epr_x_total);
         e["epr_total"] = num(ex.epr_total);
+        e["epr_active_discrete"] = num(ex.epr_active_discrete_total);
+        e["epr_x_discrete"] = num(ex.epr_x_discrete_total);
+        e["div_v_discrete"] = num(ex.div_v_discrete);
+        e["note"] = "epr_*: the SDE's exact values; *_discrete: the exact score of the Euler chain the simulator runs, "
+                    "which is what a network trained on its samples approaches (they differ at O(dt))";
         if (a.has("--per-particle")) e["per_particle"] = {{"active", nums(ex.epr_active)}, {"x", nums(ex.epr_x)}};
         o["exact"] = e;
     }

@@ -125,6 +125,52 @@ private Q_SLOTS:
         }
     }
 
+    // The chain's own score in the SDE's estimators, against the closed form
+    // for one trap: per Cartesian component the chain x' = (1 - A dt) x +
+    // v0 dt g + sqrt(2 eps dt) xi, g' = a g + sqrt(1 - a^2) xi' has
+    // Var g = 1, Cov = v0 dt a / (1 - (1 - A dt) a), Var x from S = F S F^T + Q.
+    void discreteChainScoreMatchesClosedForm_data() {
+        QTest::addColumn<double>("eps");
+        QTest::newRow("eps 0") << 0.0;
+        QTest::newRow("eps 0.1") << 0.1;
+    }
+    void discreteChainScoreMatchesClosedForm() {
+        QFETCH(double, eps);
+        const double A = 1.0, v0 = 1.0, g = 0.01;
+        for (double dt : {0.2, 0.02}) {
+            Config c = trap_config(A, v0, g, eps);
+            c.dt = dt;
+            c.finalize();
+            const auto o = solve_linear_system(c);
+            const double a = std::exp(-g * dt), m = 1 - A * dt, w = v0 * dt;
+            const double sgg = 1.0, sxg = w * a / (1 - m * a);
+            const double sxx = (2 * m * w * sxg + w * w + 2 * eps * dt) / (1 - m * m);
+            const double det = sxx * sgg - sxg * sxg;
+            const double pxx = sgg / det, pxg = -sxg / det, pgg = sxx / det;
+            // v = (-B + D P) z with B = [[A, -v0], [0, g]], D = diag(eps, g).
+            const double vxx = -A + eps * pxx, vxg = v0 + eps * pxg, vgx = g * pxg, vgg = -g + g * pgg;
+            const double Evg2 = vgx * vgx * sxx + 2 * vgx * vgg * sxg + vgg * vgg * sgg;
+            const double Evx2 = vxx * vxx * sxx + 2 * vxx * vxg * sxg + vxg * vxg * sgg;
+            QVERIFY2(close(o.epr_active_discrete[0], 2 * Evg2 / g, 1e-7),
+                     qPrintable(QString("dt %1: %2 vs %3").arg(dt).arg(o.epr_active_discrete[0]).arg(2 * Evg2 / g)));
+            QVERIFY(close(o.div_v_discrete, 2 * (vxx + vgg), 1e-7));
+            if (eps > 0) QVERIFY(close(o.epr_x_discrete[0], 2 * Evx2 / eps, 1e-7));
+            else QVERIFY(std::isinf(o.epr_x_discrete[0]));
+            // Below the SDE's value at a coarse step (A dt = 0.2: about -10 %
+            // with eps = 0), and E[div v] about -(dt/2) tr J^2 = -A^2 dt.
+            qInfo("eps %g dt %g: active EPR %.6g (SDE %.6g), E[div v] %.6g, -(dt/2) tr J^2 = %.6g", eps, dt, o.epr_active_discrete[0],
+                  o.epr_active[0], o.div_v_discrete, -A * A * dt);
+            QVERIFY(o.epr_active_discrete[0] < o.epr_active[0]);
+        }
+        // Converges to the SDE's values as dt shrinks.
+        Config c = trap_config(A, v0, g, eps);
+        c.dt = 1e-5;
+        c.finalize();
+        const auto o = solve_linear_system(c);
+        QVERIFY(close(o.epr_active_discrete[0], o.epr_active[0], 1e-3));
+        QVERIFY(std::fabs(o.div_v_discrete) < 1e-3 * o.epr_active[0]);
+    }
+
     void equilibriumHasNoEntropyProduction() {
         const auto o = solve_linear_system(trap_config(1.0, 0.0, 1.0, 0.3));
         QVERIFY(std::fabs(o.epr_total) < 1e-10);
