@@ -34,9 +34,9 @@ struct Drift {
     std::vector<double> div_x;      // n: div_{x_i} b_{x_i}; empty unless asked
     std::vector<double> div_act;    // n: -2 gamma (AOUP) / 0 (ABP); empty unless asked
     // n: tr (J^2)_{ii}, J = d b_x / d x (positions only): the sum over k of
-    // tr(J_ik J_ki) = tr(J_ii^2) + sum_{j != i} tr(M_ij^2) (M_ij the pair
-    // force's Jacobian; springs -kappa I; the trap enters J_ii). With the
-    // divergence. Its sum sets the Euler time step's bias of E[div v]
+    // tr(J_ik J_ki) = tr(J_ii^2) + sum_{j != i} tr(J_ij J_ji): a pair force
+    // with Jacobian M_ij adds M_ij to J_ii and -M_ij to J_ij, a spring -kappa I
+    // and kappa I, the trap -A I to J_ii. With the divergence. Its sum sets the Euler time step's bias of E[div v]
     // (estimators.hpp, time_step_bias).
     std::vector<double> tr_j2;
 };
