@@ -1318,7 +1318,38 @@ TrainStats ScoreModel::train_step(const State& s, const std::vector<int>& partic
     }
     const double lr = I.learning_rate();
     for (auto& g : I.adam->param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
-    I.adam->step();
+    // Adam moves each weight by about lr, so a finite clipped gradient can
+    // still overflow the weights when the learning rate is absurd (LibTorch
+    // refuses a step size beyond float's range part-way through the update;
+    // a step below it can still overflow a weight): check them (one
+    // reduction) and put the old ones back. Adam's moments keep this step's
+    // finite gradient.
+    std::vector<torch::Tensor> before;
+    {
+        torch::NoGradGuard ng;
+        for (const auto& p : I.net->parameters()) before.push_back(p.detach().clone());
+    }
+    std::string why;
+    try {
+        I.adam->step();
+        torch::NoGradGuard ng;
+        std::vector<torch::Tensor> ok;
+        for (const auto& p : I.net->parameters()) ok.push_back(torch::isfinite(p).all());
+        if (!torch::stack(ok).all().item<bool>()) why = "non-finite weights";
+    } catch (const c10::Error& e) {
+        const std::string w = e.what_without_backtrace();
+        why = "non-finite weights (" + w.substr(0, w.find('\n')) + ")";
+    } catch (const std::exception& e) {  // c10's overflow check throws a plain std::exception type
+        why = "non-finite weights (" + std::string(e.what()) + ")";
+    }
+    if (!why.empty()) {
+        torch::NoGradGuard ng;
+        std::size_t i = 0;
+        for (auto& p : I.net->parameters()) p.copy_(before[i++]);
+        I.adam->zero_grad();
+        throw NumericalError("training produced " + why + " at step " + std::to_string(I.step) +
+                             "; the weights were left unchanged (lower training.lr)");
+    }
     ++I.step;
     // EMA with a short warm-up so early estimates are not dominated by the initial weights.
     const double beta = std::min(I.cfg.training.ema, (1.0 + I.step) / (10.0 + I.step));
@@ -1379,6 +1410,7 @@ ScoreModel ScoreModel::load(const std::string& path, const Config* expect) {
         } catch (const nlohmann::json::exception& e) {
             throw IoError("checkpoint sidecar '" + path + ".json' is not valid JSON");
         }
+        if (!side.is_object()) throw IoError("checkpoint sidecar '" + path + ".json' is not a JSON object");
         char hex[17];
         std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(data)));
         if (side.value("archive_fnv1a64", std::string()) != hex)
@@ -1425,6 +1457,10 @@ ScoreModel ScoreModel::load(const std::string& path, const Config* expect) {
                 ++i;
             }
             if (i != shapes.size()) throw IoError("checkpoint '" + path + "' does not fit this build's network (parameter count)");
+            for (const auto& p : (*m)->named_parameters())
+                if (!torch::isfinite(p.value()).all().item<bool>())
+                    throw IoError("checkpoint '" + path + "' holds non-finite " + (m == &impl->ema ? "EMA " : "") + "weights in '" +
+                                  p.key() + "'");
         }
         // Format 3: LibTorch's own optimiser archive (its state keys only
         // survive within one LibTorch version).

@@ -74,15 +74,16 @@ public:
     ScoreOutput infer_raw(const State& s, bool with_divergence) const;
 
     // One optimiser step on the given particles of a snapshot (the loss of
-    // cfg.training). Throws NumericalError on a non-finite loss or gradient;
-    // the weights are then left as they were before the step.
+    // cfg.training). Throws NumericalError on a non-finite loss, gradient or
+    // updated weights; the weights are then left as they were before the step.
     TrainStats train_step(const State& s, const std::vector<int>& particles);
 
     // Checkpoint: a torch archive at `path` plus a JSON sidecar `path.json`
-    // (config, versions, step, parameter count, SHA-256 of the archive).
+    // (config, versions, step, parameter count, FNV-1a 64 hash of the archive).
     // Both are written to temporary names and renamed. Throws IoError.
     void save(const std::string& path) const;
-    // Throws IoError for a missing, truncated or corrupt file and ConfigError
+    // Throws IoError for a missing, truncated or corrupt file (non-finite
+    // weights included) and ConfigError
     // when `expect` is given and the architecture or model kind differ.
     static ScoreModel load(const std::string& path, const Config* expect = nullptr);
 

@@ -257,6 +257,15 @@ std::vector<int> random_batch(std::mt19937_64& rng, int n, int count) {
     return out;
 }
 
+// The seed of a resumed training run's data (trajectory, batches): a
+// splitmix64 finaliser of the config's seed and the checkpoint's step.
+std::uint64_t resumed_data_seed(std::uint64_t seed, std::uint64_t step) {
+    std::uint64_t z = seed + 0x9e3779b97f4a7c15ull * (step + 1);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
 // Online training from the simulator: it runs `sample_every` steps between
 // snapshots; each snapshot of N particles feeds N / batch optimiser steps.
 int cmd_train(const std::vector<std::string>& argv) {
@@ -277,11 +286,16 @@ int cmd_train(const std::vector<std::string>& argv) {
     ScoreModel model = a.has("--resume") ? ScoreModel::load(*a.value("--resume"), &cfg) : ScoreModel(cfg);
     place(a, model);
     model.set_schedule_length(model.steps() + steps);
-    Simulator sim(cfg, threads);
+    // A resumed run continues the random streams instead of replaying the
+    // first run's: its trajectory and batches come from a seed derived from
+    // the config's seed and the checkpoint's step (same inputs, same run).
+    Config data_cfg = cfg;
+    if (model.steps() > 0) data_cfg.seed = resumed_data_seed(cfg.seed, model.steps());
+    Simulator sim(data_cfg, threads);
     std::cerr << "train: " << cfg.network.arch << " network, " << model.parameter_count() << " parameters, "
               << cfg.training.loss << " loss, batch " << cfg.training.batch << ", " << steps << " steps on " << model.device() << "\n";
     if (burn > 0) sim.run(burn);
-    std::mt19937_64 rng(cfg.seed ^ 0x9e3779b97f4a7c15ull);
+    std::mt19937_64 rng(data_cfg.seed ^ 0x9e3779b97f4a7c15ull);
     const int batch = std::min(cfg.training.batch, cfg.n);
     const std::uint64_t per_snapshot = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(cfg.n / batch));
     std::vector<double> recent;
@@ -296,7 +310,15 @@ int cmd_train(const std::vector<std::string>& argv) {
         }
         if (s % per_snapshot == 0) sim.run(every);
         const auto ts = Clock::now();
-        const TrainStats st = model.train_step(sim.state(), random_batch(rng, cfg.n, batch));
+        TrainStats st;
+        try {
+            st = model.train_step(sim.state(), random_batch(rng, cfg.n, batch));
+        } catch (const NumericalError& e) {
+            // The step changed nothing: keep what was learned so far.
+            model.save(*out);
+            throw NumericalError(std::string(e.what()) + "; training stopped, and the last good weights (step " +
+                                 std::to_string(model.steps()) + ") were saved to '" + *out + "'");
+        }
         train_seconds += std::chrono::duration<double>(Clock::now() - ts).count();
         recent.push_back(st.loss);
         if (recent.size() > 200) recent.erase(recent.begin());
@@ -321,6 +343,7 @@ int cmd_train(const std::vector<std::string>& argv) {
     o["samples_per_s"] = done > 0 ? json(static_cast<double>(done) * batch / train_seconds) : json(nullptr);
     o["device"] = model.device();
     o["parameter_count"] = model.parameter_count();
+    o["data_seed"] = data_cfg.seed;
     o["out"] = *out;
     emit(a, o);
     return 0;

@@ -41,6 +41,9 @@ int main(int argc, char** argv) {
     } catch (const entroscope::IoError& e) {
         std::cerr << "entroscope-cli " << cmd << ": " << e.what() << "\n";
         return 2;
+    } catch (const entroscope::NumericalError& e) {
+        std::cerr << "entroscope-cli " << cmd << ": " << e.what() << "\n";
+        return 1;
     } catch (const std::exception& e) {
         std::cerr << "entroscope-cli " << cmd << ": internal error: " << e.what() << "\n";
         return 1;

@@ -175,6 +175,57 @@ private Q_SLOTS:
         }
     }
 
+    // A resumed run draws new data (trajectory and batches from a seed of
+    // the config's seed and the checkpoint's step), the same for the same inputs.
+    void resumedTrainingDrawsNewDataDeterministically() {
+        const auto cfg = write("resume.json", R"({"n":64,"phi":0.3,"seed":7,"network":{"width":8,"layers":1,"heads":2,"k_neighbors":4},"training":{"batch":32}})");
+        const auto first = dir.filePath("first.pt");
+        const auto t = cli({"train", "--config", cfg, "--steps", "4", "--threads", "1", "--out", first, "--json"});
+        QCOMPARE(t.code, 0);
+        QCOMPARE(QJsonDocument::fromJson(t.out).object()["data_seed"].toDouble(), 7.0);
+        QJsonObject r[2];
+        for (int k = 0; k < 2; ++k) {
+            const auto res = cli({"train", "--config", cfg, "--resume", first, "--steps", "4", "--threads", "1", "--out",
+                                  dir.filePath(QString("second%1.pt").arg(k)), "--json"});
+            QCOMPARE(res.code, 0);
+            r[k] = QJsonDocument::fromJson(res.out).object();
+        }
+        QVERIFY(r[0]["data_seed"].toDouble() != 7.0);
+        QCOMPARE(r[0]["data_seed"].toDouble(), r[1]["data_seed"].toDouble());
+        QCOMPARE(r[0]["final_loss"].toDouble(), r[1]["final_loss"].toDouble());
+        QCOMPARE(r[0]["total_steps"].toDouble(), 8.0);
+    }
+
+    // Non-finite weights (an absurd learning rate) stop training with exit 1
+    // and one line that says so; the weights of the last good step are saved.
+    void numericalFailureStopsTrainingAndSavesTheLastGoodWeights() {
+        const auto cfg = write("nan.json", R"({"n":64,"phi":0.3,"network":{"width":8,"layers":1,"heads":2,"k_neighbors":4},"training":{"batch":32,"lr":1e39,"warmup":0}})");
+        const auto model = dir.filePath("nan.pt");
+        const auto t = cli({"train", "--config", cfg, "--steps", "5", "--out", model, "--json"});
+        QCOMPARE(t.code, 1);
+        QVERIFY(t.out.isEmpty());
+        const QString err = QString::fromUtf8(t.err).trimmed().split('\n').last();
+        QVERIFY2(err.contains("non-finite weights") && err.contains("saved to") && !err.contains("internal error"), qPrintable(err));
+        QVERIFY(QFile::exists(model) && QFile::exists(model + ".json"));
+        const auto e = cli({"estimate", "--config", cfg, "--model", model, "--samples", "1", "--json"});
+        QCOMPARE(e.code, 0);
+        QVERIFY(std::isfinite(QJsonDocument::fromJson(e.out).object()["epr_active"].toObject()["mean"].toDouble()));
+    }
+
+    // The network benchmarks print their rate under both names.
+    void networkBenchPrintsParticlesPerSecond() {
+        const auto cfg = write("nb.json", R"({"n":128,"phi":0.3,"network":{"width":8,"layers":1,"heads":2,"k_neighbors":4},"training":{"batch":64}})");
+        for (const char* what : {"infer", "train"}) {
+            const auto r = cli({"bench", "--config", cfg, "--what", what, "--steps", "2", "--threads", "1", "--json"});
+            QCOMPARE(r.code, 0);
+            const auto o = QJsonDocument::fromJson(r.out).object();
+            QCOMPARE(o["what"].toString(), QString(what));
+            QVERIFY(o["particles_per_s"].toDouble() > 0);
+            QCOMPARE(o["samples_per_s"].toDouble(), o["particles_per_s"].toDouble());
+            QVERIFY(o["parameter_count"].toDouble() > 0);
+        }
+    }
+
     void missingConfigFileExitsTwo() {
         const auto r = cli({"simulate", "--config", "/nonexistent/x.json", "--steps", "1"});
         QCOMPARE(r.code, 2);

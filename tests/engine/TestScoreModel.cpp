@@ -298,6 +298,25 @@ private Q_SLOTS:
         QCOMPARE(m.infer_raw(s, false).s_act, before.s_act);
     }
 
+    // A finite, clipped gradient with an absurd learning rate overflows the
+    // weights in Adam's update: that must be caught and undone too.
+    void nonFiniteWeightsStopTrainingAndAreUndone() {
+        Config c = small_net(parse_config(R"({"n":50,"phi":0.3,"training":{"lr":1e39,"warmup":0}})"));
+        ScoreModel m(c);
+        State s = relaxed(c, 10);
+        std::vector<int> all(50);
+        std::iota(all.begin(), all.end(), 0);
+        QVERIFY_THROWS_EXCEPTION(NumericalError, m.train_step(s, all));
+        QCOMPARE(m.steps(), std::uint64_t(0));
+        const auto out = m.infer_raw(s, false);
+        for (double v : out.s_act) QVERIFY(std::isfinite(v));
+        for (double v : out.s_x) QVERIFY(std::isfinite(v));
+        // and the weights still make a checkpoint that loads (load refuses non-finite ones)
+        QTemporaryDir dir;
+        m.save(dir.filePath("w.pt").toStdString());
+        QCOMPARE(ScoreModel::load(dir.filePath("w.pt").toStdString()).infer_raw(s, false).s_act, out.s_act);
+    }
+
     // The drift priors start the linear path at the least-squares optimum on
     // the first snapshot; with fewer particles than that fit can determine
     // (2 here, against 9 coefficients) it must be skipped, not solved: the
