@@ -199,6 +199,15 @@ MainWindow::MainWindow(const Config& cfg, const WorkerOptions& opt, QWidget* par
 
     sim_ = new SimulationController(this, opt);
     connect(sim_, &SimulationController::errorOccurred, this, &MainWindow::showError);
+    connect(sim_, &SimulationController::networkFileDone, this, [this](bool saved, const QString& path, const QString& error) {
+        if (!error.isEmpty()) {
+            showError((saved ? tr("Cannot save the network: %1") : tr("Cannot load the network: %1")).arg(error));
+        } else {
+            errorLabel_->clear();
+            statusBar()->showMessage((saved ? tr("Saved the score network to %1") : tr("Loaded the score network from %1")).arg(path),
+                                     8000);
+        }
+    });
     connect(sim_, &SimulationController::runningChanged, panel_, &widgets::ParameterPanel::setRunning);
 
     connect(panel_, &widgets::ParameterPanel::packingFractionChanged, sim_,
@@ -258,6 +267,25 @@ void MainWindow::buildMenus()
                                                           tr("PNG images (*.png)"));
         if (!path.isEmpty() && !saveScreenshot(path)) {
             showError(tr("Cannot write %1").arg(path));
+        }
+    });
+    file->addSeparator();
+    // The online network: keep what was learned, or start from another run's
+    // (a checkpoint of `entroscope-cli train` that fits the running system).
+    QAction* saveNet = file->addAction(tr("Save score &network…"));
+    connect(saveNet, &QAction::triggered, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Save score network"), QStringLiteral("entroscope_network.pt"),
+                                                          tr("Score network checkpoints (*.pt)"));
+        if (!path.isEmpty()) {
+            sim_->saveNetwork(path);
+        }
+    });
+    QAction* loadNet = file->addAction(tr("&Load score network…"));
+    connect(loadNet, &QAction::triggered, this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Load score network"), QString(),
+                                                          tr("Score network checkpoints (*.pt)"));
+        if (!path.isEmpty()) {
+            sim_->loadNetwork(path);
         }
     });
     file->addSeparator();

@@ -59,11 +59,20 @@ OnlineTrainer::~OnlineTrainer()
     thread_.join();
 }
 
+OnlineTrainer::Command OnlineTrainer::physicsCommand(const Config& cfg, std::uint64_t tag, bool restart)
+{
+    OnlineTrainer::Command c;
+    c.cfg = cfg;
+    c.tag = tag;
+    c.restart = restart;
+    return c;
+}
+
 void OnlineTrainer::restart(const Config& cfg, std::uint64_t tag)
 {
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        commands_.push_back({cfg, tag, true});
+        commands_.push_back(physicsCommand(cfg, tag, true));
         // A new buffer at once: every later push belongs to the new system.
         buffer_ = std::make_shared<ReplayBuffer>(bufferCapacity(cfg, opt_.bufferBytes));
         buffer_->set_current_tag(tag);
@@ -89,7 +98,7 @@ void OnlineTrainer::setPhysics(const Config& cfg, std::uint64_t tag)
 {
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        commands_.push_back({cfg, tag, false});
+        commands_.push_back(physicsCommand(cfg, tag, false));
         if (buffer_) {
             buffer_->set_current_tag(tag);
         }
@@ -114,6 +123,30 @@ void OnlineTrainer::push(std::shared_ptr<const State> state, std::uint64_t tag)
         }
         newest_ = std::move(state);
         newestTag_ = tag;
+    }
+    wake_.notify_all();
+}
+
+void OnlineTrainer::saveModel(const std::string& path, Done done)
+{
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        Command c;
+        c.savePath = path;
+        c.done = std::move(done);
+        commands_.push_back(std::move(c));
+    }
+    wake_.notify_all();
+}
+
+void OnlineTrainer::loadModel(const std::string& path, Done done)
+{
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        Command c;
+        c.loadPath = path;
+        c.done = std::move(done);
+        commands_.push_back(std::move(c));
     }
     wake_.notify_all();
 }
@@ -160,7 +193,7 @@ void OnlineTrainer::run()
         }
         for (const Command& c : commands) {
             applyCommand(c);
-            if (c.restart) {
+            if (c.restart || !c.loadPath.empty()) {
                 evaluatedThisModel = false;
                 rateSamples.clear();
             }
@@ -211,6 +244,10 @@ void OnlineTrainer::run()
 
 void OnlineTrainer::applyCommand(const Command& c)
 {
+    if (!c.savePath.empty() || !c.loadPath.empty()) {
+        saveOrLoad(c);
+        return;
+    }
     if (c.restart) {
         tag_ = c.tag;
         buildModel(c.cfg);
@@ -242,6 +279,68 @@ void OnlineTrainer::buildModel(const Config& cfg)
 {
     cfg_ = cfg;
     model_.reset();
+    rngState_ = 0x2545f4914f6cdd1dull ^ (cfg.seed * 0x9e3779b97f4a7c15ull);
+
+    std::string note;
+    std::string source;
+    std::unique_ptr<ScoreModel> model;
+    const std::string& path = opt_.pretrainedPath;
+    std::error_code ec;
+    if (!path.empty() && std::filesystem::exists(path, ec)) {
+        const std::string name = std::filesystem::path(path).filename().string();
+        std::string error;
+        model = loadFitting(path, cfg, error);
+        if (model) {
+            source = "pretrained " + name;
+            note = "Refining the pretrained model " + name + " online.";
+        } else {
+            note = "Pretrained model: " + error + "; training a fresh network.";
+        }
+    }
+    if (!model) {
+        try {
+            model = std::make_unique<ScoreModel>(cfg);
+            // A fresh network: a long cosine schedule (online training never
+            // ends; the rate floors at 5% of the peak). A loaded one keeps its
+            // own, so a finished schedule refines at the floor instead of
+            // jumping back to the peak rate and undoing the pretraining.
+            model->set_schedule_length(200000);
+            source = "fresh network";
+            if (note.empty()) {
+                note = "Training a fresh network online.";
+            }
+        } catch (const std::exception& e) {
+            install(nullptr, "", "");
+            fail(std::string("Cannot build the score network: ") + e.what());
+            return;
+        }
+    }
+    install(std::move(model), source, note);
+}
+
+// A checkpoint that fits `cfg` (model kind, architecture), moved to the
+// running physics (phi, Pe, N: the weights are per particle); null and the
+// reason otherwise.
+std::unique_ptr<ScoreModel> OnlineTrainer::loadFitting(const std::string& path, const Config& cfg, std::string& error) const
+{
+    const std::string name = std::filesystem::path(path).filename().string();
+    try {
+        ScoreModel loaded = ScoreModel::load(path, &cfg);
+        loaded.set_physics(cfg);
+        return std::make_unique<ScoreModel>(std::move(loaded));
+    } catch (const ConfigError& e) {
+        error = name + " does not fit this system (" + e.what() + ")";
+    } catch (const std::exception& e) {
+        error = "Cannot load " + name + " (" + e.what() + ")";
+    }
+    return nullptr;
+}
+
+// A new network for the running system: a new estimate window, a new
+// generation (the window tells the models apart by it).
+void OnlineTrainer::install(std::unique_ptr<ScoreModel> model, const std::string& source, const std::string& note)
+{
+    model_ = std::move(model);
     window_.clear();
     losses_.clear();
     sessionSteps_.store(0, std::memory_order_relaxed);
@@ -249,51 +348,41 @@ void OnlineTrainer::buildModel(const Config& cfg)
     est_ = LearnedEstimate{};
     est_.modelGeneration = generation_;
     est_.physicsTag = tag_;
-    est_.model = cfg.model;
-    est_.n = cfg.n;
+    est_.model = cfg_.model;
+    est_.n = cfg_.n;
     est_.recentLoss = std::numeric_limits<double>::quiet_NaN();
-    rngState_ = 0x2545f4914f6cdd1dull ^ (cfg.seed * 0x9e3779b97f4a7c15ull);
-
-    std::string note;
-    const std::string& path = opt_.pretrainedPath;
-    std::error_code ec;
-    if (!path.empty() && std::filesystem::exists(path, ec)) {
-        const std::string name = std::filesystem::path(path).filename().string();
-        try {
-            ScoreModel loaded = ScoreModel::load(path, &cfg);
-            loaded.set_physics(cfg);  // the running phi, Pe, N (the weights are per particle)
-            model_ = std::make_unique<ScoreModel>(std::move(loaded));
-            est_.source = "pretrained " + name;
-            note = "Refining the pretrained model " + name + " online.";
-        } catch (const ConfigError& e) {
-            note = "Pretrained " + name + " does not fit this system (" + e.what() + "); training a fresh network.";
-        } catch (const Error& e) {
-            note = "Cannot load " + name + " (" + e.what() + "); training a fresh network.";
-        } catch (const std::exception& e) {
-            note = "Cannot load " + name + " (" + e.what() + "); training a fresh network.";
-        }
-    }
-    if (!model_) {
-        try {
-            model_ = std::make_unique<ScoreModel>(cfg);
-            est_.source = "fresh network";
-            if (note.empty()) {
-                note = "Training a fresh network online.";
-            }
-        } catch (const std::exception& e) {
-            fail(std::string("Cannot build the score network: ") + e.what());
-            return;
-        }
-    }
+    est_.source = source;
     est_.message = note;
-    est_.trainingSteps = model_->steps();
-    est_.batch = std::min(model_->config().training.batch, cfg.n);
-    // A fresh network: a long cosine schedule (online training never ends;
-    // the rate floors at 5% of the peak). A loaded one keeps its own, so a
-    // finished schedule refines at the floor instead of jumping back to the
-    // peak rate and undoing the pretraining.
-    if (est_.source == "fresh network") {
-        model_->set_schedule_length(200000);
+    if (model_) {
+        est_.trainingSteps = model_->steps();
+        est_.batch = std::min(model_->config().training.batch, cfg_.n);
+    }
+}
+
+void OnlineTrainer::saveOrLoad(const Command& c)
+{
+    std::string error;
+    if (!c.savePath.empty()) {
+        if (!model_) {
+            error = "there is no network yet";
+        } else {
+            try {
+                model_->save(c.savePath);
+                est_.message = "Saved the network (" + std::to_string(model_->steps()) + " training steps) to " +
+                               std::filesystem::path(c.savePath).filename().string() + ".";
+            } catch (const std::exception& e) {
+                error = e.what();
+            }
+        }
+    } else {
+        auto model = loadFitting(c.loadPath, cfg_, error);
+        if (model) {
+            const std::string name = std::filesystem::path(c.loadPath).filename().string();
+            install(std::move(model), "loaded " + name, "Refining the loaded model " + name + " online.");
+        }
+    }
+    if (c.done) {
+        c.done(error);
     }
 }
 

@@ -98,6 +98,15 @@ public:
     std::uint64_t sessionSteps() const { return sessionSteps_.load(std::memory_order_relaxed); }
     // Newest estimate (never null after construction).
     std::shared_ptr<const LearnedEstimate> latest() const;
+    // Between two training steps, on the trainer thread: write the network
+    // as a checkpoint (what `entroscope-cli train` writes, so the CLI can
+    // estimate with it or train on), or replace it by one read from a file
+    // (it must fit the running system, as a pretrained one). `done` is called
+    // on the trainer thread with "" on success or the reason; a failed load
+    // keeps the current network.
+    using Done = std::function<void(const std::string& error)>;
+    void saveModel(const std::string& path, Done done);
+    void loadModel(const std::string& path, Done done);
     // Called on the trainer thread after each publish (keep it cheap).
     void setNotify(std::function<void()> notify);
 
@@ -106,10 +115,16 @@ private:
         Config cfg;
         std::uint64_t tag = 0;
         bool restart = false;
+        std::string savePath, loadPath;  // a save or load command (cfg, tag unused)
+        Done done;
     };
+    static Command physicsCommand(const Config& cfg, std::uint64_t tag, bool restart);
     void run();
     void applyCommand(const Command& c);
     void buildModel(const Config& cfg);
+    std::unique_ptr<ScoreModel> loadFitting(const std::string& path, const Config& cfg, std::string& error) const;
+    void install(std::unique_ptr<ScoreModel> model, const std::string& source, const std::string& note);
+    void saveOrLoad(const Command& c);
     bool trainOnce();
     void evaluate();
     void publish();

@@ -201,6 +201,29 @@ void SimulationWorker::publish()
     latest_ = std::move(snap);
 }
 
+void SimulationWorker::saveNetwork(const QString& path)
+{
+    if (!trainer_) {
+        Q_EMIT networkFileDone(true, path, QStringLiteral("online training is off"));
+        return;
+    }
+    // The trainer is joined before this worker goes away, so `this` outlives the call.
+    trainer_->saveModel(path.toStdString(), [this, path](const std::string& error) {
+        Q_EMIT networkFileDone(true, path, QString::fromStdString(error));
+    });
+}
+
+void SimulationWorker::loadNetwork(const QString& path)
+{
+    if (!trainer_) {
+        Q_EMIT networkFileDone(false, path, QStringLiteral("online training is off"));
+        return;
+    }
+    trainer_->loadModel(path.toStdString(), [this, path](const std::string& error) {
+        Q_EMIT networkFileDone(false, path, QString::fromStdString(error));
+    });
+}
+
 void SimulationWorker::feedTrainer(const std::shared_ptr<const State>& state)
 {
     const std::int64_t now = clock_.elapsed();
@@ -241,6 +264,8 @@ SimulationController::SimulationController(QObject* parent, WorkerOptions opt) :
             Qt::QueuedConnection);
     connect(worker_, &SimulationWorker::runningChanged, this, &SimulationController::runningChanged,
             Qt::QueuedConnection);
+    connect(worker_, &SimulationWorker::networkFileDone, this, &SimulationController::networkFileDone,
+            Qt::QueuedConnection);
     thread_.setObjectName(QStringLiteral("entroscope-simulation"));
     thread_.start();
 }
@@ -278,6 +303,16 @@ void SimulationController::setRunning(bool run)
 void SimulationController::step()
 {
     QMetaObject::invokeMethod(worker_, [w = worker_] { w->stepOnce(); }, Qt::QueuedConnection);
+}
+
+void SimulationController::saveNetwork(const QString& path)
+{
+    QMetaObject::invokeMethod(worker_, [w = worker_, path] { w->saveNetwork(path); }, Qt::QueuedConnection);
+}
+
+void SimulationController::loadNetwork(const QString& path)
+{
+    QMetaObject::invokeMethod(worker_, [w = worker_, path] { w->loadNetwork(path); }, Qt::QueuedConnection);
 }
 
 }  // namespace entroscope::gui

@@ -61,10 +61,16 @@ public:
     void shutdown();
     // Republish (the trainer has news while the simulation is paused).
     void republishIfIdle();
+    // Write the online network as a checkpoint, or replace it by one from a
+    // file; the trainer does it between two steps, then networkFileDone.
+    void saveNetwork(const QString& path);
+    void loadNetwork(const QString& path);
 
 Q_SIGNALS:
     void errorOccurred(const QString& message);
     void runningChanged(bool running);
+    // `error` is empty on success. Emitted from the trainer's thread.
+    void networkFileDone(bool saved, const QString& path, const QString& error);
 
 private:
     void tick();
@@ -106,10 +112,14 @@ public:
     void setPeclet(double pe);
     void setRunning(bool run);
     void step();
+    // See SimulationWorker; the answer is networkFileDone.
+    void saveNetwork(const QString& path);
+    void loadNetwork(const QString& path);
 
 Q_SIGNALS:
     void errorOccurred(const QString& message);
     void runningChanged(bool running);
+    void networkFileDone(bool saved, const QString& path, const QString& error);
 
 private:
     QThread thread_;

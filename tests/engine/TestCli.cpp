@@ -141,6 +141,12 @@ private Q_SLOTS:
         QCOMPARE(e.code, 0);
         const auto o = QJsonDocument::fromJson(e.out).object();
         for (const char* key : {"epr_active", "estimator_gap", "diagnostics", "per_particle", "exact"}) QVERIFY2(o.contains(key), key);
+        for (const char* key : {"epr_active", "estimator_gap"})
+            for (const char* part : {"mean", "se"}) QVERIFY2(o[key].toObject()[part].isDouble(), key);
+        const auto diag = o["diagnostics"].toObject();
+        // v.s is a diagnostic of the position score: none is learned at eps = 0.
+        for (const char* key : {"v_dot_s", "div_v", "ibp"}) QVERIFY2(diag.contains(key), key);
+        for (const char* key : {"div_v", "ibp"}) QVERIFY2(diag[key].toObject()["se"].isDouble(), key);
         QVERIFY(o["epr_x"].isNull());
         QVERIFY(o["epr_total"].isNull());
         QCOMPARE(o["per_particle"].toObject()["active"].toArray().size(), 64);

@@ -8,7 +8,9 @@
 #include <QOpenGLContext>
 #include <QSet>
 #include <QSlider>
+#include <QSignalSpy>
 #include <QSurfaceFormat>
+#include <QTemporaryDir>
 #include <QtTest>
 #include <cmath>
 #include <memory>
@@ -17,6 +19,7 @@
 #include "app/gui/main_window.hpp"
 #include "app/gui/simulation_worker.hpp"
 #include "engine/config.hpp"
+#include "engine/score_model.hpp"
 #include "widgets/parameter_panel.hpp"
 #include "widgets/vtk_view.hpp"
 
@@ -34,6 +37,7 @@ private Q_SLOTS:
     void activitySliderChangesV0();
     void screenshotShowsColouredParticles();
     void invalidParameterIsReportedAndTheRunGoesOn();
+    void savingTheNetworkWritesACheckpointOrSaysWhyNot();
     void choosingAoupRebuildsWithThePaperDefaults();
     void cleanupTestCase();
 
@@ -137,6 +141,24 @@ void TestMainWindow::invalidParameterIsReportedAndTheRunGoesOn()
     QVERIFY(std::abs(latest()->config.phi - phi) < 1e-12);
     const auto step = latest()->state->step;
     QTRY_VERIFY_WITH_TIMEOUT(latest()->state->step > step, 10000);
+}
+
+// File > Save score network goes through the controller to the trainer.
+void TestMainWindow::savingTheNetworkWritesACheckpointOrSaysWhyNot()
+{
+    QTemporaryDir dir;
+    QSignalSpy done(window_->simulation(), &entroscope::gui::SimulationController::networkFileDone);
+    const QString path = dir.filePath(QStringLiteral("net.pt"));
+    window_->simulation()->saveNetwork(path);
+    QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 20000);
+    QCOMPARE(done.at(0).at(0).toBool(), true);
+    QCOMPARE(done.at(0).at(2).toString(), QString());
+    QVERIFY(QFile::exists(path) && QFile::exists(path + QStringLiteral(".json")));
+    QVERIFY(entroscope::ScoreModel::load(path.toStdString(), &latest()->config).steps() > 0);
+
+    auto* error = window_->findChild<QLabel*>("errorLabel");
+    window_->simulation()->saveNetwork(QStringLiteral("/nonexistent/dir/net.pt"));
+    QTRY_VERIFY_WITH_TIMEOUT(error->text().contains("Cannot save the network"), 20000);
 }
 
 void TestMainWindow::choosingAoupRebuildsWithThePaperDefaults()

@@ -4,8 +4,11 @@
 // (warm start, new estimate window) and starts over on a new system.
 #include <QTemporaryDir>
 #include <QtTest>
+#include <chrono>
 #include <cmath>
+#include <future>
 #include <memory>
+#include <string>
 
 #include "app/gui/online_trainer.hpp"
 #include "engine/config.hpp"
@@ -60,6 +63,7 @@ private Q_SLOTS:
     void mismatchedCheckpointFallsBackToAFreshNetworkAndSaysWhy();
     void physicsChangeKeepsTheWeightsAndStartsANewEstimateWindow();
     void newSystemStartsAFreshModel();
+    void savesAndLoadsTheOnlineNetwork();
 
 private:
     QTemporaryDir dir_;
@@ -176,6 +180,53 @@ void TestOnlineTrainer::newSystemStartsAFreshModel()
     for (double s : after->sigma) {
         QVERIFY(std::isfinite(s) && s >= 0.0);
     }
+}
+
+// Save/load run on the trainer thread between two steps; `done` reports.
+void TestOnlineTrainer::savesAndLoadsTheOnlineNetwork()
+{
+    OnlineTrainer trainer(OnlineTrainer::Options{});
+    const Config cfg = smallSystem(ModelKind::Abp, 256);
+    trainer.restart(cfg, 1);
+    Simulator sim(cfg, 1);
+    QVERIFY(feedUntil(trainer, sim, 1, [](const LearnedEstimate& e) { return e.sessionSteps >= 2; }));
+    // Ask, then keep feeding until the answer comes (the trainer thread calls back).
+    auto ask = [&](bool save, const QString& path) {
+        auto answer = std::make_shared<std::promise<std::string>>();
+        auto got = answer->get_future();
+        auto done = [answer](const std::string& error) { answer->set_value(error); };
+        if (save) {
+            trainer.saveModel(path.toStdString(), done);
+        } else {
+            trainer.loadModel(path.toStdString(), done);
+        }
+        feedUntil(trainer, sim, 1, [&](const LearnedEstimate&) {
+            return got.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+        });
+        return got.get();
+    };
+
+    const QString saved = dir_.filePath(QStringLiteral("online.pt"));
+    QCOMPARE(ask(true, saved), std::string());
+    const std::uint64_t trained = trainer.latest()->trainingSteps;
+    const auto reread = entroscope::ScoreModel::load(saved.toStdString(), &cfg);
+    QVERIFY(reread.steps() >= 2 && reread.steps() <= trained + 1);
+    QVERIFY(ask(true, QStringLiteral("/nonexistent/dir/online.pt")).find("/nonexistent/dir") != std::string::npos);
+
+    const auto before = trainer.latest();
+    QCOMPARE(ask(false, abpPath_), std::string());
+    QVERIFY(feedUntil(trainer, sim, 1, [&](const LearnedEstimate& e) { return e.modelGeneration > before->modelGeneration; }));
+    const auto loaded = trainer.latest();
+    QCOMPARE(loaded->source, std::string("loaded abp.pt"));
+    QVERIFY(loaded->trainingSteps >= abpSavedSteps_ && loaded->trainingSteps < trained + abpSavedSteps_);
+
+    // A checkpoint of another model kind, or no file: an error, and the network stays.
+    QVERIFY(ask(false, aoupPath_).find("does not fit") != std::string::npos);
+    QVERIFY(!ask(false, dir_.filePath(QStringLiteral("missing.pt"))).empty());
+    const auto after = trainer.latest();
+    QCOMPARE(after->modelGeneration, loaded->modelGeneration);
+    QCOMPARE(after->source, std::string("loaded abp.pt"));
+    QVERIFY(!after->failed);
 }
 
 QTEST_GUILESS_MAIN(TestOnlineTrainer)
