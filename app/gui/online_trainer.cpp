@@ -127,24 +127,16 @@ void OnlineTrainer::push(std::shared_ptr<const State> state, std::uint64_t tag)
     wake_.notify_all();
 }
 
-void OnlineTrainer::saveModel(const std::string& path, Done done)
-{
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        Command c;
-        c.savePath = path;
-        c.done = std::move(done);
-        commands_.push_back(std::move(c));
-    }
-    wake_.notify_all();
-}
+void OnlineTrainer::saveModel(const std::string& path, Done done) { queueFile(true, path, std::move(done)); }
 
-void OnlineTrainer::loadModel(const std::string& path, Done done)
+void OnlineTrainer::loadModel(const std::string& path, Done done) { queueFile(false, path, std::move(done)); }
+
+void OnlineTrainer::queueFile(bool save, const std::string& path, Done done)
 {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         Command c;
-        c.loadPath = path;
+        (save ? c.savePath : c.loadPath) = path;
         c.done = std::move(done);
         commands_.push_back(std::move(c));
     }

@@ -119,6 +119,7 @@ private:
         Done done;
     };
     static Command physicsCommand(const Config& cfg, std::uint64_t tag, bool restart);
+    void queueFile(bool save, const std::string& path, Done done);
     void run();
     void applyCommand(const Command& c);
     void buildModel(const Config& cfg);
