@@ -39,7 +39,8 @@ std::set<std::string> with_config_flags(std::set<std::string> s) {
 
 // The config is the file (or the model's defaults) with command-line
 // overrides applied to its JSON, so validation names the same keys.
-Config load_config(const Args& a) {
+// The --config file's JSON object (an empty one without --config).
+json config_file_json(const Args& a) {
     json j = json::object();
     if (const auto path = a.value("--config")) {
         std::ifstream in(*path, std::ios::binary);
@@ -53,6 +54,11 @@ Config load_config(const Args& a) {
         }
         if (!j.is_object()) throw ConfigError("--config", "'" + *path + "' must hold a JSON object");
     }
+    return j;
+}
+
+Config load_config(const Args& a) {
+    json j = config_file_json(a);
     if (const auto m = a.value("--kind")) j["model"] = *m;  // --model names a checkpoint
     if (a.has("--n")) j["n"] = a.integer("--n", 0);
     if (a.has("--phi")) {
@@ -268,11 +274,38 @@ std::uint64_t resumed_data_seed(std::uint64_t seed, std::uint64_t step) {
 
 // Online training from the simulator: it runs `sample_every` steps between
 // snapshots; each snapshot of N particles feeds N / batch optimiser steps.
+// Training from a stored trajectory: the physics are the trajectory's; the
+// --config file contributes its "network" and "training" objects only.
+Config trajectory_training_config(const Args& a, const Trajectory& traj) {
+    for (const char* flag : {"--n", "--phi", "--v0", "--pe", "--kind"})
+        if (a.has(flag)) throw ConfigError(flag, "does not apply with --trajectory (the trajectory fixes the physics)");
+    for (const char* flag : {"--burn-in", "--sample-every"})
+        if (a.has(flag)) throw ConfigError(flag, "applies to training from the simulator, not from --trajectory");
+    json j = json::parse(traj.config_json);
+    const json file = config_file_json(a);
+    for (const char* key : {"network", "training"})
+        if (file.contains(key)) j[key] = file[key];
+    if (a.has("--seed")) {
+        const auto s = a.integer("--seed", 0);
+        if (s < 0) throw ConfigError("--seed", "must be >= 0");
+        j["seed"] = s;
+    }
+    return parse_config(j.dump());
+}
+
 int cmd_train(const std::vector<std::string>& argv) {
     const Args a(argv,
-                 with_config_flags({"--steps", "--out", "--threads", "--burn-in", "--sample-every", "--resume", "--device", "--max-seconds"}),
+                 with_config_flags({"--steps", "--out", "--threads", "--burn-in", "--sample-every", "--resume", "--device", "--max-seconds",
+                                    "--trajectory"}),
                  {"--json", "--tf32"});
-    const Config cfg = load_config(a);
+    // Offline: frames of an H5MD trajectory (simulate --out) instead of the simulator.
+    std::unique_ptr<Trajectory> traj;
+    if (const auto t = a.value("--trajectory")) {
+        if (t->empty()) throw ConfigError("--trajectory", "is empty");
+        traj = std::make_unique<Trajectory>(read_h5md(*t));
+        if (traj->frames.empty()) throw IoError("trajectory '" + *t + "' holds no frames");
+    }
+    const Config cfg = traj ? trajectory_training_config(a, *traj) : load_config(a);
     const auto steps = positive_steps(a, "--steps", true);
     const int threads = threads_of(a);
     const auto out = a.value("--out");
@@ -291,10 +324,12 @@ int cmd_train(const std::vector<std::string>& argv) {
     // the config's seed and the checkpoint's step (same inputs, same run).
     Config data_cfg = cfg;
     if (model.steps() > 0) data_cfg.seed = resumed_data_seed(cfg.seed, model.steps());
-    Simulator sim(data_cfg, threads);
+    std::unique_ptr<Simulator> sim;
+    if (!traj) sim = std::make_unique<Simulator>(data_cfg, threads);
     std::cerr << "train: " << cfg.network.arch << " network, " << model.parameter_count() << " parameters, "
-              << cfg.training.loss << " loss, batch " << cfg.training.batch << ", " << steps << " steps on " << model.device() << "\n";
-    if (burn > 0) sim.run(burn);
+              << cfg.training.loss << " loss, batch " << cfg.training.batch << ", " << steps << " steps on " << model.device()
+              << (traj ? ", from " + std::to_string(traj->frames.size()) + " stored frames" : std::string()) << "\n";
+    if (sim && burn > 0) sim->run(burn);
     std::mt19937_64 rng(data_cfg.seed ^ 0x9e3779b97f4a7c15ull);
     const int batch = std::min(cfg.training.batch, cfg.n);
     const std::uint64_t per_snapshot = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(cfg.n / batch));
@@ -303,16 +338,22 @@ int cmd_train(const std::vector<std::string>& argv) {
     double train_seconds = 0.0;
     auto last_report = Clock::now();
     std::uint64_t done = 0;
+    const State* frame = nullptr;
     for (std::uint64_t s = 0; s < steps; ++s) {
         if (max_seconds > 0.0 && std::chrono::duration<double>(Clock::now() - t0).count() >= max_seconds) {
             std::cerr << "  stopped after " << s << " of " << steps << " steps: --max-seconds " << max_seconds << " reached\n";
             break;
         }
-        if (s % per_snapshot == 0) sim.run(every);
+        // A snapshot feeds N / batch steps: the simulator's next one, or a stored frame drawn at random.
+        if (s % per_snapshot == 0) {
+            if (sim) sim->run(every);
+            else frame = &traj->frames[std::uniform_int_distribution<std::size_t>(0, traj->frames.size() - 1)(rng)];
+        }
+        const State& snapshot = sim ? sim->state() : *frame;
         const auto ts = Clock::now();
         TrainStats st;
         try {
-            st = model.train_step(sim.state(), random_batch(rng, cfg.n, batch));
+            st = model.train_step(snapshot, random_batch(rng, cfg.n, batch));
         } catch (const NumericalError& e) {
             // The step changed nothing: keep what was learned so far.
             model.save(*out);
@@ -344,6 +385,7 @@ int cmd_train(const std::vector<std::string>& argv) {
     o["device"] = model.device();
     o["parameter_count"] = model.parameter_count();
     o["data_seed"] = data_cfg.seed;
+    if (traj) o["trajectory"] = {{"path", *a.value("--trajectory")}, {"frames", traj->frames.size()}};
     o["out"] = *out;
     emit(a, o);
     return 0;

@@ -16,6 +16,7 @@ void usage(std::ostream& os) {
           "commands:\n"
           "  simulate  --config F --steps S [--burn-in B] [--out traj.h5] [--frames K] [--msd] [--threads T] [--json]\n"
           "  train     --config F --steps S --out MODEL.pt [--burn-in B] [--sample-every K] [--resume MODEL.pt] [--max-seconds T]\n"
+          "            [--trajectory T.h5 (train on its frames; physics from T, network and training from F)]\n"
           "            [--device cpu|cuda [--tf32]] [--threads T] [--json]\n"
           "  estimate  --config F --model MODEL.pt --samples M [--per-particle] [--burn-in B] [--sample-every K] [--device cpu|cuda [--tf32]] [--json]\n"
           "  oracle    --config F [--json]           exact answers for a linear system\n"

@@ -202,6 +202,46 @@ private Q_SLOTS:
         QCOMPARE(r[0]["total_steps"].toDouble(), 8.0);
     }
 
+    // train --trajectory: the frames of a stored H5MD trajectory instead of
+    // the simulator; physics from the file, network and training from --config.
+    void trainsOfflineFromAStoredTrajectory() {
+        const auto sys = write("traj_sys.json", R"({"n":64,"phi":0.3,"seed":3})");
+        const auto traj = dir.filePath("train.h5");
+        QCOMPARE(cli({"simulate", "--config", sys, "--steps", "400", "--burn-in", "200", "--frames", "8", "--out", traj}).code, 0);
+        const auto net = write("traj_net.json", R"({"network":{"width":8,"layers":1,"heads":2,"k_neighbors":4},"training":{"batch":32}})");
+        const auto model = dir.filePath("offline.pt");
+        const auto t = cli({"train", "--trajectory", traj, "--config", net, "--steps", "6", "--threads", "1", "--out", model, "--json"});
+        QCOMPARE(t.code, 0);
+        const auto o = QJsonDocument::fromJson(t.out).object();
+        QCOMPARE(o["steps"].toDouble(), 6.0);
+        QCOMPARE(o["trajectory"].toObject()["frames"].toDouble(), 9.0);  // the first frame and one per 50 steps
+        QVERIFY(std::isfinite(o["final_loss"].toDouble()));
+        // The checkpoint carries the trajectory's physics and the file's network.
+        const auto side = QJsonDocument::fromJson([&] {
+                              QFile f(model + ".json");
+                              f.open(QIODevice::ReadOnly);
+                              return f.readAll();
+                          }())
+                              .object()["config"]
+                              .toObject();
+        QCOMPARE(side["n"].toInt(), 64);
+        QCOMPARE(side["seed"].toInt(), 3);
+        QCOMPARE(side["network"].toObject()["width"].toInt(), 8);
+        // The physics cannot be overridden; a missing or truncated file is exit 2 naming it; nothing written.
+        const auto none = dir.filePath("none.pt");
+        QFile::copy(traj, dir.filePath("cut.h5"));
+        QFile cut(dir.filePath("cut.h5"));
+        cut.resize(cut.size() / 2);
+        for (const QStringList& bad : {QStringList{"--trajectory", traj, "--phi", "0.4"}, QStringList{"--trajectory", traj, "--burn-in", "10"},
+                                       QStringList{"--trajectory", dir.filePath("missing.h5")}, QStringList{"--trajectory", dir.filePath("cut.h5")}}) {
+            const auto r = cli(QStringList{"train", "--steps", "2", "--out", none} + bad);
+            QCOMPARE(r.code, 2);
+            const QString err = QString::fromUtf8(r.err).trimmed();
+            QVERIFY2(err.contains(bad.size() > 2 ? bad[2] : bad[1]), qPrintable(err));
+            QVERIFY(!QFile::exists(none));
+        }
+    }
+
     // Non-finite weights (an absurd learning rate) stop training with exit 1
     // and one line that says so; the weights of the last good step are saved.
     void numericalFailureStopsTrainingAndSavesTheLastGoodWeights() {
