@@ -83,8 +83,8 @@ public:
     // Both are written to temporary names and renamed. Throws IoError.
     void save(const std::string& path) const;
     // Throws IoError for a missing, truncated or corrupt file (non-finite
-    // weights included) and ConfigError
-    // when `expect` is given and the architecture or model kind differ.
+    // weights included) and ConfigError when `expect` is given and the
+    // architecture or model kind differ.
     static ScoreModel load(const std::string& path, const Config* expect = nullptr);
 
     struct Impl;

@@ -272,8 +272,6 @@ std::uint64_t resumed_data_seed(std::uint64_t seed, std::uint64_t step) {
     return z ^ (z >> 31);
 }
 
-// Online training from the simulator: it runs `sample_every` steps between
-// snapshots; each snapshot of N particles feeds N / batch optimiser steps.
 // Training from a stored trajectory: the physics are the trajectory's; the
 // --config file contributes its "network" and "training" objects only.
 Config trajectory_training_config(const Args& a, const Trajectory& traj) {
@@ -293,6 +291,8 @@ Config trajectory_training_config(const Args& a, const Trajectory& traj) {
     return parse_config(j.dump());
 }
 
+// Online training from the simulator: it runs `sample_every` steps between
+// snapshots; each snapshot of N particles feeds N / batch optimiser steps.
 int cmd_train(const std::vector<std::string>& argv) {
     const Args a(argv,
                  with_config_flags({"--steps", "--out", "--threads", "--burn-in", "--sample-every", "--resume", "--device", "--max-seconds",
@@ -356,9 +356,13 @@ int cmd_train(const std::vector<std::string>& argv) {
             st = model.train_step(snapshot, random_batch(rng, cfg.n, batch));
         } catch (const NumericalError& e) {
             // The step changed nothing: keep what was learned so far.
-            model.save(*out);
-            throw NumericalError(std::string(e.what()) + "; training stopped, and the last good weights (step " +
-                                 std::to_string(model.steps()) + ") were saved to '" + *out + "'");
+            std::string kept = "the last good weights (step " + std::to_string(model.steps()) + ") were saved to '" + *out + "'";
+            try {
+                model.save(*out);
+            } catch (const IoError& io) {
+                kept = "the last good weights could not be saved: " + std::string(io.what());
+            }
+            throw NumericalError(std::string(e.what()) + "; training stopped, and " + kept);
         }
         train_seconds += std::chrono::duration<double>(Clock::now() - ts).count();
         recent.push_back(st.loss);
