@@ -8,8 +8,8 @@
 #include <vtkRenderer.h>
 #include <vtkWindowToImageFilter.h>
 
-#include "engine/errors.hpp"
-#include "engine/state.hpp"
+#include "entroscope/core/errors.hpp"
+#include "entroscope/core/state.hpp"
 #include "render/particle_scene.hpp"
 
 namespace entroscope::render {

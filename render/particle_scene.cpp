@@ -28,8 +28,8 @@
 #include <vtkTextActor.h>
 #include <vtkTextProperty.h>
 
-#include "engine/config.hpp"
-#include "engine/state.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/core/state.hpp"
 #include "render/interactor_style_2d.hpp"
 
 namespace entroscope::render {

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "engine/config.hpp"
+#include "entroscope/core/config.hpp"
 
 class QComboBox;
 class QLabel;

@@ -5,7 +5,7 @@
 // commands, and feeds the current configuration back with setConfig().
 #include <QWidget>
 
-#include "engine/config.hpp"
+#include "entroscope/core/config.hpp"
 
 class QComboBox;
 class QDoubleSpinBox;

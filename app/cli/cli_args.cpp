@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "engine/errors.hpp"
+#include "entroscope/core/errors.hpp"
 
 namespace entroscope::cli {
 

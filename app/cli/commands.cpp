@@ -13,15 +13,15 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_args.hpp"
-#include "engine/config.hpp"
-#include "engine/errors.hpp"
-#include "engine/h5md.hpp"
-#include "engine/linear_oracle.hpp"
-#include "engine/observables.hpp"
-#include "engine/score_model.hpp"
-#include "engine/estimators.hpp"
-#include "engine/drift.hpp"
-#include "engine/simulator.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/core/errors.hpp"
+#include "entroscope/io/h5md.hpp"
+#include "entroscope/physics/linear_oracle.hpp"
+#include "entroscope/analysis/observables.hpp"
+#include "entroscope/score/score_model.hpp"
+#include "entroscope/analysis/estimators.hpp"
+#include "entroscope/physics/drift.hpp"
+#include "entroscope/sim/simulator.hpp"
 
 namespace entroscope::cli {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "engine/errors.hpp"
+#include "entroscope/core/errors.hpp"
 
 namespace {
 

@@ -2,7 +2,7 @@
 
 #include <QFile>
 
-#include "engine/errors.hpp"
+#include "entroscope/core/errors.hpp"
 
 namespace entroscope::gui {
 

@@ -1,5 +1,5 @@
 #pragma once
-#include "engine/config.hpp"
+#include "entroscope/core/config.hpp"
 
 namespace entroscope::gui {
 

@@ -10,8 +10,8 @@
 
 #include "app/gui/default_session.hpp"
 #include "app/gui/main_window.hpp"
-#include "engine/config.hpp"
-#include "engine/errors.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/core/errors.hpp"
 #include "widgets/vtk_view.hpp"
 
 int main(int argc, char** argv)

@@ -20,7 +20,7 @@
 #include <cstdlib>
 
 #include "app/gui/simulation_worker.hpp"
-#include "engine/errors.hpp"
+#include "entroscope/core/errors.hpp"
 #include "render/particle_scene.hpp"
 #include "widgets/entropy_panel.hpp"
 #include "widgets/parameter_panel.hpp"

@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "app/gui/simulation_worker.hpp"
-#include "engine/config.hpp"
+#include "entroscope/core/config.hpp"
 #include "widgets/entropy_panel.hpp"
 
 class QActionGroup;

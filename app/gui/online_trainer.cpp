@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <limits>
 
-#include "engine/errors.hpp"
-#include "engine/replay_buffer.hpp"
-#include "engine/score_model.hpp"
+#include "entroscope/core/errors.hpp"
+#include "entroscope/learn/replay_buffer.hpp"
+#include "entroscope/score/score_model.hpp"
 
 namespace entroscope::gui {
 

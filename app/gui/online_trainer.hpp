@@ -20,9 +20,9 @@
 #include <thread>
 #include <vector>
 
-#include "engine/config.hpp"
-#include "engine/estimators.hpp"
-#include "engine/state.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/analysis/estimators.hpp"
+#include "entroscope/core/state.hpp"
 
 namespace entroscope {
 class ReplayBuffer;

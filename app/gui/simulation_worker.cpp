@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/errors.hpp"
-#include "engine/simulator.hpp"
+#include "entroscope/core/errors.hpp"
+#include "entroscope/sim/simulator.hpp"
 
 namespace entroscope::gui {
 

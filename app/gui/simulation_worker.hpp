@@ -17,8 +17,8 @@
 #include <mutex>
 
 #include "app/gui/online_trainer.hpp"
-#include "engine/config.hpp"
-#include "engine/state.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/core/state.hpp"
 
 namespace entroscope {
 class Simulator;

@@ -3,8 +3,8 @@
 
 #include <cmath>
 
-#include "engine/config.hpp"
-#include "engine/errors.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/core/errors.hpp"
 
 using namespace entroscope;
 

@@ -5,10 +5,10 @@
 #include <cmath>
 #include <vector>
 
-#include "engine/config.hpp"
-#include "engine/drift.hpp"
-#include "engine/errors.hpp"
-#include "engine/simulator.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/physics/drift.hpp"
+#include "entroscope/core/errors.hpp"
+#include "entroscope/sim/simulator.hpp"
 
 using namespace entroscope;
 

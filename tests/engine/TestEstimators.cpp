@@ -14,12 +14,12 @@
 #include <map>
 #include <vector>
 
-#include "engine/config.hpp"
-#include "engine/drift.hpp"
-#include "engine/errors.hpp"
-#include "engine/estimators.hpp"
-#include "engine/linear_oracle.hpp"
-#include "engine/simulator.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/physics/drift.hpp"
+#include "entroscope/core/errors.hpp"
+#include "entroscope/analysis/estimators.hpp"
+#include "entroscope/physics/linear_oracle.hpp"
+#include "entroscope/sim/simulator.hpp"
 
 using namespace entroscope;
 

@@ -4,10 +4,10 @@
 #include <cmath>
 #include <vector>
 
-#include "engine/config.hpp"
-#include "engine/errors.hpp"
-#include "engine/fields.hpp"
-#include "engine/simulator.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/core/errors.hpp"
+#include "entroscope/analysis/fields.hpp"
+#include "entroscope/sim/simulator.hpp"
 
 using namespace entroscope;
 

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/config.hpp"
-#include "engine/errors.hpp"
-#include "engine/h5md.hpp"
-#include "engine/state.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/core/errors.hpp"
+#include "entroscope/io/h5md.hpp"
+#include "entroscope/core/state.hpp"
 
 using namespace entroscope;
 namespace fs = std::filesystem;

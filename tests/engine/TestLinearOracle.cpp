@@ -3,9 +3,9 @@
 
 #include <cmath>
 
-#include "engine/config.hpp"
-#include "engine/errors.hpp"
-#include "engine/linear_oracle.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/core/errors.hpp"
+#include "entroscope/physics/linear_oracle.hpp"
 
 using namespace entroscope;
 

@@ -8,9 +8,9 @@
 #include <utility>
 #include <vector>
 
-#include "engine/errors.hpp"
-#include "engine/neighbors.hpp"
-#include "engine/state.hpp"
+#include "entroscope/core/errors.hpp"
+#include "entroscope/sim/neighbors.hpp"
+#include "entroscope/core/state.hpp"
 
 using namespace entroscope;
 

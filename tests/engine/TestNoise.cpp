@@ -7,7 +7,7 @@
 
 #include <Random123/philox.h>
 
-#include "engine/noise_block.hpp"
+#include "noise_block.hpp"
 
 using namespace entroscope::detail;
 

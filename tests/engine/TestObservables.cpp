@@ -4,9 +4,9 @@
 #include <cmath>
 #include <random>
 
-#include "engine/config.hpp"
-#include "engine/observables.hpp"
-#include "engine/simulator.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/analysis/observables.hpp"
+#include "entroscope/sim/simulator.hpp"
 
 using namespace entroscope;
 

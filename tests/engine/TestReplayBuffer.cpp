@@ -10,8 +10,8 @@
 #include <set>
 #include <thread>
 
-#include "engine/errors.hpp"
-#include "engine/replay_buffer.hpp"
+#include "entroscope/core/errors.hpp"
+#include "entroscope/learn/replay_buffer.hpp"
 
 using namespace entroscope;
 

@@ -4,9 +4,9 @@
 #include <cmath>
 #include <cstring>
 
-#include "engine/config.hpp"
-#include "engine/errors.hpp"
-#include "engine/simulator.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/core/errors.hpp"
+#include "entroscope/sim/simulator.hpp"
 
 using namespace entroscope;
 

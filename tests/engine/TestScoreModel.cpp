@@ -8,10 +8,10 @@
 #include <fstream>
 #include <numeric>
 
-#include "engine/config.hpp"
-#include "engine/errors.hpp"
-#include "engine/score_model.hpp"
-#include "engine/simulator.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/core/errors.hpp"
+#include "entroscope/score/score_model.hpp"
+#include "entroscope/sim/simulator.hpp"
 
 using namespace entroscope;
 

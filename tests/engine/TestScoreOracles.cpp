@@ -10,12 +10,12 @@
 #include <numeric>
 #include <random>
 
-#include "engine/config.hpp"
-#include "engine/drift.hpp"
-#include "engine/estimators.hpp"
-#include "engine/linear_oracle.hpp"
-#include "engine/score_model.hpp"
-#include "engine/simulator.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/physics/drift.hpp"
+#include "entroscope/analysis/estimators.hpp"
+#include "entroscope/physics/linear_oracle.hpp"
+#include "entroscope/score/score_model.hpp"
+#include "entroscope/sim/simulator.hpp"
 
 using namespace entroscope;
 

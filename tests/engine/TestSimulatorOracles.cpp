@@ -5,10 +5,10 @@
 
 #include <cmath>
 
-#include "engine/config.hpp"
-#include "engine/linear_oracle.hpp"
-#include "engine/observables.hpp"
-#include "engine/simulator.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/physics/linear_oracle.hpp"
+#include "entroscope/analysis/observables.hpp"
+#include "entroscope/sim/simulator.hpp"
 
 using namespace entroscope;
 

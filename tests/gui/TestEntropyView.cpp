@@ -18,7 +18,7 @@
 #include "app/gui/default_session.hpp"
 #include "app/gui/main_window.hpp"
 #include "app/gui/simulation_worker.hpp"
-#include "engine/config.hpp"
+#include "entroscope/core/config.hpp"
 #include "widgets/entropy_panel.hpp"
 #include "widgets/vtk_view.hpp"
 

@@ -18,8 +18,8 @@
 #include "app/gui/default_session.hpp"
 #include "app/gui/main_window.hpp"
 #include "app/gui/simulation_worker.hpp"
-#include "engine/config.hpp"
-#include "engine/score_model.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/score/score_model.hpp"
 #include "widgets/parameter_panel.hpp"
 #include "widgets/vtk_view.hpp"
 

@@ -7,8 +7,8 @@
 #include <QtTest>
 #include <cmath>
 
-#include "engine/errors.hpp"
-#include "engine/state.hpp"
+#include "entroscope/core/errors.hpp"
+#include "entroscope/core/state.hpp"
 #include "render/offscreen_render.hpp"
 #include "render/particle_scene.hpp"
 

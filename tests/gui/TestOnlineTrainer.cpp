@@ -11,9 +11,9 @@
 #include <string>
 
 #include "app/gui/online_trainer.hpp"
-#include "engine/config.hpp"
-#include "engine/score_model.hpp"
-#include "engine/simulator.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/score/score_model.hpp"
+#include "entroscope/sim/simulator.hpp"
 
 using entroscope::Config;
 using entroscope::ModelKind;

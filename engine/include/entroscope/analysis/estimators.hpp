@@ -29,11 +29,11 @@
 #include <string>
 #include <vector>
 
-#include "config.hpp"
-#include "drift.hpp"
-#include "observables.hpp"
-#include "score_model.hpp"
-#include "state.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/physics/drift.hpp"
+#include "entroscope/analysis/observables.hpp"
+#include "entroscope/score/score_output.hpp"
+#include "entroscope/core/state.hpp"
 
 namespace entroscope {
 

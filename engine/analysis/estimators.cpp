@@ -1,4 +1,4 @@
-#include "estimators.hpp"
+#include "entroscope/analysis/estimators.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,8 +6,8 @@
 #include <numeric>
 #include <string>
 
-#include "errors.hpp"
-#include "linear_oracle.hpp"
+#include "entroscope/core/errors.hpp"
+#include "entroscope/physics/linear_oracle.hpp"
 
 namespace entroscope {
 

@@ -1,10 +1,10 @@
-#include "drift.hpp"
+#include "entroscope/physics/drift.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 
-#include "errors.hpp"
+#include "entroscope/core/errors.hpp"
 
 namespace entroscope {
 

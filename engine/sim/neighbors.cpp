@@ -1,4 +1,4 @@
-#include "neighbors.hpp"
+#include "entroscope/sim/neighbors.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 
 #include <omp.h>
 
-#include "errors.hpp"
+#include "entroscope/core/errors.hpp"
 
 namespace entroscope {
 namespace {

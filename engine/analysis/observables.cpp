@@ -1,9 +1,9 @@
-#include "observables.hpp"
+#include "entroscope/analysis/observables.hpp"
 
 #include <cmath>
 #include <string>
 
-#include "errors.hpp"
+#include "entroscope/core/errors.hpp"
 
 namespace entroscope {
 

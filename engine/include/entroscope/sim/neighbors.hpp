@@ -3,7 +3,7 @@
 // structure of the score network (SPEC §3).
 #include <vector>
 
-#include "state.hpp"
+#include "entroscope/core/state.hpp"
 
 namespace entroscope {
 

@@ -33,9 +33,16 @@
 #include <optional>
 #include <vector>
 
-#include "state.hpp"
+#include "entroscope/core/state.hpp"
 
 namespace entroscope {
+
+// `batch` distinct particle indices of [0, n), ascending, drawn uniformly
+// without replacement from one 64-bit draw (Floyd's algorithm on a
+// splitmix64 stream); a batch of n or more gives every particle. The one
+// batch sampler of training and the benchmarks. Throws ConfigError("batch")
+// when batch < 1.
+std::vector<int> draw_particles(std::uint64_t random_bits, int n, int batch);
 
 class ReplayBuffer {
 public:

@@ -1,4 +1,4 @@
-#include "state.hpp"
+#include "entroscope/core/state.hpp"
 
 namespace entroscope {
 

@@ -1,4 +1,4 @@
-#include "config.hpp"
+#include "entroscope/core/config.hpp"
 
 #include <cmath>
 #include <fstream>
@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "errors.hpp"
+#include "entroscope/core/errors.hpp"
 
 namespace entroscope {
 

@@ -6,7 +6,7 @@
 // neighbours' outputs. So d s_i / d z_i is exactly the derivative through
 // particle i's own input leaf, and the per-particle divergence costs one
 // backward pass per component for all particles at once.
-#include "score_model.hpp"
+#include "entroscope/score/score_model.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -25,8 +25,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "errors.hpp"
-#include "neighbors.hpp"
+#include "entroscope/core/errors.hpp"
+#include "entroscope/sim/neighbors.hpp"
 
 namespace entroscope {
 

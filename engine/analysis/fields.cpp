@@ -1,10 +1,10 @@
-#include "fields.hpp"
+#include "entroscope/analysis/fields.hpp"
 
 #include <cmath>
 #include <limits>
 #include <string>
 
-#include "errors.hpp"
+#include "entroscope/core/errors.hpp"
 
 namespace entroscope {
 

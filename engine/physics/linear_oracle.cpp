@@ -1,4 +1,4 @@
-#include "linear_oracle.hpp"
+#include "entroscope/physics/linear_oracle.hpp"
 
 #include <cmath>
 #include <complex>
@@ -8,7 +8,7 @@
 
 #include <Eigen/Dense>
 
-#include "errors.hpp"
+#include "entroscope/core/errors.hpp"
 
 namespace entroscope {
 

@@ -1,4 +1,4 @@
-#include "simulator.hpp"
+#include "entroscope/sim/simulator.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include <omp.h>
 
-#include "errors.hpp"
+#include "entroscope/core/errors.hpp"
 #include "noise.hpp"
 #include "noise_block.hpp"
 #include "force_kernels.hpp"

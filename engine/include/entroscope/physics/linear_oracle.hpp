@@ -6,8 +6,8 @@
 // component and per connected component of the spring graph.
 #include <vector>
 
-#include "config.hpp"
-#include "state.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/core/state.hpp"
 
 namespace entroscope {
 

@@ -21,8 +21,8 @@
 // seam half a box from the centre.
 #include <vector>
 
-#include "config.hpp"
-#include "state.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/core/state.hpp"
 
 namespace entroscope {
 

@@ -1,23 +1,15 @@
-#include "replay_buffer.hpp"
+#include "entroscope/learn/replay_buffer.hpp"
+#include "entroscope/core/seeding.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <utility>
 
-#include "errors.hpp"
+#include "entroscope/core/errors.hpp"
 
 namespace entroscope {
 namespace {
-
-// splitmix64: turns the caller's one 64-bit draw into a stream for the
-// particle indices.
-std::uint64_t splitmix64(std::uint64_t& x) {
-    std::uint64_t z = (x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 std::uint64_t fade_steps(double decay) {
     // Smallest f with decay^f < 2^-20.
@@ -140,11 +132,17 @@ std::optional<ReplayBuffer::Sample> ReplayBuffer::sample(std::uint64_t random_bi
         out.tag = e.tag;
         out.fresh = e.tag == current_;
     }
-    const int n = out.state->n();
     out.time = out.state->time;
-    out.particles.reserve(static_cast<std::size_t>(std::min(batch, n)));
+    out.particles = draw_particles(random_bits, out.state->n(), batch);
+    return out;
+}
+
+std::vector<int> draw_particles(std::uint64_t random_bits, int n, int batch) {
+    if (batch < 1) throw ConfigError("batch", "must be at least 1 (got " + std::to_string(batch) + ")");
+    std::vector<int> out;
+    out.reserve(static_cast<std::size_t>(std::min(batch, std::max(n, 0))));
     if (batch >= n) {
-        for (int i = 0; i < n; ++i) out.particles.push_back(i);
+        for (int i = 0; i < n; ++i) out.push_back(i);
         return out;
     }
     // Floyd's algorithm: `batch` distinct indices in O(batch), marked in a
@@ -160,12 +158,12 @@ std::optional<ReplayBuffer::Sample> ReplayBuffer::sample(std::uint64_t random_bi
     };
     for (int j = n - batch; j < n; ++j) {
         // Uniform in [0, j]; the modulo bias is below 2^-32 for j < 2^31.
-        const int t = static_cast<int>(splitmix64(stream) % (static_cast<std::uint64_t>(j) + 1));
+        const int t = static_cast<int>(splitmix64_next(stream) % (static_cast<std::uint64_t>(j) + 1));
         if (test_and_set(t)) test_and_set(j);
     }
     for (std::size_t wd = 0; wd < bits.size(); ++wd)
         for (std::uint64_t word = bits[wd]; word != 0; word &= word - 1)
-            out.particles.push_back(static_cast<int>(wd * 64 + static_cast<std::size_t>(__builtin_ctzll(word))));
+            out.push_back(static_cast<int>(wd * 64 + static_cast<std::size_t>(__builtin_ctzll(word))));
     return out;
 }
 

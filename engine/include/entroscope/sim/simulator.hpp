@@ -7,8 +7,8 @@
 #include <memory>
 #include <vector>
 
-#include "config.hpp"
-#include "state.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/core/state.hpp"
 
 namespace entroscope {
 

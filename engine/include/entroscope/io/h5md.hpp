@@ -30,8 +30,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/config.hpp"
-#include "engine/state.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/core/state.hpp"
 
 namespace entroscope {
 

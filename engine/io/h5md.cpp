@@ -1,4 +1,4 @@
-#include "engine/h5md.hpp"
+#include "entroscope/io/h5md.hpp"
 
 #include <hdf5.h>
 
@@ -14,7 +14,7 @@
 #include <set>
 #include <utility>
 
-#include "engine/errors.hpp"
+#include "entroscope/core/errors.hpp"
 
 namespace entroscope {
 namespace {

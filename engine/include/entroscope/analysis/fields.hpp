@@ -23,8 +23,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "config.hpp"
-#include "state.hpp"
+#include "entroscope/core/config.hpp"
+#include "entroscope/core/state.hpp"
 
 namespace entroscope {
 

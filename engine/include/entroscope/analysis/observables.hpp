@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "state.hpp"
+#include "entroscope/core/state.hpp"
 
 namespace entroscope {
 
