@@ -7,7 +7,6 @@
 #include <iostream>
 #include <limits>
 #include <memory>
-#include <random>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +21,10 @@
 #include "entroscope/analysis/estimators.hpp"
 #include "entroscope/physics/drift.hpp"
 #include "entroscope/sim/simulator.hpp"
+#include "entroscope/core/seeding.hpp"
+#include "entroscope/learn/replay_buffer.hpp"
+#include "entroscope/learn/trainer.hpp"
+#include "entroscope/session/session_core.hpp"
 
 namespace entroscope::cli {
 
@@ -247,31 +250,6 @@ int cmd_simulate(const std::vector<std::string>& argv) {
     return 0;
 }
 
-// Draws `count` distinct particle indices from [0, n) (Floyd's algorithm).
-std::vector<int> random_batch(std::mt19937_64& rng, int n, int count) {
-    count = std::min(count, n);
-    std::vector<int> out;
-    out.reserve(static_cast<std::size_t>(count));
-    std::vector<char> taken(static_cast<std::size_t>(n), 0);
-    for (int j = n - count; j < n; ++j) {
-        const int t = static_cast<int>(std::uniform_int_distribution<int>(0, j)(rng));
-        const int pick = taken[static_cast<std::size_t>(t)] ? j : t;
-        taken[static_cast<std::size_t>(pick)] = 1;
-        out.push_back(pick);
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
-// The seed of a resumed training run's data (trajectory, batches): a
-// splitmix64 finaliser of the config's seed and the checkpoint's step.
-std::uint64_t resumed_data_seed(std::uint64_t seed, std::uint64_t step) {
-    std::uint64_t z = seed + 0x9e3779b97f4a7c15ull * (step + 1);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 // Training from a stored trajectory: the physics are the trajectory's; the
 // --config file contributes its "network" and "training" objects only.
 Config trajectory_training_config(const Args& a, const Trajectory& traj) {
@@ -305,6 +283,7 @@ int cmd_train(const std::vector<std::string>& argv) {
         traj = std::make_unique<Trajectory>(read_h5md(*t));
         if (traj->frames.empty()) throw IoError("trajectory '" + *t + "' holds no frames");
     }
+    const std::size_t traj_frames = traj ? traj->frames.size() : 0;
     const Config cfg = traj ? trajectory_training_config(a, *traj) : load_config(a);
     const auto steps = positive_steps(a, "--steps", true);
     const int threads = threads_of(a);
@@ -316,80 +295,73 @@ int cmd_train(const std::vector<std::string>& argv) {
     const double max_seconds = a.has("--max-seconds") ? a.number("--max-seconds", 0) : 0.0;
     if (a.has("--max-seconds") && !(max_seconds > 0.0)) throw ConfigError("--max-seconds", "must be > 0");
     torch_threads(threads);
-    ScoreModel model = a.has("--resume") ? ScoreModel::load(*a.value("--resume"), &cfg) : ScoreModel(cfg);
+    // The live session's deterministic core: snapshots every --sample-every
+    // steps into the replay buffer, N / batch optimiser steps per snapshot,
+    // the same batch sampler, seeds, schedule and loss smoothing as the window.
+    SessionOptions so;
+    so.training = true;
+    if (const auto r = a.value("--resume")) so.model_path = *r;
+    so.schedule_steps = steps;
+    so.sample_every = every;
+    so.sim_threads = threads;
+    so.fields = false;
+    if (const auto d = a.value("--device")) so.device = *d;
+    std::unique_ptr<SessionCore> core;
+    if (traj) core = std::make_unique<SessionCore>(cfg, so, std::move(traj->frames));
+    else core = std::make_unique<SessionCore>(cfg, so);
+    ScoreModel& model = *core->model();
     place(a, model);
-    model.set_schedule_length(model.steps() + steps);
-    // A resumed run continues the random streams instead of replaying the
-    // first run's: its trajectory and batches come from a seed derived from
-    // the config's seed and the checkpoint's step (same inputs, same run).
-    Config data_cfg = cfg;
-    if (model.steps() > 0) data_cfg.seed = resumed_data_seed(cfg.seed, model.steps());
-    std::unique_ptr<Simulator> sim;
-    if (!traj) sim = std::make_unique<Simulator>(data_cfg, threads);
     std::cerr << "train: " << cfg.network.arch << " network, " << model.parameter_count() << " parameters, "
               << cfg.training.loss << " loss, batch " << cfg.training.batch << ", " << steps << " steps on " << model.device()
-              << (traj ? ", from " + std::to_string(traj->frames.size()) + " stored frames" : std::string()) << "\n";
-    if (sim && burn > 0) sim->run(burn);
-    std::mt19937_64 rng(data_cfg.seed ^ 0x9e3779b97f4a7c15ull);
+              << (traj ? ", from " + std::to_string(traj_frames) + " stored frames" : std::string()) << "\n";
+    if (!traj && burn > 0) core->burn_in(burn);
     const int batch = std::min(cfg.training.batch, cfg.n);
-    const std::uint64_t per_snapshot = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(cfg.n / batch));
-    std::vector<double> recent;
     const auto t0 = Clock::now();
-    double train_seconds = 0.0;
     auto last_report = Clock::now();
-    std::uint64_t done = 0;
-    const State* frame = nullptr;
-    for (std::uint64_t s = 0; s < steps; ++s) {
+    std::uint64_t seen = 0;
+    auto report = [&] {
+        const TrainingStatus t = core->training_status();
+        std::cerr << "  step " << t.network_steps << ": loss " << t.recent_loss << " (mean of last " << std::min<std::uint64_t>(seen, Trainer::kLossWindow)
+                  << "), lr " << t.lr << "\n";
+        last_report = Clock::now();
+    };
+    auto keep_going = [&] {
+        if (seen > 0 && Clock::now() - last_report > std::chrono::seconds(5)) report();
         if (max_seconds > 0.0 && std::chrono::duration<double>(Clock::now() - t0).count() >= max_seconds) {
-            std::cerr << "  stopped after " << s << " of " << steps << " steps: --max-seconds " << max_seconds << " reached\n";
-            break;
+            std::cerr << "  stopped after " << seen << " of " << steps << " steps: --max-seconds " << max_seconds << " reached\n";
+            return false;
         }
-        // A snapshot feeds N / batch steps: the simulator's next one, or a stored frame drawn at random.
-        if (s % per_snapshot == 0) {
-            if (sim) sim->run(every);
-            else frame = &traj->frames[std::uniform_int_distribution<std::size_t>(0, traj->frames.size() - 1)(rng)];
-        }
-        const State& snapshot = sim ? sim->state() : *frame;
-        const auto ts = Clock::now();
-        TrainStats st;
+        ++seen;
+        return true;
+    };
+    std::uint64_t done = 0;
+    try {
+        done = core->train(steps, keep_going);
+    } catch (const NumericalError& e) {
+        // The step changed nothing: keep what was learned so far.
+        std::string kept = "the last good weights (step " + std::to_string(model.steps()) + ") were saved to '" + *out + "'";
         try {
-            st = model.train_step(snapshot, random_batch(rng, cfg.n, batch));
-        } catch (const NumericalError& e) {
-            // The step changed nothing: keep what was learned so far.
-            std::string kept = "the last good weights (step " + std::to_string(model.steps()) + ") were saved to '" + *out + "'";
-            try {
-                model.save(*out);
-            } catch (const IoError& io) {
-                kept = "the last good weights could not be saved: " + std::string(io.what());
-            }
-            throw NumericalError(std::string(e.what()) + "; training stopped, and " + kept);
+            core->save_model(*out);
+        } catch (const IoError& io) {
+            kept = "the last good weights could not be saved: " + std::string(io.what());
         }
-        train_seconds += std::chrono::duration<double>(Clock::now() - ts).count();
-        recent.push_back(st.loss);
-        if (recent.size() > 200) recent.erase(recent.begin());
-        done = s + 1;
-        if (Clock::now() - last_report > std::chrono::seconds(5) || s + 1 == steps) {
-            double m = 0;
-            for (double v : recent) m += v / static_cast<double>(recent.size());
-            std::cerr << "  step " << st.step << ": loss " << m << " (mean of last " << recent.size() << "), lr " << st.lr << "\n";
-            last_report = Clock::now();
-        }
+        throw NumericalError(std::string(e.what()) + "; training stopped, and " + kept);
     }
+    if (done == steps) report();
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    model.save(*out);
-    double final_loss = 0;
-    for (double v : recent) final_loss += v / static_cast<double>(recent.size());
+    core->save_model(*out);
+    const TrainingStatus ts = core->training_status();
     json o;
     o["steps"] = done;
     if (done < steps) o["steps_planned"] = steps;
     o["total_steps"] = model.steps();
-    o["final_loss"] = done > 0 ? json(final_loss) : json(nullptr);
+    o["final_loss"] = done > 0 ? json(ts.recent_loss) : json(nullptr);
     o["seconds"] = seconds;
-    o["samples_per_s"] = done > 0 ? json(static_cast<double>(done) * batch / train_seconds) : json(nullptr);
+    o["samples_per_s"] = done > 0 ? json(static_cast<double>(done) * batch / seconds) : json(nullptr);
     o["device"] = model.device();
     o["parameter_count"] = model.parameter_count();
-    o["data_seed"] = data_cfg.seed;
-    if (traj) o["trajectory"] = {{"path", *a.value("--trajectory")}, {"frames", traj->frames.size()}};
+    o["data_seed"] = core->data_seed();
+    if (traj) o["trajectory"] = {{"path", *a.value("--trajectory")}, {"frames", traj_frames}};
     o["out"] = *out;
     emit(a, o);
     return 0;
@@ -413,26 +385,33 @@ int cmd_estimate(const std::vector<std::string>& argv) {
     const auto every = a.has("--sample-every") ? positive_steps(a, "--sample-every", true) : 100;
     const int threads = threads_of(a);
     // Snapshots `every` steps apart may be correlated: batch means by default.
-    const auto batches = a.integer("--batches", samples >= 20 ? 10 : 0);
+    // Without --batches, the session's rule (ten batches from 20 snapshots on).
+    const auto batches = a.has("--batches") ? a.integer("--batches", 0) : -1;
     torch_threads(threads);
-    ScoreModel model = ScoreModel::load(*path, &cfg);
-    place(a, model);
-    Simulator sim(cfg, threads);
+    // The live session's core without training: an evaluation (with
+    // divergences and the drift's diagnostics) at every snapshot, one window
+    // over all of them.
+    SessionOptions so;
+    so.training = false;
+    so.model_path = *path;
+    so.sample_every = every;
+    so.sim_threads = threads;
+    so.evaluate_every = 1;
+    so.divergence_every = 1;
+    so.window = 0;
+    so.fields = false;
+    if (const auto d = a.value("--device")) so.device = *d;
+    SessionCore core(cfg, so);
+    place(a, *core.model());
     std::cerr << "estimate: " << samples << " snapshots, " << every << " steps apart, after " << burn << " burn-in steps\n";
-    if (burn > 0) sim.run(burn);
-    EstimatorAccumulator acc(cfg.n);
+    if (burn > 0) core.burn_in(burn);
     // Without positional noise, stationarity (E[div v] = 0 with v_x = b_x)
     // gives the total active EPR exactly as -E[sum_i div_{x_i} b_{x_i}]: a
     // network-free value to hold the learned one against.
     const bool identity = cfg.position_diffusion() == 0.0;
     const auto t0 = Clock::now();
-    for (std::uint64_t k = 0; k < samples; ++k) {
-        sim.run(every);
-        const ScoreOutput out = model.infer(sim.state(), true);
-        const Drift drift = compute_drift(cfg, sim.state(), true);
-        acc.add(estimate_particles(cfg, sim.state(), out, drift));
-    }
-    const auto sum = acc.summary(static_cast<int>(batches));
+    core.advance(samples * every);
+    const auto sum = core.window_summary(static_cast<int>(batches));
     json o;
     o["samples"] = samples;
     o["n"] = cfg.n;
@@ -509,14 +488,14 @@ int bench_network(const Args& a, const Config& cfg, const std::string& what) {
     sim.run(a.has("--warmup") ? positive_steps(a, "--warmup", false) : 100);
     ScoreModel model(cfg);
     place(a, model);
-    std::mt19937_64 rng(1);
+    std::uint64_t stream = 1;
     const int batch = std::min(cfg.training.batch, cfg.n);
     // One untimed call: allocations, lazy initialisation.
-    if (what == "train") model.train_step(sim.state(), random_batch(rng, cfg.n, batch));
+    if (what == "train") model.train_step(sim.state(), draw_particles(splitmix64_next(stream), cfg.n, batch));
     else model.infer(sim.state(), false);
     const auto t0 = Clock::now();
     for (std::uint64_t s = 0; s < steps; ++s) {
-        if (what == "train") model.train_step(sim.state(), random_batch(rng, cfg.n, batch));
+        if (what == "train") model.train_step(sim.state(), draw_particles(splitmix64_next(stream), cfg.n, batch));
         else model.infer(sim.state(), a.has("--divergence"));
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();

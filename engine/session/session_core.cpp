@@ -330,6 +330,10 @@ void SessionCore::reset_window() {
     estimate_ = std::move(g);
 }
 
+EstimatorAccumulator::Summary SessionCore::window_summary(int batches) const {
+    return window_->acc.summary(batches < 0 ? se_batches(window_->acc.count()) : batches);
+}
+
 void SessionCore::set_estimation(int window, bool fields, int bins, double width) {
     if (window < 0) throw ConfigError("window", "must be >= 0");
     if (bins < 1 || bins > 4096) throw ConfigError("bins", "must be in [1, 4096], got " + std::to_string(bins));

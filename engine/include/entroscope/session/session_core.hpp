@@ -121,6 +121,10 @@ public:
     // is no network or no snapshot. A failure marks training failed.
     std::shared_ptr<const Evaluation> evaluate(bool with_divergence, std::shared_ptr<const State> state = nullptr);
     std::shared_ptr<const GlobalEstimate> estimate() const { return estimate_; }
+    // The window's full summary (sums over particles, per-particle time
+    // averages). batches < 0: the session's rule (batch means with ten
+    // batches from 20 evaluations on, else independent evaluations).
+    EstimatorAccumulator::Summary window_summary(int batches = -1) const;
     TrainingStatus training_status() const;
     // Window length, fields on/off, bins and width (as in SessionOptions);
     // the window starts over. Throws ConfigError.
