@@ -105,7 +105,8 @@ EntropyPanel::EntropyPanel(QWidget* parent) : QWidget(parent)
         Q_EMIT colourByChanged(colourBy());
     });
     setColourBy(ColourBy::ActiveAngle);
-    setReadout(EntropyReadout{});
+    epr_->setText(QStringLiteral("—"));
+    details_->setText(tr("Waiting for the first evaluation of the learned score…"));
 }
 
 EntropyPanel::ColourBy EntropyPanel::colourBy() const
@@ -129,87 +130,96 @@ void EntropyPanel::setColourBy(ColourBy c)
     }
 }
 
-void EntropyPanel::setReadout(const EntropyReadout& r)
+void EntropyPanel::setFrame(const Frame& f)
 {
-    const bool aoup = r.model == ModelKind::Aoup;
+    const bool aoup = f.config.model == ModelKind::Aoup;
     convention_->setText(
         aoup ? tr("AOUP: σ<sub>i</sub> = γ |g<sub>i</sub> + s<sub>g,i</sub>|², mean over the last evaluations "
                   "± standard error; k<sub>B</sub> per unit time.")
              : tr("ABP: σ<sub>i</sub> = D<sub>r</sub> s<sub>θ,i</sub>², mean over the last evaluations "
                   "± standard error; k<sub>B</sub> per unit time."));
-    if (!r.trainingEnabled) {
+    const TrainingStatus& t = f.training;
+    if (!t.enabled && !t.failed) {
         epr_->setText(QStringLiteral("—"));
-        details_->setText(tr("Online training is off."));
+        details_->setText(t.message.empty() ? tr("Online training is off.") : QString::fromStdString(t.message).toHtmlEscaped());
         xPart_->clear();
         training_->clear();
         message_->clear();
         return;
     }
-    if (r.evaluations > 0) {
-        epr_->setText(meanSe(r.epr, r.eprSe));
-        QString d = tr("Learned estimate after %1 training steps; %2 evaluation(s), newest at t = %3 "
-                       "(took %4 s).")
-                        .arg(QLocale().toString(static_cast<qulonglong>(r.evaluatedAtTrainingStep)))
-                        .arg(r.evaluations)
-                        .arg(r.evaluatedAtTime, 0, 'g', 5)
-                        .arg(r.evaluationSeconds, 0, 'f', 1);
-        if (std::isfinite(r.eprDiv)) {
+    static const GlobalEstimate none;
+    const GlobalEstimate& g = f.estimate ? *f.estimate : none;
+    if (g.evaluations > 0) {
+        epr_->setText(meanSe(g.epr_active.mean, g.epr_active.se));
+        QString d = tr("Learned estimate after %1 training steps; %2 evaluation(s), newest at t = %3.")
+                        .arg(QLocale().toString(static_cast<qulonglong>(g.network_step)))
+                        .arg(g.evaluations)
+                        .arg(g.time, 0, 'g', 5);
+        if (g.divergence_evaluations > 0 && std::isfinite(g.epr_active_div.mean)) {
             d += QStringLiteral("<br>") +
                  tr("Divergence estimator %1: %2<br>gap (|v|² − div): %3")
                      .arg(aoup ? tr("−γ(2 + ∇<sub>g</sub>·s<sub>g</sub>)") : tr("−D<sub>r</sub> ∂<sub>θ</sub>s<sub>θ</sub>"))
-                     .arg(meanSe(r.eprDiv, r.eprDivSe), meanSe(r.gap, r.gapSe));
+                     .arg(meanSe(g.epr_active_div.mean, g.epr_active_div.se), meanSe(g.gap.mean, g.gap.se));
         }
         // The two estimators agree in expectation only for the true score.
-        if (std::isfinite(r.gap) && std::isfinite(r.gapSe) &&
-            std::abs(r.gap) > std::max(3.0 * r.gapSe, 0.1 * std::abs(r.epr))) {
+        if (std::isfinite(g.gap.mean) && std::isfinite(g.gap.se) &&
+            std::abs(g.gap.mean) > std::max(3.0 * g.gap.se, 0.1 * std::abs(g.epr_active.mean))) {
             d += QStringLiteral("<br><span style=\"color:#c77800;\">") +
                  tr("The estimators disagree: the network is still learning; do not trust the numbers yet.") +
                  QStringLiteral("</span>");
         }
         // Without positional noise the active EPR is known without a network.
-        if (std::isfinite(r.eprExact)) {
+        const MeanSe& ex = g.epr_active_identity;
+        if (std::isfinite(ex.mean)) {
             d += QStringLiteral("<br>") + tr("Exact, no network (−⟨Σ∇<sub>x</sub>·b<sub>x</sub>⟩/N, stationary state): %1")
-                                              .arg(meanSe(r.eprExact, r.eprExactSe));
-            const double se = std::hypot(r.eprSe, std::isfinite(r.eprExactSe) ? r.eprExactSe : 0.0);
-            if (std::isfinite(r.epr) && std::abs(r.epr - r.eprExact) > std::max(3.0 * se, 0.1 * std::abs(r.eprExact))) {
+                                              .arg(meanSe(ex.mean, ex.se));
+            const double se = std::hypot(g.epr_active.se, std::isfinite(ex.se) ? ex.se : 0.0);
+            if (std::isfinite(g.epr_active.mean) && std::abs(g.epr_active.mean - ex.mean) > std::max(3.0 * se, 0.1 * std::abs(ex.mean))) {
                 d += QStringLiteral("<br><span style=\"color:#c77800;\">") +
                      tr("The learned value is far from the exact one: the network has not learned this state.") +
                      QStringLiteral("</span>");
             }
         }
+        // A linear system: the exact answer of the simulated chain and of the SDE.
+        if (std::isfinite(g.exact_epr_active)) {
+            d += QStringLiteral("<br>") + tr("Exact (linear system): %1 (simulated chain), %2 (SDE)")
+                                              .arg(g.exact_epr_active_chain, 0, 'g', 5)
+                                              .arg(g.exact_epr_active, 0, 'g', 5);
+        }
         details_->setText(d);
+        switch (g.x_part) {
+        case XPart::Infinite:
+            xPart_->setText(aoup ? tr("Positional part: infinite — ε = 0, no noise on the positions "
+                                      "(hypoelliptic); only the active part is finite.")
+                                 : tr("Positional part: infinite — D<sub>t</sub> = 0, no noise on the positions "
+                                      "(hypoelliptic); only the active part is finite."));
+            break;
+        case XPart::Finite:
+            xPart_->setText(tr("Positional part per particle: %1").arg(meanSe(g.epr_x.mean, g.epr_x.se)));
+            break;
+        case XPart::Unavailable:
+            xPart_->setText(tr("Positional part: not available (no position score)."));
+            break;
+        }
     } else {
+        // Nothing is known yet: say so, and nothing else.
         epr_->setText(QStringLiteral("—"));
         details_->setText(tr("Waiting for the first evaluation of the learned score…"));
+        xPart_->clear();
     }
-    switch (r.xPart) {
-    case EntropyReadout::XPart::Infinite:
-        xPart_->setText(aoup ? tr("Positional part: infinite — ε = 0, no noise on the positions "
-                                  "(hypoelliptic); only the active part is finite.")
-                             : tr("Positional part: infinite — D<sub>t</sub> = 0, no noise on the positions "
-                                  "(hypoelliptic); only the active part is finite."));
-        break;
-    case EntropyReadout::XPart::Finite:
-        xPart_->setText(r.evaluations > 0 ? tr("Positional part per particle: %1").arg(meanSe(r.eprX, r.eprXSe))
-                                          : QString());
-        break;
-    case EntropyReadout::XPart::Unavailable:
-        xPart_->setText(tr("Positional part: not available (no position score)."));
-        break;
+    QString tt = tr("Training: %1 · %2 steps").arg(QString::fromStdString(t.source), QLocale().toString(static_cast<qulonglong>(t.network_steps)));
+    if (t.steps_per_second > 0.0) {
+        tt += tr(" (%1/s)").arg(t.steps_per_second, 0, 'f', t.steps_per_second < 10.0 ? 2 : 1);
     }
-    QString t = tr("Training: %1 · %2 steps").arg(r.source, QLocale().toString(static_cast<qulonglong>(r.trainingSteps)));
-    if (r.stepsPerSecond > 0.0) {
-        t += tr(" (%1/s)").arg(r.stepsPerSecond, 0, 'f', r.stepsPerSecond < 10.0 ? 2 : 1);
+    if (std::isfinite(t.recent_loss) && t.session_steps > 0) {
+        tt += tr(" · loss %1").arg(QString::number(t.recent_loss, 'g', 4).replace(QLatin1Char('-'), QChar(0x2212)));
     }
-    if (std::isfinite(r.loss) && r.trainingSteps > 0) {
-        t += tr(" · loss %1").arg(QString::number(r.loss, 'g', 4).replace(QLatin1Char('-'), QChar(0x2212)));
+    if (t.batch > 0) {
+        tt += tr(" · batch %1").arg(t.batch);
     }
-    if (r.batch > 0) {
-        t += tr(" · batch %1").arg(r.batch);
-    }
-    training_->setText(t);
-    message_->setText(r.message.toHtmlEscaped());
-    message_->setStyleSheet(r.failed ? QStringLiteral("color: #d33;") : QString());
+    training_->setText(tt);
+    message_->setText(QString::fromStdString(t.message).toHtmlEscaped());
+    message_->setStyleSheet(t.failed ? QStringLiteral("color: #d33;") : QString());
 }
 
 }  // namespace entroscope::widgets

@@ -8,6 +8,7 @@
 #include <limits>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -24,6 +25,7 @@
 #include "entroscope/core/seeding.hpp"
 #include "entroscope/learn/replay_buffer.hpp"
 #include "entroscope/learn/trainer.hpp"
+#include "entroscope/session/live_session.hpp"
 #include "entroscope/session/session_core.hpp"
 
 namespace entroscope::cli {
@@ -521,12 +523,58 @@ int bench_network(const Args& a, const Config& cfg, const std::string& what) {
     return 0;
 }
 
+// The live session as the window runs it (simulation and learner threads,
+// wall-clock pacing), headless, for --seconds.
+int bench_live(const Args& a, const Config& cfg) {
+    const double seconds = a.has("--seconds") ? a.number("--seconds", 0) : 20.0;
+    if (!(seconds > 0.0) || seconds > 86400.0) throw ConfigError("--seconds", "must be in (0, 86400]");
+    LiveOptions lo;
+    lo.sim_threads = a.has("--sim-threads") ? static_cast<int>(a.integer("--sim-threads", 1)) : 1;
+    lo.train_threads = a.has("--train-threads") ? static_cast<int>(a.integer("--train-threads", 1)) : 1;
+    if (lo.sim_threads < 1 || lo.sim_threads > 1024) throw ConfigError("--sim-threads", "must be in [1, 1024]");
+    if (lo.train_threads < 1 || lo.train_threads > 1024) throw ConfigError("--train-threads", "must be in [1, 1024]");
+    if (const auto m = a.value("--model")) lo.session.pretrained_path = *m;
+    lo.session.training = !a.has("--no-training");
+    LiveSession live(cfg, lo);
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    const LiveSession::Stats st = live.stats();
+    const auto f = live.latest();
+    json out;
+    out["what"] = "live";
+    out["n"] = cfg.n;
+    out["model"] = to_string(cfg.model);
+    out["seconds"] = st.seconds;
+    out["sim_threads"] = lo.sim_threads;
+    out["train_threads"] = lo.train_threads;
+    out["sim_particle_steps_per_s"] = static_cast<double>(st.particle_steps) / st.seconds;
+    out["train_steps_per_s"] = static_cast<double>(st.train_steps) / st.seconds;
+    out["evaluations_per_s"] = static_cast<double>(st.evaluations) / st.seconds;
+    out["divergence_evaluations_per_s"] = static_cast<double>(st.divergence_evaluations) / st.seconds;
+    out["evaluation_share"] = st.train_seconds + st.eval_seconds > 0 ? json(st.eval_seconds / (st.train_seconds + st.eval_seconds)) : json(nullptr);
+    out["train_seconds"] = st.train_seconds;
+    out["evaluation_seconds"] = st.eval_seconds;
+    out["evaluations"] = st.evaluations;
+    out["train_steps"] = st.train_steps;
+    out["seconds_to_first_estimate"] = st.seconds_to_first_estimate >= 0.0 ? json(st.seconds_to_first_estimate) : json(nullptr);
+    out["network_source"] = f ? json(f->training.source) : json(nullptr);
+    if (f && !f->notice.empty()) out["notice"] = f->notice;
+    std::cerr << "bench live: " << st.seconds << " s: " << out["sim_particle_steps_per_s"].get<double>() / 1e6
+              << " M particle-steps/s, " << out["train_steps_per_s"].get<double>() << " training steps/s, "
+              << out["evaluations_per_s"].get<double>() << " evaluations/s, first estimate after "
+              << st.seconds_to_first_estimate << " s\n";
+    emit(a, out);
+    return 0;
+}
+
 int cmd_bench(const std::vector<std::string>& argv) {
-    const Args a(argv, with_config_flags({"--steps", "--threads", "--warmup", "--what", "--device"}), {"--json", "--divergence", "--tf32"});
+    const Args a(argv, with_config_flags({"--steps", "--threads", "--warmup", "--what", "--device", "--seconds", "--sim-threads",
+                                          "--train-threads", "--model"}),
+                 {"--json", "--divergence", "--tf32", "--no-training"});
     const auto what = a.value("--what").value_or("simulate");
-    if (what != "simulate" && what != "train" && what != "infer")
-        throw ConfigError("--what", "unknown benchmark '" + what + "' (simulate, train or infer)");
+    if (what != "simulate" && what != "train" && what != "infer" && what != "live")
+        throw ConfigError("--what", "unknown benchmark '" + what + "' (simulate, train, infer or live)");
     const Config cfg = load_config(a);
+    if (what == "live") return bench_live(a, cfg);
     if (what != "simulate") return bench_network(a, cfg, what);
     if (a.has("--device")) throw ConfigError("--device", "applies to the network benchmarks (--what train|infer); the simulator runs on the CPU");
     if (a.has("--tf32")) throw ConfigError("--tf32", "applies to the network benchmarks (--what train|infer) on a GPU");

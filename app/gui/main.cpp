@@ -1,5 +1,6 @@
 // entroscope: the desktop window.
 //   entroscope [--config F.json] [--no-training] [--colour-by angle|sigma]
+//              [--sim-threads N] [--train-threads N]
 //              [--screenshot OUT.png --after-seconds T]
 #include <QApplication>
 #include <QCommandLineParser>
@@ -44,6 +45,14 @@ int main(int argc, char** argv)
                                        QStringLiteral("Particle colours: angle (default) or sigma (learned local "
                                                       "entropy production)."),
                                        QStringLiteral("angle|sigma"), QStringLiteral("angle"));
+    const QCommandLineOption simThreadsOpt(QStringLiteral("sim-threads"),
+                                           QStringLiteral("Threads of the simulation (default: all cores but one)."),
+                                           QStringLiteral("N"));
+    const QCommandLineOption trainThreadsOpt(QStringLiteral("train-threads"),
+                                             QStringLiteral("Threads of the score network's training (default 1)."),
+                                             QStringLiteral("N"));
+    parser.addOption(simThreadsOpt);
+    parser.addOption(trainThreadsOpt);
     parser.addOption(configOpt);
     parser.addOption(noTrainOpt);
     parser.addOption(colourOpt);
@@ -73,6 +82,19 @@ int main(int argc, char** argv)
         return 2;
     }
 
+    entroscope::LiveOptions opt = entroscope::gui::MainWindow::defaultLiveOptions();
+    for (const auto& [option, target] : {std::pair{&simThreadsOpt, &opt.sim_threads}, std::pair{&trainThreadsOpt, &opt.train_threads}}) {
+        if (parser.isSet(*option)) {
+            const int v = parser.value(*option).toInt(&ok);
+            if (!ok || v < 1 || v > 1024) {
+                std::fprintf(stderr, "entroscope: --%s: expected a whole number in [1, 1024]\n",
+                             option->names().front().toLocal8Bit().constData());
+                return 2;
+            }
+            *target = v;
+        }
+    }
+
     entroscope::Config cfg;
     try {
         cfg = parser.isSet(configOpt) ? entroscope::load_config_file(parser.value(configOpt).toStdString())
@@ -83,8 +105,7 @@ int main(int argc, char** argv)
     }
 
     try {
-        entroscope::gui::WorkerOptions opt = entroscope::gui::MainWindow::defaultWorkerOptions();
-        opt.training = !parser.isSet(noTrainOpt);
+        opt.session.training = !parser.isSet(noTrainOpt);
         entroscope::gui::MainWindow window(cfg, opt);
         if (colourBy == QLatin1String("sigma")) {
             window.setColourBy(entroscope::gui::MainWindow::ColourBy::LocalEntropyProduction);

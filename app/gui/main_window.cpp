@@ -13,13 +13,14 @@
 #include <QLocale>
 #include <QSignalBlocker>
 #include <QStatusBar>
+#include <QThread>
 #include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
-#include "app/gui/simulation_worker.hpp"
+#include "app/gui/session_controller.hpp"
 #include "entroscope/core/errors.hpp"
 #include "render/particle_scene.hpp"
 #include "widgets/entropy_panel.hpp"
@@ -58,54 +59,21 @@ double percentile99(std::vector<float> v)
     return hi > 0.0 ? hi : 1.0;
 }
 
-widgets::EntropyReadout readout(const LearnedEstimate& e)
+std::string caption(const Frame& f, bool sigmaColours)
 {
-    widgets::EntropyReadout r;
-    r.model = e.model;
-    r.n = e.n;
-    r.evaluations = e.evaluations;
-    r.epr = e.eprActive.mean;
-    r.eprSe = e.eprActive.se;
-    r.eprDiv = e.eprActiveDiv.mean;
-    r.eprDivSe = e.eprActiveDiv.se;
-    r.gap = e.gap.mean;
-    r.gapSe = e.gap.se;
-    r.xPart = e.xPart == XPart::Finite       ? widgets::EntropyReadout::XPart::Finite
-              : e.xPart == XPart::Infinite   ? widgets::EntropyReadout::XPart::Infinite
-                                             : widgets::EntropyReadout::XPart::Unavailable;
-    r.eprX = e.eprX.mean;
-    r.eprXSe = e.eprX.se;
-    r.eprExact = e.eprActiveExact.mean;
-    r.eprExactSe = e.eprActiveExact.se;
-    r.evaluatedAtTrainingStep = e.evaluatedAtTrainingStep;
-    r.evaluatedAtTime = e.evaluatedAtTime;
-    r.evaluationSeconds = e.evaluationSeconds;
-    r.trainingSteps = e.trainingSteps;
-    r.stepsPerSecond = e.stepsPerSecond;
-    r.loss = e.recentLoss;
-    r.batch = e.batch;
-    r.source = QString::fromStdString(e.source);
-    r.message = QString::fromStdString(e.message);
-    r.failed = e.failed;
-    return r;
-}
-
-std::string caption(const Snapshot& s, bool sigmaColours)
-{
-    const Config& c = s.config;
+    const Config& c = f.config;
     const char* model = c.model == ModelKind::Aoup ? "AOUP" : "ABP";
     const char* phi = render::ParticleScene::unicodeText() ? "\xCF\x86" : "phi";
     char buf[256];
     std::snprintf(buf, sizeof buf,
                   "%s    N = %d    %s = %.3f%s    Pe = %.1f    L = %.1f\nt = %.6g    (%llu steps)", model,
-                  c.n, phi, c.phi, c.model == ModelKind::Aoup ? " (nominal)" : "", c.peclet(), s.state->box,
-                  s.state->time, static_cast<unsigned long long>(s.state->step));
+                  c.n, phi, c.phi, c.model == ModelKind::Aoup ? " (nominal)" : "", c.peclet(), f.state->box,
+                  f.state->time, static_cast<unsigned long long>(f.state->step));
     std::string text = buf;
     if (sigmaColours) {
-        const LearnedEstimate* e = s.learned.get();
-        if (e && !e->sigma.empty()) {
-            std::snprintf(buf, sizeof buf, "\ncolour: learned sigma_i at t = %.6g (training step %llu)",
-                          e->evaluatedAtTime, static_cast<unsigned long long>(e->evaluatedAtTrainingStep));
+        if (f.learned && !f.learned->sigma_sq.empty()) {
+            std::snprintf(buf, sizeof buf, "\ncolour: learned sigma_i of this state (network step %llu)",
+                          static_cast<unsigned long long>(f.learned->network_step));
             text += buf;
             if (render::ParticleScene::unicodeText()) {
                 text.replace(text.find("sigma_i"), 7, "\xCF\x83\xE1\xB5\xA2");  // σᵢ
@@ -119,24 +87,26 @@ std::string caption(const Snapshot& s, bool sigmaColours)
 
 }  // namespace
 
-WorkerOptions MainWindow::defaultWorkerOptions()
+LiveOptions MainWindow::defaultLiveOptions()
 {
-    WorkerOptions opt;
-    opt.training = true;
-    opt.trainer.torchThreads = 1;
+    LiveOptions opt;
+    opt.session.training = true;
+    // Leave a core for the GUI thread and the (software) renderer.
+    opt.sim_threads = std::max(1, QThread::idealThreadCount() - 1);
+    opt.train_threads = 1;
 #ifdef ENTROSCOPE_RESOURCE_DIR
-    opt.trainer.pretrainedPath = std::string(ENTROSCOPE_RESOURCE_DIR) + "/models/default_fast.pt";
+    opt.session.pretrained_path = std::string(ENTROSCOPE_RESOURCE_DIR) + "/models/default_fast.pt";
 #endif
     if (const char* env = std::getenv("ENTROSCOPE_PRETRAINED")) {
-        opt.trainer.pretrainedPath = env;
+        opt.session.pretrained_path = env;
     }
     return opt;
 }
 
-MainWindow::MainWindow(const Config& cfg, QWidget* parent) : MainWindow(cfg, defaultWorkerOptions(), parent) {}
+MainWindow::MainWindow(const Config& cfg, QWidget* parent) : MainWindow(cfg, defaultLiveOptions(), parent) {}
 
-MainWindow::MainWindow(const Config& cfg, const WorkerOptions& opt, QWidget* parent)
-    : QMainWindow(parent), base_(cfg), trainingEnabled_(opt.training)
+MainWindow::MainWindow(const Config& cfg, const LiveOptions& opt, QWidget* parent)
+    : QMainWindow(parent), base_(cfg), trainingEnabled_(opt.session.training)
 {
     setWindowTitle(tr("Entroscope — active matter"));
     resize(1440, 900);
@@ -197,9 +167,10 @@ MainWindow::MainWindow(const Config& cfg, const WorkerOptions& opt, QWidget* par
     statusBar()->addPermanentWidget(trainLabel_);
     statusBar()->addPermanentWidget(fpsLabel_);
 
-    sim_ = new SimulationController(this, opt);
-    connect(sim_, &SimulationController::errorOccurred, this, &MainWindow::showError);
-    connect(sim_, &SimulationController::networkFileDone, this, [this](bool saved, const QString& path, const QString& error) {
+    LiveOptions live = opt;
+    live.running = true;
+    sim_ = new SessionController(cfg, live, this);
+    connect(sim_, &SessionController::networkFileDone, this, [this](bool saved, const QString& path, const QString& error) {
         if (!error.isEmpty()) {
             showError((saved ? tr("Cannot save the network: %1") : tr("Cannot load the network: %1")).arg(error));
         } else {
@@ -208,22 +179,17 @@ MainWindow::MainWindow(const Config& cfg, const WorkerOptions& opt, QWidget* par
                                      8000);
         }
     });
-    connect(sim_, &SimulationController::runningChanged, panel_, &widgets::ParameterPanel::setRunning);
+    connect(sim_, &SessionController::runningChanged, panel_, &widgets::ParameterPanel::setRunning);
 
-    connect(panel_, &widgets::ParameterPanel::packingFractionChanged, sim_,
-            &SimulationController::setPackingFraction);
-    connect(panel_, &widgets::ParameterPanel::pecletChanged, sim_, &SimulationController::setPeclet);
-    connect(panel_, &widgets::ParameterPanel::runToggled, sim_, &SimulationController::setRunning);
-    connect(panel_, &widgets::ParameterPanel::stepRequested, sim_, &SimulationController::step);
+    connect(panel_, &widgets::ParameterPanel::packingFractionChanged, sim_, &SessionController::setPackingFraction);
+    connect(panel_, &widgets::ParameterPanel::pecletChanged, sim_, &SessionController::setPeclet);
+    connect(panel_, &widgets::ParameterPanel::runToggled, sim_, &SessionController::setRunning);
+    connect(panel_, &widgets::ParameterPanel::stepRequested, sim_, &SessionController::step);
     connect(panel_, &widgets::ParameterPanel::systemChanged, this, &MainWindow::rebuildFromPanel);
     connect(panel_, &widgets::ParameterPanel::resetRequested, this, &MainWindow::rebuildFromPanel);
     connect(panel_, &widgets::ParameterPanel::modelChanged, this, &MainWindow::switchModel);
     connect(entropy_, &widgets::EntropyPanel::colourByChanged, this, &MainWindow::setColourBy);
     if (!trainingEnabled_) {
-        widgets::EntropyReadout off;
-        off.trainingEnabled = false;
-        off.model = cfg.model;
-        entropy_->setReadout(off);
         trainLabel_->setText(tr("training off"));
     }
 
@@ -241,9 +207,7 @@ MainWindow::MainWindow(const Config& cfg, const WorkerOptions& opt, QWidget* par
         framesSinceTick_ = 0;
     });
     fpsTimer_.start();
-
-    sim_->reset(cfg);
-    sim_->setRunning(true);
+    panel_->setRunning(true);
 }
 
 MainWindow::~MainWindow()
@@ -328,15 +292,11 @@ void MainWindow::setColourBy(ColourBy c)
         a->setChecked(a->data().toInt() == static_cast<int>(c));
     }
     colourDirty_ = true;
-    if (shown_) {
-        applyColouring(*shown_);
-        scene_->update(*shown_->state, render::particle_radius(shown_->config));
-        scene_->setCaption(caption(*shown_, colourBy_ == ColourBy::LocalEntropyProduction));
-        view_->update();
-    }
+    shown_.reset();  // the other mode may show another frame
+    refreshDisplay();
 }
 
-void MainWindow::applyColouring(const Snapshot& snap)
+void MainWindow::applyColouring(const Frame& f)
 {
     if (colourBy_ == ColourBy::ActiveAngle) {
         scene_->colourByActiveAngle();
@@ -344,23 +304,16 @@ void MainWindow::applyColouring(const Snapshot& snap)
         colourDirty_ = false;
         return;
     }
-    const auto& learned = snap.learned;
+    // sigma_i of exactly the state drawn, or grey.
+    const auto& learned = f.learned;
     if (!colourDirty_ && learned == colouredFrom_) {
-        return;
-    }
-    // sigma changes only at an evaluation; republished counters share it.
-    if (!colourDirty_ && learned && colouredFrom_ && learned->sigma.size() == colouredFrom_->sigma.size() &&
-        learned->evaluatedAtTrainingStep == colouredFrom_->evaluatedAtTrainingStep &&
-        learned->modelGeneration == colouredFrom_->modelGeneration &&
-        learned->evaluatedAtSimStep == colouredFrom_->evaluatedAtSimStep) {
-        colouredFrom_ = learned;
         return;
     }
     const bool greek = render::ParticleScene::unicodeText();
     const std::string title = greek ? "\xCF\x83\xE1\xB5\xA2 (learned)" : "sigma_i (learned)";
     std::vector<float> values;
-    if (learned && static_cast<int>(learned->sigma.size()) == snap.state->n()) {
-        values.assign(learned->sigma.begin(), learned->sigma.end());
+    if (learned && static_cast<int>(learned->sigma_sq.size()) == f.state->n()) {
+        values.assign(learned->sigma_sq.begin(), learned->sigma_sq.end());
     }
     const double hi = values.empty() ? 1.0 : percentile99(values);
     scene_->colourByScalar(std::move(values), 0.0, hi, title);
@@ -368,33 +321,32 @@ void MainWindow::applyColouring(const Snapshot& snap)
     colourDirty_ = false;
 }
 
-void MainWindow::showLearned(const Snapshot& snap)
+void MainWindow::showStatus(const Frame& f)
 {
-    if (snap.learned == shownLearned_) {
-        return;
+    if (f.notice != lastNotice_.toStdString()) {
+        lastNotice_ = QString::fromStdString(f.notice);
+        if (!f.notice.empty()) {
+            showError(lastNotice_);
+        }
+        if (!f.running) {
+            panel_->setRunning(false);
+        }
     }
-    shownLearned_ = snap.learned;
-    if (!snap.learned) {
-        widgets::EntropyReadout r;
-        r.trainingEnabled = trainingEnabled_;
-        r.model = snap.config.model;
-        entropy_->setReadout(r);
-        trainLabel_->setText(trainingEnabled_ ? QString() : tr("training off"));
-        return;
-    }
-    const LearnedEstimate& e = *snap.learned;
-    entropy_->setReadout(readout(e));
-    if (e.failed) {
+    entropy_->setFrame(f);
+    const TrainingStatus& t = f.training;
+    if (!t.enabled && !t.failed) {
+        trainLabel_->setText(tr("training off"));
+    } else if (t.failed) {
         trainLabel_->setText(tr("training stopped"));
     } else {
         trainLabel_->setText(tr("training: %1 steps · %2/s")
-                                 .arg(QLocale().toString(static_cast<qulonglong>(e.trainingSteps)))
-                                 .arg(e.stepsPerSecond, 0, 'f', 1));
+                                 .arg(QLocale().toString(static_cast<qulonglong>(t.network_steps)))
+                                 .arg(t.steps_per_second, 0, 'f', 1));
     }
-    const QString message = QString::fromStdString(e.message);
+    const QString message = QString::fromStdString(t.message);
     if (message != lastTrainerMessage_) {
         lastTrainerMessage_ = message;
-        if (e.failed) {
+        if (t.failed) {
             showError(message);
         } else {
             // The status bar is narrow: drop the parenthesised reason there
@@ -428,6 +380,7 @@ void MainWindow::rebuildFromPanel()
         cfg.finalize();
         base_ = cfg;
         errorLabel_->clear();
+        lastNotice_.clear();
         sim_->reset(cfg);
     } catch (const Error& e) {
         showError(tr("Invalid parameters: %1").arg(QString::fromUtf8(e.what())));
@@ -450,30 +403,50 @@ void MainWindow::showError(const QString& message)
 
 void MainWindow::refreshDisplay()
 {
-    auto snap = sim_ && view_ ? sim_->latest() : nullptr;
-    if (!snap || snap == shown_) {
+    const auto newest = sim_ && view_ ? sim_->latest() : nullptr;
+    if (!newest) {
         return;
     }
-    if (!shown_ || snap->generation != shown_->generation) {
+    if (newest != statusFrom_) {
+        statusFrom_ = newest;
+        showStatus(*newest);
+        const State& s = *newest->state;
+        timeLabel_->setText(tr("t = %1").arg(s.time, 0, 'g', 6));
+        stepLabel_->setText(tr("step %1").arg(QLocale().toString(static_cast<qulonglong>(s.step))));
+        if (newest->running) {
+            rateLabel_->setText(tr("%1steps/s · %2particle-steps/s")
+                                    .arg(formatRate(newest->sim_steps_per_second),
+                                         formatRate(newest->sim_steps_per_second * s.n())));
+        } else {
+            rateLabel_->setText(tr("paused"));
+        }
+    }
+    // Colouring by a learned quantity draws the newest state that has it, so
+    // positions and colours always belong together; until the first one
+    // exists, the newest state in grey.
+    std::shared_ptr<const Frame> f = newest;
+    if (colourBy_ == ColourBy::LocalEntropyProduction) {
+        const auto learned = sim_->latestLearned();
+        if (learned && learned->system_generation == newest->system_generation && learned->physics_tag == newest->physics_tag) {
+            f = learned;
+        }
+    }
+    showFrame(f);
+}
+
+void MainWindow::showFrame(const std::shared_ptr<const Frame>& f)
+{
+    if (f == shown_) {
+        return;
+    }
+    if (!shown_ || f->system_generation != shown_->system_generation) {
         scene_->requestFit();
     }
-    shown_ = snap;
-    applyColouring(*snap);
-    scene_->update(*snap->state, render::particle_radius(snap->config));
-    scene_->setCaption(caption(*snap, colourBy_ == ColourBy::LocalEntropyProduction));
-    showLearned(*snap);
+    shown_ = f;
+    applyColouring(*f);
+    scene_->update(*f->state, render::particle_radius(f->config));
+    scene_->setCaption(caption(*f, colourBy_ == ColourBy::LocalEntropyProduction));
     view_->update();
-
-    const State& s = *snap->state;
-    timeLabel_->setText(tr("t = %1").arg(s.time, 0, 'g', 6));
-    stepLabel_->setText(tr("step %1").arg(QLocale().toString(static_cast<qulonglong>(s.step))));
-    if (snap->running) {
-        rateLabel_->setText(tr("%1steps/s · %2particle-steps/s")
-                                .arg(formatRate(snap->stepsPerSecond),
-                                     formatRate(snap->stepsPerSecond * s.n())));
-    } else {
-        rateLabel_->setText(tr("paused"));
-    }
 }
 
 QImage MainWindow::grabWindowImage()

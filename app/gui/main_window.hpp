@@ -6,7 +6,7 @@
 #include <QTimer>
 #include <memory>
 
-#include "app/gui/simulation_worker.hpp"
+#include "app/gui/session_controller.hpp"
 #include "entroscope/core/config.hpp"
 #include "widgets/entropy_panel.hpp"
 
@@ -30,29 +30,31 @@ public:
     using ColourBy = widgets::EntropyPanel::ColourBy;
 
     // Starts running `cfg` at once, with online training (see
-    // defaultWorkerOptions) unless `opt` says otherwise.
+    // defaultLiveOptions) unless `opt` says otherwise.
     explicit MainWindow(const Config& cfg, QWidget* parent = nullptr);
-    MainWindow(const Config& cfg, const WorkerOptions& opt, QWidget* parent = nullptr);
+    MainWindow(const Config& cfg, const LiveOptions& opt, QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    SimulationController* simulation() const { return sim_; }
+    SessionController* simulation() const { return sim_; }
     widgets::VtkView* view() const { return view_; }
     widgets::ParameterPanel* panel() const { return panel_; }
     widgets::EntropyPanel* entropyPanel() const { return entropy_; }
 
-    // Online training on, one torch thread, and the shipped pretrained model
+    // Online training on; the simulation on all cores but one and the
+    // learner on one; the shipped pretrained model
     // (resources/models/default_fast.pt; ENTROSCOPE_PRETRAINED overrides the
     // path, an empty value disables it) when it fits the running system.
-    static WorkerOptions defaultWorkerOptions();
+    static LiveOptions defaultLiveOptions();
 
     // The whole window as an image, with the GL view read back from its
     // framebuffer (so it is never missing or black).
     QImage grabWindowImage();
-    // The newest snapshot on screen (null before the first one).
-    std::shared_ptr<const Snapshot> shownSnapshot() const { return shown_; }
+    // The frame on screen (null before the first one): the newest one, or,
+    // while colouring by a learned quantity, the newest one that has it.
+    std::shared_ptr<const Frame> shownFrame() const { return shown_; }
 
 public Q_SLOTS:
-    // Take the newest snapshot, if it is new, and repaint.
+    // Take the newest frame, if it is new, and repaint.
     void refreshDisplay();
     bool saveScreenshot(const QString& path);
     void setColourBy(ColourBy c);
@@ -62,23 +64,24 @@ private:
     void rebuildFromPanel();
     void switchModel(ModelKind model);
     void showError(const QString& message);
-    void showLearned(const Snapshot& snap);
-    void applyColouring(const Snapshot& snap);
+    void showStatus(const Frame& newest);
+    void applyColouring(const Frame& f);
+    void showFrame(const std::shared_ptr<const Frame>& f);
 
     Config base_;
-    SimulationController* sim_ = nullptr;
+    SessionController* sim_ = nullptr;
     widgets::VtkView* view_ = nullptr;
     widgets::ParameterPanel* panel_ = nullptr;
     widgets::EntropyPanel* entropy_ = nullptr;
     QActionGroup* colourActions_ = nullptr;
     ColourBy colourBy_ = ColourBy::ActiveAngle;
     bool colourDirty_ = true;
-    std::shared_ptr<const LearnedEstimate> shownLearned_;
-    std::shared_ptr<const LearnedEstimate> colouredFrom_;
-    QString lastTrainerMessage_;
+    std::shared_ptr<const Evaluation> colouredFrom_;
+    std::shared_ptr<const Frame> statusFrom_;
+    QString lastTrainerMessage_, lastNotice_;
     bool trainingEnabled_ = true;
     std::unique_ptr<render::ParticleScene> scene_;
-    std::shared_ptr<const Snapshot> shown_;
+    std::shared_ptr<const Frame> shown_;
     QTimer displayTimer_;
     QLabel* timeLabel_ = nullptr;
     QLabel* stepLabel_ = nullptr;

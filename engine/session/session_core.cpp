@@ -73,6 +73,7 @@ SessionCore::SessionCore(const Config& cfg, SessionOptions opt) : opt_(std::move
     trainer_ = std::make_unique<Trainer>(data_seed_);
     solve_exact();
     reset_window();
+    publish_status();
 }
 
 SessionCore::SessionCore(const Config& cfg, SessionOptions opt, std::vector<State> frames) : opt_(std::move(opt)), cfg_(cfg) {
@@ -92,6 +93,7 @@ SessionCore::SessionCore(const Config& cfg, SessionOptions opt, std::vector<Stat
     trainer_ = std::make_unique<Trainer>(data_seed_);
     solve_exact();
     reset_window();
+    publish_status();
 }
 
 SessionCore::~SessionCore() = default;
@@ -157,8 +159,12 @@ void SessionCore::install(std::unique_ptr<ScoreModel> model, const std::string& 
     ++generation_;
     session_steps_ = 0;
     if (trainer_) trainer_ = std::make_unique<Trainer>(derive_seed(data_seed_, generation_));
-    last_eval_.reset();
+    {
+        std::lock_guard<std::mutex> lock(pub_mutex_);
+        last_eval_.reset();
+    }
     reset_window();
+    publish_status();
 }
 
 void SessionCore::save_model(const std::string& path) const {
@@ -183,9 +189,10 @@ void SessionCore::load_model(const std::string& path) {
 void SessionCore::fail(const std::string& what) {
     failed_ = true;
     message_ = what;
+    publish_status();
 }
 
-TrainingStatus SessionCore::training_status() const {
+void SessionCore::publish_status() {
     TrainingStatus t;
     t.enabled = model_ != nullptr && opt_.training;
     t.failed = failed_;
@@ -197,7 +204,23 @@ TrainingStatus SessionCore::training_status() const {
     t.recent_loss = trainer_ ? trainer_->recent_loss() : GlobalEstimate::kNaN;
     if (trainer_ && trainer_->last()) t.lr = trainer_->last()->lr;
     t.batch = model_ ? batch() : 0;
-    return t;
+    std::lock_guard<std::mutex> lock(pub_mutex_);
+    status_ = std::move(t);
+}
+
+TrainingStatus SessionCore::training_status() const {
+    std::lock_guard<std::mutex> lock(pub_mutex_);
+    return status_;
+}
+
+std::shared_ptr<const GlobalEstimate> SessionCore::estimate() const {
+    std::lock_guard<std::mutex> lock(pub_mutex_);
+    return estimate_;
+}
+
+std::shared_ptr<const Evaluation> SessionCore::last_evaluation() const {
+    std::lock_guard<std::mutex> lock(pub_mutex_);
+    return last_eval_;
 }
 
 // ---------------------------------------------------------------------------
@@ -222,6 +245,7 @@ std::shared_ptr<const State> SessionCore::push_snapshot() {
     buffer_->push(s, tag_);
     std::lock_guard<std::mutex> lock(newest_mutex_);
     newest_ = s;
+    newest_tag_ = tag_;
     return s;
 }
 
@@ -248,23 +272,34 @@ std::uint64_t SessionCore::set_peclet(double pe) {
     return tag_;
 }
 
-std::shared_ptr<const Frame> SessionCore::frame(bool running, double steps_per_second, std::uint64_t system_generation) const {
+std::shared_ptr<Frame> SessionCore::frame() const {
     auto f = std::make_shared<Frame>();
-    f->system_generation = system_generation;
     f->physics_tag = tag_;
     f->config = cfg_;
-    f->running = running;
-    f->sim_steps_per_second = steps_per_second;
     const State& s = state();
-    const auto eval = last_eval_;
-    if (eval && eval->state && eval->physics_tag == tag_ && eval->state->step == s.step) {
-        f->state = eval->state;  // the very positions the learned values belong to
-        f->learned = eval;
-    } else {
-        f->state = std::make_shared<const State>(s);
+    {
+        std::lock_guard<std::mutex> lock(pub_mutex_);
+        if (last_eval_ && last_eval_->physics_tag == tag_ && last_eval_->state->step == s.step) {
+            f->state = last_eval_->state;  // the very positions the learned values belong to
+            f->learned = last_eval_;
+        }
+        f->estimate = estimate_;
+        f->training = status_;
     }
+    if (!f->state) f->state = std::make_shared<const State>(s);
+    return f;
+}
+
+std::shared_ptr<Frame> SessionCore::learned_frame() const {
+    std::lock_guard<std::mutex> lock(pub_mutex_);
+    if (!last_eval_) return nullptr;
+    auto f = std::make_shared<Frame>();
+    f->physics_tag = last_eval_->physics_tag;
+    f->config = eval_cfg_;
+    f->state = last_eval_->state;
+    f->learned = last_eval_;
     f->estimate = estimate_;
-    f->training = training_status();
+    f->training = status_;
     return f;
 }
 
@@ -283,6 +318,7 @@ bool SessionCore::train_once() {
         throw;
     }
     ++session_steps_;
+    publish_status();
     return true;
 }
 
@@ -327,6 +363,7 @@ void SessionCore::reset_window() {
     g->exact_epr_x = exact_x_;
     g->exact_epr_x_chain = exact_x_chain_;
     g->x_part = learn_cfg_.position_diffusion() > 0.0 ? XPart::Finite : XPart::Infinite;
+    std::lock_guard<std::mutex> lock(pub_mutex_);
     estimate_ = std::move(g);
 }
 
@@ -346,7 +383,13 @@ void SessionCore::set_estimation(int window, bool fields, int bins, double width
 
 std::shared_ptr<const Evaluation> SessionCore::evaluate(bool with_divergence, std::shared_ptr<const State> state) {
     if (!model_ || failed_) return nullptr;
-    if (!state) state = newest_snapshot();
+    if (!state) {
+        // The newest snapshot, if it was drawn under the physics the network
+        // is at now (a parameter change moves the two halves one after the other).
+        std::lock_guard<std::mutex> lock(newest_mutex_);
+        if (newest_tag_ != learn_tag_) return nullptr;
+        state = newest_;
+    }
     if (!state || state->n() != learn_cfg_.n) return nullptr;
     const auto t0 = Clock::now();
     auto ev = std::make_shared<Evaluation>();
@@ -404,7 +447,7 @@ std::shared_ptr<const Evaluation> SessionCore::evaluate(bool with_divergence, st
     }
     const auto sum = w.acc.summary(se_batches(w.acc.count()));
     const int n = learn_cfg_.n;
-    auto g = std::make_shared<GlobalEstimate>(*estimate_);
+    auto g = std::make_shared<GlobalEstimate>(*estimate());
     g->physics_tag = learn_tag_;
     g->evaluations = sum.snapshots;
     g->divergence_evaluations = w.divergences;
@@ -422,9 +465,13 @@ std::shared_ptr<const Evaluation> SessionCore::evaluate(bool with_divergence, st
     g->v_dot_s = per_particle(sum.v_dot_s, n);
     g->x_part = sum.x_part;
     g->x_note = sum.x_note;
-    estimate_ = std::move(g);
     ev->seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    last_eval_ = ev;
+    {
+        std::lock_guard<std::mutex> lock(pub_mutex_);
+        estimate_ = std::move(g);
+        last_eval_ = ev;
+        eval_cfg_ = learn_cfg_;
+    }
     return ev;
 }
 
@@ -435,29 +482,29 @@ void SessionCore::burn_in(std::uint64_t steps) { simulate(steps); }
 
 void SessionCore::advance(std::uint64_t steps) {
     if (!sim_) throw ConfigError("session", "trains on stored frames; advance() needs a simulation");
+    // What an earlier train() left of its snapshot's steps comes first.
+    while (pending_train_ > 0 && train_once()) --pending_train_;
+    pending_train_ = 0;
     std::uint64_t done = 0;
     while (done < steps) {
-        // Finish the current snapshot's training first.
-        while (pending_train_ > 0) {
-            --pending_train_;
-            if (!train_once()) {
-                pending_train_ = 0;
-                break;
-            }
-        }
         const std::uint64_t into = sim_->state().step % opt_.sample_every;
         const std::uint64_t chunk = std::min(steps - done, opt_.sample_every - into);
         simulate(chunk);
         done += chunk;
         if (sim_->state().step % opt_.sample_every != 0) continue;
+        // A snapshot: into the buffer, evaluated when due (by the network as
+        // it was before learning from it), then its optimiser steps.
         push_snapshot();
         if (learn_tag_ != tag_) apply_physics(cfg_, tag_);
-        pending_train_ = model_ && opt_.training ? per_snapshot() : 0;
         if (opt_.evaluate_every > 0 && ++snapshots_ >= opt_.evaluate_every) {
             snapshots_ = 0;
             const bool div = ++evals_since_div_ >= opt_.divergence_every;
             if (div) evals_since_div_ = 0;
             evaluate(div);
+        }
+        if (model_ && opt_.training) {
+            for (int k = per_snapshot(); k > 0 && train_once(); --k) {
+            }
         }
     }
 }

@@ -17,7 +17,7 @@
 
 #include "app/gui/default_session.hpp"
 #include "app/gui/main_window.hpp"
-#include "app/gui/simulation_worker.hpp"
+#include "app/gui/session_controller.hpp"
 #include "entroscope/core/config.hpp"
 #include "widgets/entropy_panel.hpp"
 #include "widgets/vtk_view.hpp"
@@ -73,12 +73,9 @@ private Q_SLOTS:
     void cleanupTestCase();
 
 private:
-    std::shared_ptr<const entroscope::gui::Snapshot> latest() const { return window_->simulation()->latest(); }
-    std::shared_ptr<const entroscope::gui::LearnedEstimate> learned() const
-    {
-        const auto s = latest();
-        return s ? s->learned : nullptr;
-    }
+    std::shared_ptr<const entroscope::Frame> latest() const { return window_->simulation()->latest(); }
+    // The newest frame that carries learned values (its own state).
+    std::shared_ptr<const entroscope::Frame> learned() const { return window_->simulation()->latestLearned(); }
     QImage viewImage()
     {
         const QImage shot = window_->grabWindowImage();
@@ -99,8 +96,8 @@ void TestEntropyView::initTestCase()
     cfg.n = kN;
     cfg.types.clear();
     cfg.finalize();
-    entroscope::gui::WorkerOptions opt = MainWindow::defaultWorkerOptions();
-    opt.trainer.pretrainedPath.clear();  // a fresh network whatever ships
+    entroscope::LiveOptions opt = MainWindow::defaultLiveOptions();
+    opt.session.pretrained_path.clear();  // a fresh network whatever ships
     window_ = std::make_unique<MainWindow>(cfg, opt);
     window_->show();
     QVERIFY(QTest::qWaitForWindowExposed(window_.get()));
@@ -109,12 +106,12 @@ void TestEntropyView::initTestCase()
 
 void TestEntropyView::trainerAdvancesWhileTheWindowRuns()
 {
-    QTRY_VERIFY_WITH_TIMEOUT(learned() && learned()->sessionSteps >= 2, 30000);
-    QCOMPARE(learned()->source, std::string("fresh network"));
-    QVERIFY(!learned()->failed);
-    const auto steps = learned()->trainingSteps;
-    QTRY_VERIFY_WITH_TIMEOUT(learned()->trainingSteps >= steps + 2, 30000);
-    QVERIFY(std::isfinite(learned()->recentLoss));
+    QTRY_VERIFY_WITH_TIMEOUT(latest() && latest()->training.session_steps >= 2, 30000);
+    QCOMPARE(latest()->training.source, std::string("fresh network"));
+    QVERIFY(!latest()->training.failed);
+    const auto steps = latest()->training.network_steps;
+    QTRY_VERIFY_WITH_TIMEOUT(latest()->training.network_steps >= steps + 2, 30000);
+    QVERIFY(std::isfinite(latest()->training.recent_loss));
     // The simulation keeps running alongside.
     const auto simStep = latest()->state->step;
     QTRY_VERIFY_WITH_TIMEOUT(latest()->state->step > simStep, 10000);
@@ -122,29 +119,35 @@ void TestEntropyView::trainerAdvancesWhileTheWindowRuns()
 
 void TestEntropyView::sigmaAppearsWithOneFiniteNonNegativeValuePerParticle()
 {
-    QTRY_VERIFY_WITH_TIMEOUT(learned() && learned()->evaluations > 0, 30000);
-    const auto e = learned();
-    QCOMPARE(static_cast<int>(e->sigma.size()), kN);
+    QTRY_VERIFY_WITH_TIMEOUT(learned(), 30000);
+    const auto f = learned();
+    // Learned values ship with the positions they belong to.
+    QVERIFY(f->learned && f->learned->state == f->state);
+    const auto& e = f->estimate;
+    QCOMPARE(static_cast<int>(f->learned->sigma_sq.size()), kN);
+    QCOMPARE(f->state->n(), kN);
     double sum = 0.0;
-    for (double s : e->sigma) {
+    for (double s : f->learned->sigma_sq) {
         QVERIFY(std::isfinite(s));
         QVERIFY(s >= 0.0);
         sum += s;
     }
     QVERIFY(sum > 0.0);
-    QVERIFY(std::isfinite(e->eprActive.mean) && e->eprActive.mean >= 0.0);
+    QVERIFY(e->evaluations >= 1);
+    QVERIFY(std::isfinite(e->epr_active.mean) && e->epr_active.mean >= 0.0);
+    QCOMPARE(e->last_index, f->learned->index);
     // The newest evaluation's mean is part of the windowed mean; with one
     // evaluation they coincide.
     if (e->evaluations == 1) {
-        QVERIFY(std::abs(e->eprActive.mean - sum / kN) <= 1e-9 * (1.0 + sum / kN));
+        QVERIFY(std::abs(e->epr_active.mean - sum / kN) <= 1e-9 * (1.0 + sum / kN));
     }
     // ABP with D_t > 0: the positional part is finite and learned.
-    QCOMPARE(e->xPart, entroscope::XPart::Finite);
+    QCOMPARE(e->x_part, entroscope::XPart::Finite);
 }
 
 void TestEntropyView::readoutShowsTheActiveEprWithItsConvention()
 {
-    QTRY_VERIFY_WITH_TIMEOUT(learned() && learned()->evaluations > 0, 30000);
+    QTRY_VERIFY_WITH_TIMEOUT(learned() && learned()->estimate->evaluations > 0, 30000);
     auto* epr = window_->entropyPanel()->findChild<QLabel*>("eprLabel");
     auto* training = window_->entropyPanel()->findChild<QLabel*>("trainingLabel");
     QVERIFY(epr && training);
@@ -161,7 +164,7 @@ void TestEntropyView::readoutShowsTheActiveEprWithItsConvention()
 
 void TestEntropyView::colouringBySigmaChangesTheImageAndIsNotBlank()
 {
-    QTRY_VERIFY_WITH_TIMEOUT(learned() && learned()->evaluations > 0, 30000);
+    QTRY_VERIFY_WITH_TIMEOUT(learned() && learned()->estimate->evaluations > 0, 30000);
     QTest::qWait(300);
     const PixelStats angle = pixelStats(viewImage());
 
@@ -197,33 +200,40 @@ void TestEntropyView::colouringBySigmaChangesTheImageAndIsNotBlank()
 void TestEntropyView::panelHoldsTheLearnedValueAgainstTheNetworkFreeOne()
 {
     entroscope::widgets::EntropyPanel panel;
-    entroscope::widgets::EntropyReadout r;
-    r.model = entroscope::ModelKind::Aoup;
-    r.n = 1024;
-    r.evaluations = 5;
-    r.epr = 0.0011;
-    r.eprSe = 0.0001;
-    r.eprDiv = 0.0012;
-    r.eprDivSe = 0.0001;
-    r.gap = -0.0001;
-    r.gapSe = 0.0001;
-    r.xPart = entroscope::widgets::EntropyReadout::XPart::Infinite;
-    r.eprExact = 0.56;
-    r.eprExactSe = 0.01;
-    panel.setReadout(r);
+    entroscope::Frame f;
+    f.config = entroscope::default_config(entroscope::ModelKind::Aoup);
+    f.training.enabled = true;
+    f.training.source = "fresh network";
+    auto g = std::make_shared<entroscope::GlobalEstimate>();
     auto* details = panel.findChild<QLabel*>("eprDetails");
-    QVERIFY(details);
+    auto* xPart = panel.findChild<QLabel*>("xPartLabel");
+    QVERIFY(details && xPart);
+    // Before the first evaluation: waiting, and no physics stated.
+    f.estimate = g;
+    panel.setFrame(f);
+    QVERIFY2(details->text().contains(QStringLiteral("Waiting")), qPrintable(details->text()));
+    QVERIFY2(xPart->text().isEmpty(), qPrintable(xPart->text()));
+
+    g->evaluations = 5;
+    g->divergence_evaluations = 2;
+    g->epr_active = {0.0011, 0.0001, 5};
+    g->epr_active_div = {0.0012, 0.0001, 2};
+    g->gap = {-0.0001, 0.0001, 2};
+    g->x_part = entroscope::XPart::Infinite;
+    g->epr_active_identity = {0.56, 0.01, 5};
+    panel.setFrame(f);
     QVERIFY2(details->text().contains(QStringLiteral("Exact, no network")), qPrintable(details->text()));
     QVERIFY(details->text().contains(QStringLiteral("has not learned this state")));
+    QVERIFY(xPart->text().contains(QStringLiteral("infinite")));
     // A learned value within the errors: the exact line stays, the warning goes.
-    r.epr = 0.565;
-    panel.setReadout(r);
+    g->epr_active.mean = 0.565;
+    panel.setFrame(f);
     QVERIFY(details->text().contains(QStringLiteral("Exact, no network")));
     QVERIFY(!details->text().contains(QStringLiteral("has not learned this state")));
     // Positional noise: no network-free value.
-    r.eprExact = std::numeric_limits<double>::quiet_NaN();
-    r.xPart = entroscope::widgets::EntropyReadout::XPart::Finite;
-    panel.setReadout(r);
+    g->epr_active_identity = {std::numeric_limits<double>::quiet_NaN(), 0.0, 0};
+    g->x_part = entroscope::XPart::Finite;
+    panel.setFrame(f);
     QVERIFY(!details->text().contains(QStringLiteral("Exact, no network")));
 }
 

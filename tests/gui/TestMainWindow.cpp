@@ -17,7 +17,7 @@
 
 #include "app/gui/default_session.hpp"
 #include "app/gui/main_window.hpp"
-#include "app/gui/simulation_worker.hpp"
+#include "app/gui/session_controller.hpp"
 #include "entroscope/core/config.hpp"
 #include "entroscope/score/score_model.hpp"
 #include "widgets/parameter_panel.hpp"
@@ -42,7 +42,7 @@ private Q_SLOTS:
     void cleanupTestCase();
 
 private:
-    std::shared_ptr<const entroscope::gui::Snapshot> latest() const { return window_->simulation()->latest(); }
+    std::shared_ptr<const entroscope::Frame> latest() const { return window_->simulation()->latest(); }
     std::unique_ptr<MainWindow> window_;
 };
 
@@ -85,7 +85,7 @@ void TestMainWindow::phiSliderRescalesTheRunningSystem()
     QTRY_VERIFY_WITH_TIMEOUT(std::abs(latest()->state->box - expectedBox) < 1e-6 * expectedBox, 10000);
     QVERIFY(latest()->state->box < before->state->box);
     // Still the same system, still running.
-    QCOMPARE(latest()->generation, before->generation);
+    QCOMPARE(latest()->system_generation, before->system_generation);
     const auto stepAfter = latest()->state->step;
     QTRY_VERIFY_WITH_TIMEOUT(latest()->state->step > stepAfter, 10000);
 }
@@ -147,7 +147,7 @@ void TestMainWindow::invalidParameterIsReportedAndTheRunGoesOn()
 void TestMainWindow::savingTheNetworkWritesACheckpointOrSaysWhyNot()
 {
     QTemporaryDir dir;
-    QSignalSpy done(window_->simulation(), &entroscope::gui::SimulationController::networkFileDone);
+    QSignalSpy done(window_->simulation(), &entroscope::gui::SessionController::networkFileDone);
     const QString path = dir.filePath(QStringLiteral("net.pt"));
     window_->simulation()->saveNetwork(path);
     QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 20000);
@@ -165,9 +165,9 @@ void TestMainWindow::choosingAoupRebuildsWithThePaperDefaults()
 {
     auto* combo = window_->panel()->findChild<QComboBox*>("modelCombo");
     QVERIFY(combo);
-    const auto before = latest()->generation;
+    const auto before = latest()->system_generation;
     combo->setCurrentIndex(0);  // AOUP
-    QTRY_VERIFY_WITH_TIMEOUT(latest()->generation > before, 20000);
+    QTRY_VERIFY_WITH_TIMEOUT(latest()->system_generation > before, 20000);
     const auto snap = latest();
     const Config aoup = entroscope::default_config(ModelKind::Aoup);
     QCOMPARE(snap->config.model, ModelKind::Aoup);

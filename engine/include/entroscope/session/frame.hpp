@@ -87,6 +87,7 @@ struct Frame {
     std::shared_ptr<const State> state;
     bool running = false;
     double sim_steps_per_second = 0.0;
+    std::string notice;                   // why the simulation stopped or could not start ("" if fine)
     std::shared_ptr<const Evaluation> learned;        // of `state` exactly, or null
     std::shared_ptr<const GlobalEstimate> estimate;   // never null
     TrainingStatus training;

@@ -120,7 +120,8 @@ public:
     // null): per-particle quantities, fields, a window point. Null when there
     // is no network or no snapshot. A failure marks training failed.
     std::shared_ptr<const Evaluation> evaluate(bool with_divergence, std::shared_ptr<const State> state = nullptr);
-    std::shared_ptr<const GlobalEstimate> estimate() const { return estimate_; }
+    std::shared_ptr<const GlobalEstimate> estimate() const;
+    std::shared_ptr<const Evaluation> last_evaluation() const;
     // The window's full summary (sums over particles, per-particle time
     // averages). batches < 0: the session's rule (batch means with ten
     // batches from 20 evaluations on, else independent evaluations).
@@ -140,8 +141,12 @@ public:
     std::shared_ptr<const State> newest_snapshot() const;
 
     // A frame of the current state (sim half); `learned` is set when the
-    // newest evaluation is of exactly this state.
-    std::shared_ptr<const Frame> frame(bool running, double steps_per_second, std::uint64_t system_generation) const;
+    // newest evaluation is of exactly this state. What it takes from the
+    // learn half (status, estimate, evaluation) was published by it, so the
+    // two halves may run on two threads.
+    std::shared_ptr<Frame> frame() const;
+    // A frame of the newest evaluation's own state (null before the first).
+    std::shared_ptr<Frame> learned_frame() const;
 
 private:
     void build_model();
@@ -149,6 +154,7 @@ private:
     void reset_window();
     void fail(const std::string& what);
     void solve_exact();
+    void publish_status();
     int batch() const;
     int per_snapshot() const;
 
@@ -172,7 +178,13 @@ private:
 
     mutable std::mutex newest_mutex_;
     std::shared_ptr<const State> newest_;
+    std::uint64_t newest_tag_ = 0;
+
+    // What the learn half publishes for the sim half's frames.
+    mutable std::mutex pub_mutex_;
     std::shared_ptr<const Evaluation> last_eval_;
+    Config eval_cfg_;
+    TrainingStatus status_;
 
     struct Window;
     std::unique_ptr<Window> window_;

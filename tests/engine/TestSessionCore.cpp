@@ -1,0 +1,208 @@
+// The live session's deterministic core: it is the one implementation of
+// online training, so `entroscope-cli train` and the core driven in-process
+// give the same weights for the same config and seed; its learned values
+// always belong to the state they ship with; it trains on stored frames.
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <cmath>
+#include <fstream>
+#include <string>
+
+#include "entroscope/core/config.hpp"
+#include "entroscope/core/errors.hpp"
+#include "entroscope/physics/linear_oracle.hpp"
+#include "entroscope/score/score_model.hpp"
+#include "entroscope/session/session_core.hpp"
+#include "entroscope/sim/simulator.hpp"
+
+using entroscope::Config;
+using entroscope::SessionCore;
+using entroscope::SessionOptions;
+
+namespace {
+
+const char* kConfig = R"({"version": 1, "model": "aoup", "n": 256, "phi": 0.4, "seed": 7,
+  "network": {"arch": "fast", "k_neighbors": 8, "width": 16, "layers": 1, "heads": 2},
+  "training": {"batch": 64, "warmup": 5}})";
+
+// Bitwise comparison of two networks through what they compute.
+void compareOutputs(const entroscope::ScoreModel& a, const entroscope::ScoreModel& b, const entroscope::State& s)
+{
+    const auto oa = a.infer_raw(s, false), ob = b.infer_raw(s, false);
+    QCOMPARE(oa.s_act.size(), ob.s_act.size());
+    for (std::size_t k = 0; k < oa.s_act.size(); ++k) {
+        QCOMPARE(oa.s_act[k], ob.s_act[k]);  // exact: same weights, same arithmetic
+    }
+    const auto ea = a.infer(s, false), eb = b.infer(s, false);
+    for (std::size_t k = 0; k < ea.s_act.size(); ++k) {
+        QCOMPARE(ea.s_act[k], eb.s_act[k]);
+    }
+}
+
+}  // namespace
+
+class TestSessionCore : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void trainCommandAndCoreGiveTheSameWeights();
+    void advanceIsDeterministic();
+    void learnedValuesBelongToTheStateTheyShipWith();
+    void linearSystemCarriesItsExactValues();
+    void trainsOnStoredFramesWithoutASimulation();
+    void badOptionsAreRefusedByName();
+
+private:
+    QTemporaryDir dir_;
+    Config cfg_;
+};
+
+void TestSessionCore::initTestCase()
+{
+    QVERIFY(dir_.isValid());
+    entroscope::set_network_threads(1);
+    cfg_ = entroscope::parse_config(kConfig);
+}
+
+void TestSessionCore::trainCommandAndCoreGiveTheSameWeights()
+{
+    const QString cfgPath = dir_.filePath(QStringLiteral("cfg.json"));
+    std::ofstream(cfgPath.toStdString()) << kConfig;
+    const QString out = dir_.filePath(QStringLiteral("cli.pt"));
+    QProcess p;
+    p.start(QStringLiteral(ENTROSCOPE_CLI),
+            {QStringLiteral("train"), QStringLiteral("--config"), cfgPath, QStringLiteral("--steps"), QStringLiteral("9"),
+             QStringLiteral("--burn-in"), QStringLiteral("30"), QStringLiteral("--sample-every"), QStringLiteral("7"),
+             QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("--out"), out, QStringLiteral("--json")});
+    QVERIFY(p.waitForFinished(120000));
+    QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
+
+    // The same schedule in-process: 4 optimiser steps per snapshot (256 / 64),
+    // so 9 steps span three snapshots, the last one partly used.
+    SessionOptions so;
+    so.schedule_steps = 9;
+    so.sample_every = 7;
+    so.fields = false;
+    SessionCore core(cfg_, so);
+    core.burn_in(30);
+    QCOMPARE(core.train(9), std::uint64_t(9));
+    QCOMPARE(core.state().step, std::uint64_t(49));  // 30 + three snapshots of (5, 7, 7) steps
+
+    const auto cli = entroscope::ScoreModel::load(out.toStdString(), &cfg_);
+    QCOMPARE(cli.steps(), core.model()->steps());
+    entroscope::Simulator probe(cfg_, 1);
+    probe.run(50);
+    compareOutputs(cli, *core.model(), probe.state());
+
+    // A different seed gives other weights (the comparison can fail).
+    Config other = cfg_;
+    other.seed = 8;
+    SessionCore core2(other, so);
+    core2.burn_in(30);
+    core2.train(9);
+    const auto a = cli.infer_raw(probe.state(), false), b = core2.model()->infer_raw(probe.state(), false);
+    bool differs = false;
+    for (std::size_t k = 0; k < a.s_act.size(); ++k) {
+        differs = differs || a.s_act[k] != b.s_act[k];
+    }
+    QVERIFY(differs);
+}
+
+void TestSessionCore::advanceIsDeterministic()
+{
+    SessionOptions so;
+    so.sample_every = 20;
+    so.evaluate_every = 2;
+    so.fields = false;
+    SessionCore a(cfg_, so), b(cfg_, so);
+    a.advance(100);
+    // Split differently: the schedule is counted in simulation steps.
+    b.advance(33);
+    b.advance(67);
+    QCOMPARE(a.state().step, b.state().step);
+    QCOMPARE(a.training_status().session_steps, std::uint64_t(4 * 5));  // 5 snapshots x 256 / 64
+    QCOMPARE(b.training_status().session_steps, a.training_status().session_steps);
+    compareOutputs(*a.model(), *b.model(), a.state());
+    QCOMPARE(a.estimate()->evaluations, std::int64_t(2));
+    QCOMPARE(a.estimate()->epr_active.mean, b.estimate()->epr_active.mean);
+}
+
+void TestSessionCore::learnedValuesBelongToTheStateTheyShipWith()
+{
+    SessionOptions so;
+    so.sample_every = 10;
+    so.evaluate_every = 1;
+    SessionCore core(cfg_, so);
+    core.advance(30);
+    auto f = core.frame();
+    QVERIFY(f->learned);
+    QCOMPARE(f->learned->state, f->state);  // the same object: the evaluated positions
+    QCOMPARE(f->learned->network_step, core.model()->steps() - 4);  // evaluated before this snapshot's training
+    QCOMPARE(static_cast<int>(f->learned->sigma_sq.size()), cfg_.n);
+    QCOMPARE(f->learned->density.bins, so.field_bins);
+    QVERIFY(!f->learned->sigma.value.empty() && !f->learned->current.value.empty());
+    // One step later the state is another one: no learned values on it.
+    core.simulate(1);
+    f = core.frame();
+    QVERIFY(!f->learned);
+    // The evaluated state's own frame still has them.
+    const auto lf = core.learned_frame();
+    QVERIFY(lf && lf->learned && lf->state == lf->learned->state);
+    QCOMPARE(lf->state->step, std::uint64_t(30));
+}
+
+void TestSessionCore::linearSystemCarriesItsExactValues()
+{
+    Config trap = entroscope::parse_config(R"({"version": 1, "model": "aoup", "n": 64, "interaction": "none",
+        "box": 40, "trap_stiffness": [1.0], "gamma": 0.5, "eps": 0.1, "v0": 1.0, "dt": 0.01, "seed": 3,
+        "network": {"arch": "fast", "k_neighbors": 4, "width": 16, "layers": 1, "heads": 2}})");
+    SessionOptions so;
+    so.evaluate_every = 1;
+    so.fields = false;
+    SessionCore core(trap, so);
+    core.advance(10);
+    const entroscope::LinearOracle o = entroscope::solve_linear_system(trap);
+    const auto g = core.estimate();
+    QCOMPARE(g->exact_epr_active, o.epr_active_total / trap.n);
+    QCOMPARE(g->exact_epr_active_chain, o.epr_active_discrete_total / trap.n);
+    QCOMPARE(g->exact_epr_x, o.epr_x_total / trap.n);
+    QCOMPARE(g->x_part, entroscope::XPart::Finite);
+}
+
+void TestSessionCore::trainsOnStoredFramesWithoutASimulation()
+{
+    entroscope::Simulator sim(cfg_, 1);
+    std::vector<entroscope::State> frames;
+    for (int k = 0; k < 3; ++k) {
+        sim.run(10);
+        frames.push_back(sim.state());
+    }
+    SessionOptions so;
+    so.schedule_steps = 6;
+    SessionCore core(cfg_, so, frames);
+    QCOMPARE(core.train(6), std::uint64_t(6));
+    QCOMPARE(core.model()->steps(), std::uint64_t(6));
+    QVERIFY_THROWS_EXCEPTION(entroscope::ConfigError, core.advance(1));
+    QVERIFY_THROWS_EXCEPTION(entroscope::ConfigError, SessionCore(cfg_, so, {}));
+}
+
+void TestSessionCore::badOptionsAreRefusedByName()
+{
+    SessionOptions so;
+    so.sample_every = 0;
+    try {
+        SessionCore core(cfg_, so);
+        QFAIL("sample_every = 0 was accepted");
+    } catch (const entroscope::ConfigError& e) {
+        QVERIFY2(std::string(e.what()).find("sample_every") != std::string::npos, e.what());
+    }
+    so = SessionOptions{};
+    so.model_path = dir_.filePath(QStringLiteral("missing.pt")).toStdString();
+    QVERIFY_THROWS_EXCEPTION(entroscope::IoError, SessionCore(cfg_, so));
+}
+
+QTEST_APPLESS_MAIN(TestSessionCore)
+
+#include "TestSessionCore.moc"
