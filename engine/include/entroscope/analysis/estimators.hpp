@@ -66,7 +66,7 @@ struct ParticleEstimates {
     // n: -div_x b_x (D_x = 0 and the drift's divergence given). Without
     // positional noise, stationarity (E[div v] = 0 with v_x = b_x) makes the
     // mean of its sum the exact total active EPR: a value that needs no
-    // network (SPEC §2 does not list it; see README).
+    // network (SPEC §2 lists it as the network-free check; docs/numerics.md).
     std::vector<double> contraction;
     // n: -(dt/2) tr (J^2)_ii (needs the drift's tr_j2). The Euler-Maruyama
     // chain's stationary law is not the SDE's: for a linear system whose
