@@ -439,6 +439,10 @@ void MainWindow::showFrame(const std::shared_ptr<const Frame>& f)
     if (f == shown_) {
         return;
     }
+    if (shown_ && f->state == shown_->state && f->learned == shown_->learned && f->physics_tag == shown_->physics_tag) {
+        shown_ = f;  // the same picture (a paused run's news): nothing to redraw
+        return;
+    }
     if (!shown_ || f->system_generation != shown_->system_generation) {
         scene_->requestFit();
     }

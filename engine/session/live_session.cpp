@@ -1,8 +1,13 @@
 #include "entroscope/session/live_session.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "entroscope/core/errors.hpp"
 #include "entroscope/score/score_model.hpp"
@@ -19,6 +24,14 @@ double now_seconds() {
 }
 
 constexpr std::uint64_t kMaxChunkSteps = 100000;
+
+// Lowers the calling thread's priority (Linux threads have their own nice
+// value); best effort: a refusal leaves it as it was.
+void lower_priority(int nice) {
+    if (nice <= 0) return;
+    const auto tid = static_cast<id_t>(::syscall(SYS_gettid));
+    (void)::setpriority(PRIO_PROCESS, tid, nice);
+}
 
 }  // namespace
 
@@ -270,6 +283,7 @@ void LiveSession::publish(std::shared_ptr<Frame> f) {
 }
 
 void LiveSession::sim_loop() {
+    lower_priority(opt_.worker_nice);
     for (;;) {
         std::vector<Command> commands;
         {
@@ -298,6 +312,7 @@ void LiveSession::sim_loop() {
             } catch (const std::exception& e) {
                 // The state from before the chunk is kept; the session pauses.
                 running_ = false;
+                republish_ = true;
                 notice_ = std::string("Simulation paused: ") + e.what() +
                           " The last good state is kept; a smaller time step (\"dt\") avoids this.";
             }
@@ -311,9 +326,6 @@ void LiveSession::sim_loop() {
                 stats_.particle_steps += steps * static_cast<std::uint64_t>(core_->config().n);
                 stats_.sim_seconds += elapsed;
             }
-        } else if (commands.empty()) {
-            // Paused: republish only when the learner has news (a new frame
-            // then carries its status and, for the paused state, its values).
         }
         // Feed the learner: a snapshot once the learner has used the last one
         // (n / batch steps), or after max_snapshot_interval.
@@ -330,7 +342,16 @@ void LiveSession::sim_loop() {
             steps_at_push_ = ts.session_steps;
             learn_wake_.notify_all();
         }
-        publish(core_->frame());
+        // Paused and nothing new from the learner: no frame (a front end
+        // would draw it again for nothing).
+        const auto est = core_->estimate();
+        const std::array<std::uint64_t, 4> news{ts.session_steps, est ? est->last_index : 0, ts.model_generation,
+                                                 static_cast<std::uint64_t>(ts.failed)};
+        if (running_ || republish_ || !commands.empty() || news != published_news_ || !latest()) {
+            published_news_ = news;
+            republish_ = false;
+            publish(core_->frame());
+        }
     }
 }
 
@@ -338,6 +359,7 @@ void LiveSession::sim_loop() {
 // Learner thread
 
 void LiveSession::learn_loop() {
+    lower_priority(opt_.worker_nice);
     try {
         set_network_threads(std::max(1, opt_.train_threads));
     } catch (const Error&) {

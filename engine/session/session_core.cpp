@@ -286,7 +286,13 @@ std::shared_ptr<Frame> SessionCore::frame() const {
         f->estimate = estimate_;
         f->training = status_;
     }
-    if (!f->state) f->state = std::make_shared<const State>(s);
+    if (!f->state) {
+        // A paused simulation republishes the same state: share one copy.
+        if (!frame_state_ || frame_state_tag_ != tag_ || frame_state_->step != s.step || frame_state_->box != s.box)
+            frame_state_ = std::make_shared<const State>(s);
+        frame_state_tag_ = tag_;
+        f->state = frame_state_;
+    }
     return f;
 }
 

@@ -7,6 +7,7 @@
 // queue up and are applied in order between two chunks, so a front end never
 // waits for the engine. The window uses it through a thin Qt adapter; the
 // headless `bench --what live` runs it as the window does.
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -41,6 +42,10 @@ struct LiveOptions {
     // after this long, so evaluations see a recent state.
     double max_snapshot_interval = 0.7;
     bool running = true;          // start simulating at once
+    // Scheduling niceness of both worker threads (Linux; 0: unchanged). A
+    // window raises it so that the GUI thread and the renderer come first
+    // and the workers take what is left.
+    int worker_nice = 0;
 };
 
 class LiveSession {
@@ -132,6 +137,8 @@ private:
     std::string notice_;
     double last_push_ = -1.0;
     std::uint64_t steps_at_push_ = 0;
+    bool republish_ = false;                          // the run stopped by itself
+    std::array<std::uint64_t, 4> published_news_{};  // what the last frame knew of the learner
 
     mutable std::mutex pub_mutex_;
     std::shared_ptr<const Frame> latest_, latest_learned_;

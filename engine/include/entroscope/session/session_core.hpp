@@ -179,6 +179,8 @@ private:
     mutable std::mutex newest_mutex_;
     std::shared_ptr<const State> newest_;
     std::uint64_t newest_tag_ = 0;
+    mutable std::shared_ptr<const State> frame_state_;  // sim half only
+    mutable std::uint64_t frame_state_tag_ = 0;
 
     // What the learn half publishes for the sim half's frames.
     mutable std::mutex pub_mutex_;
