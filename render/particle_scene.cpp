@@ -41,7 +41,8 @@ constexpr double kPi = 3.14159265358979323846;
 
 const double kBackground[3] = {0.105, 0.115, 0.135};
 
-// Fraction of the viewport width kept free for the colour legend.
+// Fraction of the viewport width kept free for the colour legend, or more
+// in small viewports where its text would not fit (see fitIfNeeded).
 constexpr double kLegendFraction = 0.15;
 // Pixels kept free above the box for the two-line caption, and around it.
 constexpr double kCaptionPixels = 52.0;
@@ -420,7 +421,17 @@ struct ParticleScene::Impl {
         // left of the legend strip and below the caption, centred there.
         const double w = size[0];
         const double h = size[1];
-        const double availW = std::max(16.0, w * (1.0 - kLegendFraction) - 2.0 * kPadPixels);
+        // Legend text 15 px from about 700 px high, down to 11 px in small
+        // viewports. The legend (bar, tick labels, title above) is at most
+        // 120 px wide and at least ten title glyphs, 3 % of the width from
+        // the right edge (at 1200 px as before: 1044 .. 1164); the angle
+        // map's annotations hang about three glyphs left of it.
+        const int font = std::clamp(static_cast<int>(std::lround(8.0 + h / 100.0)), 11, 15);
+        const double legendW = std::min(120.0, std::max(0.12 * w, 10.0 * font));
+        const double margin = std::max(6.0, 0.03 * w);  // a title wider than the legend overhangs it
+        const double legendX = w - legendW - margin;
+        const double strip = std::max(kLegendFraction * w, legendW + margin + 3.0 * font + 6.0);
+        const double availW = std::max(16.0, w - strip - 2.0 * kPadPixels);
         const double availH = std::max(16.0, h - kCaptionPixels - 2.0 * kPadPixels);
         const double worldPerPixel = box / std::min(availW, availH);
         const double centreX = kPadPixels + 0.5 * availW;               // pixels from the left
@@ -437,9 +448,12 @@ struct ParticleScene::Impl {
 
         // Legend in the reserved strip, vertically centred.
         legend->GetPositionCoordinate()->SetCoordinateSystemToNormalizedViewport();
-        legend->SetPosition(1.0 - kLegendFraction + 0.02, 0.2);
-        legend->SetWidth(kLegendFraction - 0.03);
+        legend->SetPosition(legendX / w, 0.2);
+        legend->SetWidth(legendW / w);
         legend->SetHeight(0.6);
+        legend->GetTitleTextProperty()->SetFontSize(font);
+        legend->GetAnnotationTextProperty()->SetFontSize(font - 1);
+        legend->GetLabelTextProperty()->SetFontSize(font - 2);
 
         fittedBox = box;
         fittedSize[0] = size[0];
