@@ -1,12 +1,23 @@
 #pragma once
 // Render a snapshot to a PNG without a GUI (CLI `render`, tests, figures).
+//
+// VTK on Linux (Debian's build) draws through GLX only: an X display is
+// needed even offscreen (Xvfb on a headless machine: xvfb-run). Without one
+// these functions throw IoError instead of letting VTK abort.
+#include <memory>
 #include <string>
+#include <vector>
+
+#include "render/colour_rules.hpp"
 
 namespace entroscope {
+struct Frame;
 struct State;
-}
+}  // namespace entroscope
 
 namespace entroscope::render {
+
+class ParticleScene;
 
 struct OffscreenOptions {
     int width = 1200;
@@ -18,5 +29,38 @@ struct OffscreenOptions {
 // Writes `path` atomically (temporary file, then rename). Throws
 // entroscope::IoError when the image cannot be rendered or written.
 void render_png(const State& state, const std::string& path, const OffscreenOptions& opt = {});
+
+// Empty when offscreen rendering can work here, else why not (no X display).
+std::string offscreen_unavailable_reason();
+
+// An offscreen window with one scene, kept for repeated renders (a
+// benchmark, a sequence of figures). Throws IoError when there is no display.
+class OffscreenRenderer {
+public:
+    OffscreenRenderer(int width, int height);
+    ~OffscreenRenderer();
+    OffscreenRenderer(const OffscreenRenderer&) = delete;
+    OffscreenRenderer& operator=(const OffscreenRenderer&) = delete;
+
+    int width() const;
+    int height() const;
+    ParticleScene& scene();
+
+    // Render the scene and read the image back: width * height * 3 bytes,
+    // RGB, top row first.
+    std::vector<unsigned char> renderRgb();
+    // Render and write a PNG atomically. Throws IoError.
+    void writePng(const std::string& path);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> d_;
+};
+
+// A frame coloured by one quantity (ParticleScene::show) to a PNG; the
+// caption is caption(frame, q) unless withCaption is false. Returns the
+// colour range used. Throws IoError.
+ColourRange render_frame_png(const Frame& frame, Quantity q, const std::string& path, int width, int height,
+                             const RangeRule& rule = {}, bool withCaption = true);
 
 }  // namespace entroscope::render

@@ -30,6 +30,7 @@
 
 #include "entroscope/core/config.hpp"
 #include "entroscope/core/state.hpp"
+#include "entroscope/session/frame.hpp"
 #include "render/interactor_style_2d.hpp"
 
 namespace entroscope::render {
@@ -40,7 +41,8 @@ constexpr double kPi = 3.14159265358979323846;
 
 const double kBackground[3] = {0.105, 0.115, 0.135};
 
-// Fraction of the viewport width kept free for the colour legend.
+// Fraction of the viewport width kept free for the colour legend, or more
+// in small viewports where its text would not fit (see fitIfNeeded).
 constexpr double kLegendFraction = 0.15;
 // Pixels kept free above the box for the two-line caption, and around it.
 constexpr double kCaptionPixels = 52.0;
@@ -100,7 +102,7 @@ void style_text(vtkTextProperty* tp, int size)
 // angle steps look like roughly equal colour steps and -pi meets +pi
 // seamlessly. Plain HSV has strong lightness bands at yellow and cyan that
 // read as false structure.
-vtkSmartPointer<vtkLookupTable> make_cyclic_lut()
+vtkSmartPointer<vtkLookupTable> make_cyclic_lut(bool annotate = true)
 {
     vtkNew<vtkColorTransferFunction> ctf;
     ctf->SetColorSpaceToLab();
@@ -126,6 +128,11 @@ vtkSmartPointer<vtkLookupTable> make_cyclic_lut()
         double rgb[3];
         ctf->GetColor(a, rgb);
         lut->SetTableValue(i, rgb[0], rgb[1], rgb[2], 1.0);
+    }
+    lut->SetNanColor(0.55, 0.55, 0.55, 1.0);
+    if (!annotate) {
+        lut->Build();
+        return lut;
     }
     const bool greek = !unicode_font().empty();
     const std::string pi = greek ? "\xCF\x80" : "pi";      // π
@@ -172,6 +179,30 @@ vtkSmartPointer<vtkLookupTable> make_viridis_lut()
     return lut;
 }
 
+// Moreland's diverging "Cool to Warm" map (VTK's and ParaView's default):
+// blue (0.230, 0.299, 0.754) through a light grey to red (0.706, 0.016,
+// 0.150), interpolated in his Msh space so that lightness falls evenly on
+// both sides of the middle. NaN is a darker grey than the middle.
+vtkSmartPointer<vtkLookupTable> make_diverging_lut()
+{
+    vtkNew<vtkColorTransferFunction> ctf;
+    ctf->SetColorSpaceToDiverging();
+    ctf->AddRGBPoint(0.0, 0.230, 0.299, 0.754);
+    ctf->AddRGBPoint(1.0, 0.706, 0.016, 0.150);
+    auto lut = vtkSmartPointer<vtkLookupTable>::New();
+    const int n = 256;
+    lut->SetNumberOfTableValues(n);
+    for (int i = 0; i < n; ++i) {
+        double rgb[3];
+        ctf->GetColor((i + 0.5) / n, rgb);
+        lut->SetTableValue(i, rgb[0], rgb[1], rgb[2], 1.0);
+    }
+    lut->SetNanColor(0.40, 0.40, 0.40, 1.0);
+    lut->SetTableRange(0.0, 1.0);
+    lut->Build();
+    return lut;
+}
+
 }  // namespace
 
 double particle_radius(const Config& cfg)
@@ -204,8 +235,11 @@ struct ParticleScene::Impl {
 
     vtkSmartPointer<vtkLookupTable> lut;
     vtkSmartPointer<vtkLookupTable> viridis;
+    vtkSmartPointer<vtkLookupTable> diverging;
+    vtkSmartPointer<vtkLookupTable> cyclicPlain;  // the angle map without its pi annotations
     vtkNew<vtkScalarBarActor> legend;
     bool scalarMode = false;
+    ColourMapKind map = ColourMapKind::Cyclic;
     std::vector<float> scalars;
     vtkNew<vtkTextActor> caption;
     vtkNew<vtkEntroscopeInteractorStyle2D> style;
@@ -237,6 +271,8 @@ struct ParticleScene::Impl {
 
         lut = make_cyclic_lut();
         viridis = make_viridis_lut();
+        diverging = make_diverging_lut();
+        cyclicPlain = make_cyclic_lut(false);
         // One screen-aligned splat per particle, cut to a disk of the true
         // radius by the fragment shader: ~N primitives instead of N
         // tessellated polygons, which keeps software GL (llvmpipe) at
@@ -331,6 +367,7 @@ struct ParticleScene::Impl {
 
     void useAngleLegend()
     {
+        map = ColourMapKind::Cyclic;
         diskMapper->SetLookupTable(lut);
         diskMapper->SetScalarRange(-kPi, kPi);
         legend->SetLookupTable(lut);
@@ -340,15 +377,19 @@ struct ParticleScene::Impl {
         legend->SetNumberOfLabels(0);
     }
 
-    void useScalarLegend(double lo, double hi, const std::string& title)
+    void useScalarLegend(double lo, double hi, const std::string& title, ColourMapKind kind)
     {
         if (!(hi > lo)) {
             hi = lo + 1.0;
         }
-        viridis->SetTableRange(lo, hi);
-        diskMapper->SetLookupTable(viridis);
+        vtkLookupTable* table = kind == ColourMapKind::Diverging ? diverging.Get()
+                                : kind == ColourMapKind::Cyclic  ? cyclicPlain.Get()
+                                                                 : viridis.Get();
+        map = kind;
+        table->SetTableRange(lo, hi);
+        diskMapper->SetLookupTable(table);
         diskMapper->SetScalarRange(lo, hi);
-        legend->SetLookupTable(viridis);
+        legend->SetLookupTable(table);
         legend->SetTitle(title.c_str());
         legend->DrawAnnotationsOff();
         legend->SetDrawTickLabels(true);
@@ -380,7 +421,17 @@ struct ParticleScene::Impl {
         // left of the legend strip and below the caption, centred there.
         const double w = size[0];
         const double h = size[1];
-        const double availW = std::max(16.0, w * (1.0 - kLegendFraction) - 2.0 * kPadPixels);
+        // Legend text 15 px from about 700 px high, down to 11 px in small
+        // viewports. The legend (bar, tick labels, title above) is at most
+        // 120 px wide and at least ten title glyphs, 3 % of the width from
+        // the right edge (at 1200 px as before: 1044 .. 1164); the angle
+        // map's annotations hang about three glyphs left of it.
+        const int font = std::clamp(static_cast<int>(std::lround(8.0 + h / 100.0)), 11, 15);
+        const double legendW = std::min(120.0, std::max(0.12 * w, 10.0 * font));
+        const double margin = std::max(6.0, 0.03 * w);  // a title wider than the legend overhangs it
+        const double legendX = w - legendW - margin;
+        const double strip = std::max(kLegendFraction * w, legendW + margin + 3.0 * font + 6.0);
+        const double availW = std::max(16.0, w - strip - 2.0 * kPadPixels);
         const double availH = std::max(16.0, h - kCaptionPixels - 2.0 * kPadPixels);
         const double worldPerPixel = box / std::min(availW, availH);
         const double centreX = kPadPixels + 0.5 * availW;               // pixels from the left
@@ -397,9 +448,12 @@ struct ParticleScene::Impl {
 
         // Legend in the reserved strip, vertically centred.
         legend->GetPositionCoordinate()->SetCoordinateSystemToNormalizedViewport();
-        legend->SetPosition(1.0 - kLegendFraction + 0.02, 0.2);
-        legend->SetWidth(kLegendFraction - 0.03);
+        legend->SetPosition(legendX / w, 0.2);
+        legend->SetWidth(legendW / w);
         legend->SetHeight(0.6);
+        legend->GetTitleTextProperty()->SetFontSize(font);
+        legend->GetAnnotationTextProperty()->SetFontSize(font - 1);
+        legend->GetLabelTextProperty()->SetFontSize(font - 2);
 
         fittedBox = box;
         fittedSize[0] = size[0];
@@ -502,12 +556,45 @@ void ParticleScene::colourByActiveAngle()
 
 void ParticleScene::colourByScalar(std::vector<float> values, double lo, double hi, const std::string& legendTitle)
 {
+    colourByScalar(std::move(values), lo, hi, legendTitle, ColourMapKind::Sequential);
+}
+
+void ParticleScene::colourByScalar(std::vector<float> values, double lo, double hi, const std::string& legendTitle,
+                                   ColourMapKind map)
+{
     d_->scalarMode = true;
     d_->scalars = std::move(values);
-    d_->useScalarLegend(lo, hi, legendTitle);
+    d_->useScalarLegend(lo, hi, legendTitle, map);
 }
 
 bool ParticleScene::colouredByScalar() const { return d_->scalarMode; }
+
+ColourMapKind ParticleScene::colourMap() const { return d_->map; }
+
+ColourRange ParticleScene::show(const Frame& frame, Quantity q, const RangeRule& rule, bool withCaption)
+{
+    const bool unicode = unicodeText();
+    const QuantityInfo info = quantity_info(q, frame.config.model, unicode);
+    ColourRange range;
+    if (q == Quantity::ActiveAngle) {
+        colourByActiveAngle();
+        range = colour_range(q, {}, rule);
+    } else {
+        QuantityValues v = quantity_values(frame, q);
+        range = colour_range(q, v.values, rule);
+        if (!v.available()) {
+            range.note = v.reason;
+        }
+        colourByScalar(std::move(v.values), range.lo, range.hi, legend_title(q, frame.config.model, unicode), info.map);
+    }
+    if (withCaption) {
+        setCaption(caption(frame, q, unicode));
+    }
+    if (frame.state) {
+        update(*frame.state, particle_radius(frame.config));
+    }
+    return range;
+}
 
 void ParticleScene::setCaption(const std::string& text) { d_->caption->SetInput(text.c_str()); }
 

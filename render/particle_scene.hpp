@@ -1,8 +1,8 @@
 #pragma once
 // A 2-D particle snapshot as a VTK scene: disks at their true radius,
 // coloured by the angle of the active variable with a cyclic colour map (or
-// by any per-particle scalar with a sequential map), a colour legend, the
-// periodic box outline and a caption. No Qt.
+// by any per-particle scalar with a sequential, diverging or cyclic map), a
+// colour legend, the periodic box outline and a caption. No Qt.
 //
 // The scene owns a vtkRenderer; whoever owns a render window (the Qt host in
 // widgets/ or the offscreen renderer) adds it. VTK types are only
@@ -11,11 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "render/colour_rules.hpp"
+
 class vtkRenderer;
 class vtkInteractorObserver;
 
 namespace entroscope {
 struct Config;
+struct Frame;
 struct State;
 }  // namespace entroscope
 
@@ -53,7 +56,23 @@ public:
     // values.size() differs from that state's N every particle is grey.
     // legendTitle (UTF-8) replaces the legend's title.
     void colourByScalar(std::vector<float> values, double lo, double hi, const std::string& legendTitle);
+    // The same with a choice of map: Sequential (viridis, as above),
+    // Diverging (blue - light grey - red, "Cool to Warm"; the grey is at the
+    // middle of [lo, hi], so give a symmetric range to centre it at 0) or
+    // Cyclic (the angle map stretched over [lo, hi]).
+    void colourByScalar(std::vector<float> values, double lo, double hi, const std::string& legendTitle,
+                        ColourMapKind map);
     bool colouredByScalar() const;
+    // The map in use (Cyclic for the active angle).
+    ColourMapKind colourMap() const;
+
+    // One frame coloured by one quantity, by the rules of colour_rules.hpp:
+    // the quantity's values and map, the range `rule` gives, the legend title
+    // with units and, when withCaption, caption(frame, q). Then update() with
+    // the frame's state and particle_radius(frame.config). Returns the range
+    // used; when the quantity is unavailable every particle is grey and the
+    // range's note says why. Does not render.
+    ColourRange show(const Frame& frame, Quantity q, const RangeRule& rule = {}, bool withCaption = true);
 
     // Text in the upper-left corner (model, parameters, time), UTF-8.
     void setCaption(const std::string& text);

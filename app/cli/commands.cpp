@@ -13,6 +13,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_args.hpp"
+#include "config_args.hpp"
+#ifdef ENTROSCOPE_HAVE_RENDER
+#include "bench_render.hpp"
+#endif
 #include "entroscope/core/config.hpp"
 #include "entroscope/core/errors.hpp"
 #include "entroscope/io/h5md.hpp"
@@ -34,58 +38,6 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-const std::set<std::string> kConfigFlags = {"--config", "--n", "--phi", "--v0", "--pe", "--seed", "--kind"};
-
-std::set<std::string> with_config_flags(std::set<std::string> s) {
-    s.insert(kConfigFlags.begin(), kConfigFlags.end());
-    return s;
-}
-
-// The config is the file (or the model's defaults) with command-line
-// overrides applied to its JSON, so validation names the same keys.
-// The --config file's JSON object (an empty one without --config).
-json config_file_json(const Args& a) {
-    json j = json::object();
-    if (const auto path = a.value("--config")) {
-        std::ifstream in(*path, std::ios::binary);
-        if (!in) throw IoError("cannot open config file '" + *path + "'");
-        std::stringstream ss;
-        ss << in.rdbuf();
-        try {
-            j = json::parse(ss.str(), nullptr, true, true);
-        } catch (const json::parse_error& e) {
-            throw ConfigError("--config", "'" + *path + "' is not valid JSON: " + e.what());
-        }
-        if (!j.is_object()) throw ConfigError("--config", "'" + *path + "' must hold a JSON object");
-    }
-    return j;
-}
-
-Config load_config(const Args& a) {
-    json j = config_file_json(a);
-    if (const auto m = a.value("--kind")) j["model"] = *m;  // --model names a checkpoint
-    if (a.has("--n")) j["n"] = a.integer("--n", 0);
-    if (a.has("--phi")) {
-        j.erase("box");
-        j["phi"] = a.number("--phi", 0);
-    }
-    if (a.has("--v0") && a.has("--pe")) throw ConfigError("--pe", "give at most one of --v0 and --pe");
-    if (a.has("--v0")) {
-        j.erase("pe");
-        j["v0"] = a.number("--v0", 0);
-    }
-    if (a.has("--pe")) {
-        j.erase("v0");
-        j["pe"] = a.number("--pe", 0);
-    }
-    if (a.has("--seed")) {
-        const auto s = a.integer("--seed", 0);
-        if (s < 0) throw ConfigError("--seed", "must be >= 0");
-        j["seed"] = s;
-    }
-    return parse_config(j.dump());
-}
 
 // JSON number, or null for +-inf/NaN (JSON has no infinities).
 json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
@@ -567,12 +519,15 @@ int bench_live(const Args& a, const Config& cfg) {
 }
 
 int cmd_bench(const std::vector<std::string>& argv) {
+#ifdef ENTROSCOPE_HAVE_RENDER  // before Args: the render benchmark has flags of its own (--size, --renders)
+    for (std::size_t i = 0; i + 1 < argv.size(); ++i) if (argv[i] == "--what" && argv[i + 1] == "render") return bench_render(argv);
+#endif
     const Args a(argv, with_config_flags({"--steps", "--threads", "--warmup", "--what", "--device", "--seconds", "--sim-threads",
                                           "--train-threads", "--model"}),
                  {"--json", "--divergence", "--tf32", "--no-training"});
     const auto what = a.value("--what").value_or("simulate");
     if (what != "simulate" && what != "train" && what != "infer" && what != "live")
-        throw ConfigError("--what", "unknown benchmark '" + what + "' (simulate, train, infer or live)");
+        throw ConfigError("--what", "unknown benchmark '" + what + "' (simulate, train, infer, live, or render in a build with VTK)");
     const Config cfg = load_config(a);
     if (what == "live") return bench_live(a, cfg);
     if (what != "simulate") return bench_network(a, cfg, what);

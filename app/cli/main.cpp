@@ -21,6 +21,8 @@ void usage(std::ostream& os) {
           "  estimate  --config F --model MODEL.pt --samples M [--per-particle] [--burn-in B] [--sample-every K] [--device cpu|cuda [--tf32]] [--json]\n"
           "  oracle    --config F [--json]           exact answers for a linear system\n"
           "  bench     --config F --steps S --threads T [--what simulate|train|infer] [--device cpu|cuda [--tf32]] [--json]\n"
+          "  bench     --what render [--config F] [--size WxH] [--renders R] [--steps S] [--quantity angle|density|type]\n"
+          "            offscreen renders per second (builds with VTK; needs an X display, e.g. xvfb-run)\n"
           "common overrides: --n N --phi PHI --v0 V0 --pe PE --seed S --kind aoup|abp\n";
 }
 

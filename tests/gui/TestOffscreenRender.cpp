@@ -1,22 +1,58 @@
-// render_png draws a snapshot without any window: disks of the right
-// colours inside the box, written atomically to a PNG.
-#include <QColor>
+// Offscreen rendering against stored baseline images (tests/baselines/*.png,
+// F3D's habit): a fixed state of a dozen particles, drawn in each colour
+// mode (the cyclic angle map, sequential viridis, diverging Cool to Warm,
+// grey for values that are not there) with no caption or a fixed one.
+//
+// Comparison rule: a pixel differs when any of its R, G, B channels differs
+// from the baseline's by more than 16 (of 255); an image fails when more
+// than 1 % of its pixels differ (or its size differs). That absorbs
+// rasterisation and anti-aliasing differences between Mesa versions, and
+// catches a wrong colour map, a lost disk or legend, or a moved box.
+//
+// ENTROSCOPE_UPDATE_BASELINES=1 writes the baselines instead of comparing
+// (look at them before committing). On a failure the actual image and a
+// diff image (differing pixels magenta over the dimmed baseline) go into
+// the build directory and their paths are printed.
+//
+// The legend and caption text is drawn with DejaVu Sans, as the baselines
+// were; without that font the comparisons are skipped.
+#include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QImage>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cmath>
+#include <limits>
+#include <memory>
 
+#include "entroscope/core/config.hpp"
 #include "entroscope/core/errors.hpp"
 #include "entroscope/core/state.hpp"
+#include "entroscope/session/frame.hpp"
+#include "render/colour_rules.hpp"
 #include "render/offscreen_render.hpp"
 #include "render/particle_scene.hpp"
 
+using entroscope::Frame;
 using entroscope::State;
+using namespace entroscope::render;
+
+#ifndef ENTROSCOPE_BASELINE_DIR
+#error "ENTROSCOPE_BASELINE_DIR must name tests/baselines"
+#endif
+#ifndef ENTROSCOPE_TEST_OUTPUT_DIR
+#error "ENTROSCOPE_TEST_OUTPUT_DIR must name a build directory"
+#endif
 
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
+constexpr int kWidth = 320;
+constexpr int kHeight = 240;
+constexpr int kChannelTolerance = 16;
+constexpr double kMaxDifferingFraction = 0.01;
+const char* const kFont = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 
 // A lattice of ABP particles whose angle grows along x.
 State lattice(int side, double spacing)
@@ -35,71 +71,275 @@ State lattice(int side, double spacing)
     return s;
 }
 
+// Twelve AOUP particles (r0 = 1) at fixed places in a box of 10, three of
+// them across an edge or a corner (their periodic images show on the far
+// side), angles spread round the circle; learned values of exactly this
+// state: sigma_sq rising 0 .. 1.1 with one NaN, sigma_div from -1 to 1.2.
+Frame fixed_frame(bool withLearned)
+{
+    Frame f;
+    f.config = entroscope::default_config(entroscope::ModelKind::Aoup);
+    f.config.n = 12;
+    f.config.r0 = 1.0;
+    f.physics_tag = 3;
+    auto s = std::make_shared<State>();
+    s->box = 10.0;
+    const double xy[12][2] = {{2.0, 2.0}, {5.0, 1.8}, {8.0, 2.2}, {0.4, 5.0}, {3.5, 4.6}, {6.4, 5.2},
+                              {2.2, 8.0}, {5.2, 7.6}, {9.5, 9.6}, {7.9, 7.3}, {4.9, 9.7}, {8.6, 4.0}};
+    for (int i = 0; i < 12; ++i) {
+        s->x.push_back(xy[i][0]);
+        s->x.push_back(xy[i][1]);
+        const double a = -kPi + 2.0 * kPi * (i + 0.5) / 12.0;
+        s->act.push_back(std::cos(a));
+        s->act.push_back(std::sin(a));
+        s->types.push_back(i % 3 == 0 ? 1 : 0);
+    }
+    s->image.assign(s->x.size(), 0);
+    s->step = 500;
+    s->time = 50.0;
+    f.state = s;
+    f.estimate = std::make_shared<entroscope::GlobalEstimate>();
+    f.training.enabled = true;
+    if (withLearned) {
+        auto e = std::make_shared<entroscope::Evaluation>();
+        e->state = s;
+        e->physics_tag = f.physics_tag;
+        e->network_step = 2000;
+        e->with_divergence = true;
+        for (int i = 0; i < 12; ++i) {
+            e->sigma_sq.push_back(i == 4 ? std::numeric_limits<double>::quiet_NaN() : 0.1 * i);
+            e->sigma_div.push_back(-1.0 + 0.2 * i);
+        }
+        f.learned = e;
+    }
+    return f;
+}
+
+struct Comparison {
+    bool sameSize = false;
+    long differing = 0;
+    double fraction = 1.0;
+    QImage diff;
+};
+
+Comparison compare(const QImage& actual, const QImage& baseline)
+{
+    Comparison c;
+    c.sameSize = actual.size() == baseline.size();
+    if (!c.sameSize) {
+        return c;
+    }
+    const QImage a = actual.convertToFormat(QImage::Format_RGB32);
+    const QImage b = baseline.convertToFormat(QImage::Format_RGB32);
+    c.diff = QImage(a.size(), QImage::Format_RGB32);
+    for (int y = 0; y < a.height(); ++y) {
+        const QRgb* pa = reinterpret_cast<const QRgb*>(a.constScanLine(y));
+        const QRgb* pb = reinterpret_cast<const QRgb*>(b.constScanLine(y));
+        QRgb* pd = reinterpret_cast<QRgb*>(c.diff.scanLine(y));
+        for (int x = 0; x < a.width(); ++x) {
+            const int d = std::max({std::abs(qRed(pa[x]) - qRed(pb[x])), std::abs(qGreen(pa[x]) - qGreen(pb[x])),
+                                    std::abs(qBlue(pa[x]) - qBlue(pb[x]))});
+            if (d > kChannelTolerance) {
+                ++c.differing;
+                pd[x] = qRgb(255, 0, 255);
+            } else {
+                pd[x] = qRgb(qRed(pb[x]) / 4, qGreen(pb[x]) / 4, qBlue(pb[x]) / 4);
+            }
+        }
+    }
+    c.fraction = static_cast<double>(c.differing) / (static_cast<double>(a.width()) * a.height());
+    return c;
+}
+
+bool updating() { return qEnvironmentVariableIntValue("ENTROSCOPE_UPDATE_BASELINES") == 1; }
+
+QString baselinePath(const QString& name) { return QStringLiteral(ENTROSCOPE_BASELINE_DIR "/") + name + ".png"; }
+
+QString outputPath(const QString& name, const char* kind)
+{
+    QDir().mkpath(QStringLiteral(ENTROSCOPE_TEST_OUTPUT_DIR));
+    return QStringLiteral(ENTROSCOPE_TEST_OUTPUT_DIR "/") + name + "." + kind + ".png";
+}
+
 }  // namespace
 
 class TestOffscreenRender : public QObject {
     Q_OBJECT
 
+private:
+    QTemporaryDir tmp_;
+    bool haveFont_ = false;
+
+    // Render `frame` coloured by `q` (caption off unless `caption` is given)
+    // to a PNG in the temporary directory and load it.
+    QImage draw(const QString& name, const Frame& frame, Quantity q, const RangeRule& rule,
+                const std::string& caption = {})
+    {
+        OffscreenRenderer r(kWidth, kHeight);
+        r.scene().show(frame, q, rule, false);
+        r.scene().setCaption(caption);
+        const QString path = tmp_.filePath(name + ".png");
+        r.writePng(path.toStdString());
+        return QImage(path);
+    }
+
+    // Compare with the baseline, or write it in update mode.
+    void check(const QString& name, const QImage& actual)
+    {
+        QVERIFY(!actual.isNull());
+        QCOMPARE(actual.size(), QSize(kWidth, kHeight));
+        const QString base = baselinePath(name);
+        if (updating()) {
+            QVERIFY2(actual.save(base), qPrintable("cannot write " + base));
+            qInfo("wrote baseline %s", qPrintable(base));
+            return;
+        }
+        if (!haveFont_) {
+            QSKIP("the baselines' text is drawn with DejaVu Sans, which this machine lacks");
+        }
+        const QImage expected(base);
+        if (expected.isNull()) {
+            const QString out = outputPath(name, "actual");
+            actual.save(out);
+            QFAIL(qPrintable("no baseline " + base + " (ENTROSCOPE_UPDATE_BASELINES=1 writes it); actual image: " + out));
+        }
+        const Comparison c = compare(actual, expected);
+        qInfo("%s: %ld of %d pixels differ (%.3f %%)", qPrintable(name), c.differing, kWidth * kHeight,
+              100.0 * c.fraction);
+        if (!c.sameSize || c.fraction > kMaxDifferingFraction) {
+            const QString out = outputPath(name, "actual");
+            const QString diff = outputPath(name, "diff");
+            actual.save(out);
+            if (!c.diff.isNull()) c.diff.save(diff);
+            QFAIL(qPrintable(QString("%1 differs from %2: %3 % of the pixels by more than %4 (allowed %5 %)%6\n"
+                                     "  actual: %7\n  diff:   %8")
+                                 .arg(name, base)
+                                 .arg(100.0 * c.fraction, 0, 'f', 2)
+                                 .arg(kChannelTolerance)
+                                 .arg(100.0 * kMaxDifferingFraction, 0, 'f', 1)
+                                 .arg(c.sameSize ? "" : " (sizes differ)")
+                                 .arg(out, c.sameSize ? diff : QString("none"))));
+        }
+    }
+
 private Q_SLOTS:
+    void initTestCase();
     void activeAngleFollowsTheModelConvention();
-    void writesAPngWithColouredDisks();
+    void writesAPngAtomically();
     void refusesAnEmptyImageSize();
+    void angleMatchesItsBaseline();
+    void sequentialMatchesItsBaseline();
+    void divergingMatchesItsBaseline();
+    void missingValuesAreGreyWithACaption();
+    void theRuleTellsColourMapsApart();
 };
+
+void TestOffscreenRender::initTestCase()
+{
+    QVERIFY(tmp_.isValid());
+    // The font is chosen once per process: pin it before the first scene.
+    haveFont_ = QFileInfo::exists(kFont);
+    if (haveFont_) {
+        qputenv("ENTROSCOPE_FONT", kFont);
+    }
+    const std::string why = offscreen_unavailable_reason();
+    if (!why.empty()) {
+        QSKIP(why.c_str());
+    }
+}
 
 void TestOffscreenRender::activeAngleFollowsTheModelConvention()
 {
     State aoup;
     aoup.types = {0};
     aoup.act = {0.0, -2.0};  // g points down
-    QVERIFY(std::abs(entroscope::render::active_angle(aoup, 0) + kPi / 2) < 1e-12);
+    QVERIFY(std::abs(active_angle(aoup, 0) + kPi / 2) < 1e-12);
     State abp;
     abp.types = {0};
     abp.act = {3.0 * kPi / 2};  // wraps to -pi/2
-    QVERIFY(std::abs(entroscope::render::active_angle(abp, 0) + kPi / 2) < 1e-12);
+    QVERIFY(std::abs(active_angle(abp, 0) + kPi / 2) < 1e-12);
 }
 
-void TestOffscreenRender::writesAPngWithColouredDisks()
+void TestOffscreenRender::writesAPngAtomically()
 {
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    const QString path = dir.filePath("state.png");
-    entroscope::render::OffscreenOptions opt;
+    const QString path = tmp_.filePath("state.png");
+    OffscreenOptions opt;
     opt.width = 640;
     opt.height = 480;
     opt.radius = 0.5;
     opt.caption = "ABP test lattice";
     try {
-        entroscope::render::render_png(lattice(24, 1.2), path.toStdString(), opt);
+        render_png(lattice(24, 1.2), path.toStdString(), opt);
     } catch (const entroscope::Error& e) {
         QFAIL(e.what());
     }
     QVERIFY(QFileInfo::exists(path));
     QVERIFY(!QFileInfo::exists(path + ".tmp.png"));
-    const QImage img(path);
-    QCOMPARE(img.size(), QSize(640, 480));
-    int coloured = 0;
-    QSet<int> hues;
-    for (int y = 0; y < img.height(); y += 2) {
-        for (int x = 0; x < img.width(); x += 2) {
-            const QColor c = QColor::fromRgb(img.pixel(x, y));
-            if (c.hsvSaturation() > 80 && c.value() > 100) {
-                ++coloured;
-                hues.insert(c.hsvHue() / 30);
-            }
-        }
-    }
-    const double fraction = coloured / (320.0 * 240.0);
-    qInfo("coloured fraction %.3f, hue bins %lld", fraction, static_cast<long long>(hues.size()));
-    QVERIFY(fraction > 0.15);
-    QVERIFY(hues.size() >= 6);
+    QCOMPARE(QImage(path).size(), QSize(640, 480));
 }
 
 void TestOffscreenRender::refusesAnEmptyImageSize()
 {
-    entroscope::render::OffscreenOptions opt;
+    OffscreenOptions opt;
     opt.width = 0;
-    QVERIFY_THROWS_EXCEPTION(entroscope::IoError,
-                             entroscope::render::render_png(lattice(2, 1.0), "/tmp/never.png", opt));
+    QVERIFY_THROWS_EXCEPTION(entroscope::IoError, render_png(lattice(2, 1.0), "/tmp/never.png", opt));
+}
+
+void TestOffscreenRender::angleMatchesItsBaseline()
+{
+    check("angle", draw("angle", fixed_frame(false), Quantity::ActiveAngle, {}));
+}
+
+void TestOffscreenRender::sequentialMatchesItsBaseline()
+{
+    // sigma_sq on a fixed 0 .. 1 range (the last particle, 1.1, clamps to
+    // the top; particle 4 is NaN, grey).
+    check("sequential", draw("sequential", fixed_frame(true), Quantity::SigmaSq, {RangeMode::Fixed, 0.0, 1.0}));
+}
+
+void TestOffscreenRender::divergingMatchesItsBaseline()
+{
+    // sigma_div, -1 .. 1.2, on the automatic symmetric 5-95 % range.
+    check("diverging", draw("diverging", fixed_frame(true), Quantity::SigmaDiv, {}));
+}
+
+void TestOffscreenRender::missingValuesAreGreyWithACaption()
+{
+    // A learned quantity with no learned values: every disk grey, never
+    // values of another state; a fixed two-line caption.
+    check("unavailable",
+          draw("unavailable", fixed_frame(false), Quantity::SigmaSq, {}, "Fixed caption\nno estimate yet"));
+}
+
+void TestOffscreenRender::theRuleTellsColourMapsApart()
+{
+    // The same values under the sequential and the diverging map must fail
+    // the comparison: the tolerance is not so loose that it passes anything.
+    const Frame f = fixed_frame(true);
+    const RangeRule range{RangeMode::Fixed, -1.0, 1.0};
+    OffscreenRenderer r(kWidth, kHeight);
+    const QuantityValues v = quantity_values(f, Quantity::SigmaDiv);
+    QVERIFY(v.available());
+    const std::string title = legend_title(Quantity::SigmaDiv, f.config.model, ParticleScene::unicodeText());
+    const auto drawWith = [&](ColourMapKind map) {
+        r.scene().colourByScalar(v.values, range.lo, range.hi, title, map);
+        r.scene().update(*f.state, particle_radius(f.config));
+        const std::vector<unsigned char> rgb = r.renderRgb();
+        return QImage(rgb.data(), kWidth, kHeight, 3 * kWidth, QImage::Format_RGB888).copy();
+    };
+    const QImage sequential = drawWith(ColourMapKind::Sequential);
+    const QImage diverging = drawWith(ColourMapKind::Diverging);
+    const QImage again = drawWith(ColourMapKind::Sequential);
+    QCOMPARE(compare(sequential, again).differing, 0L);  // deterministic
+    const Comparison c = compare(sequential, diverging);
+    qInfo("sequential vs diverging: %.2f %% of the pixels differ", 100.0 * c.fraction);
+    QVERIFY(c.fraction > 5.0 * kMaxDifferingFraction);
+    // renderRgb's rows come top first, as the PNG's do.
+    r.scene().show(f, Quantity::SigmaDiv, range, false);
+    r.scene().setCaption("");
+    const QString path = tmp_.filePath("rows.png");
+    r.writePng(path.toStdString());
+    QCOMPARE(compare(drawWith(ColourMapKind::Diverging), QImage(path)).differing, 0L);
 }
 
 QTEST_GUILESS_MAIN(TestOffscreenRender)
