@@ -1,5 +1,6 @@
 // The vectorised noise kernels: Philox bits equal Random123's reference, and
-// the Gaussians have the moments of N(0, 1) within standard errors.
+// the Gaussians have the moments of N(0, 1) within standard errors. Every
+// test runs at every SIMD level (simd_levels.hpp).
 #include <QtTest>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <Random123/philox.h>
 
 #include "noise_block.hpp"
+#include "simd_levels.hpp"
 
 using namespace entroscope;
 using namespace entroscope::detail;
@@ -15,6 +17,12 @@ using namespace entroscope::detail;
 class TestNoise : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void initTestCase_data() { test::add_simd_levels(); }
+    void init() {
+        QByteArray why;
+        if (!test::use_simd_level_of_row(why)) QSKIP(why.constData());
+    }
+
     void philoxBlockMatchesRandom123() {
         const std::uint32_t key0 = 0x12345678u, key1 = 0x9abcdef0u;
         for (std::uint64_t step : {std::uint64_t(0), std::uint64_t(1), std::uint64_t(0x1234567890ull)}) {
@@ -63,7 +71,7 @@ private Q_SLOTS:
     }
 
     void normalsAreBoxMullerOfThePhiloxWords() {
-        // The vectorised path (single precision on AVX-512) against double
+        // The vectorised path (single precision at Avx512) against double
         // Box-Muller of the same Philox words. Rounding u1 near 1 to float
         // moves r = sqrt(-2 ln u1) by up to ~3.5e-4; anything structural (a
         // wrong quadrant, sign or polynomial) is O(0.01) or more.
