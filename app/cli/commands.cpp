@@ -25,6 +25,7 @@
 #include "entroscope/score/score_model.hpp"
 #include "entroscope/analysis/estimators.hpp"
 #include "entroscope/physics/drift.hpp"
+#include "entroscope/sim/simd.hpp"
 #include "entroscope/sim/simulator.hpp"
 #include "entroscope/core/seeding.hpp"
 #include "entroscope/learn/replay_buffer.hpp"
@@ -550,6 +551,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
     out["n"] = cfg.n;
     out["phi"] = cfg.phi;
     out["threads"] = threads;
+    out["simd"] = to_string(simd_level());
     out["steps"] = steps;
     out["seconds"] = seconds;
     out["particle_steps_per_s"] = rate;

@@ -4,22 +4,15 @@
 
 #include <cmath>
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-#define ENTROSCOPE_AVX512 1
-#include <immintrin.h>
+#include "simd_level.hpp"
+
+#if ENTROSCOPE_HAVE_AVX512
 // glibc's vector math (libmvec, GLIBC 2.35+ for log1p).
 extern "C" __m512d _ZGVeN8v_exp(__m512d);
 extern "C" __m512d _ZGVeN8v_log1p(__m512d);
-#define ENTROSCOPE_TARGET_AVX512 __attribute__((target("avx512f")))
 #endif
 
 namespace entroscope::detail {
-
-#if defined(__GNUC__)
-#define ENTROSCOPE_INLINE __attribute__((always_inline)) inline
-#else
-#define ENTROSCOPE_INLINE inline
-#endif
 
 namespace {
 
@@ -67,7 +60,7 @@ ENTROSCOPE_INLINE void pair_loop(const PairLists& p, F f, int begin, int end, do
     }
 }
 
-#ifdef ENTROSCOPE_AVX512
+#if ENTROSCOPE_HAVE_AVX512
 // AVX-512 path: the 8 particles of a group are the 8 lanes; row m of the
 // transposed list gives the 8 neighbours' (x, y). Masked lanes (entries past a
 // particle's count, pairs beyond the cut) evaluate f at r2 = 1 and add
@@ -174,11 +167,6 @@ ENTROSCOPE_TARGET_AVX512 void hard_avx512(const PairLists& p, double two_r0, dou
     pair_loop_avx512(p, HardV{_mm512_set1_pd(two_r0), _mm512_set1_pd(k)}, begin, end, force);
 }
 
-bool use_avx512() {
-    static const bool yes = __builtin_cpu_supports("avx512f");
-    return yes;
-}
-
 // Eight candidates per iteration from contiguous cell-ordered arrays; the
 // accepted ids are compress-stored in order.
 ENTROSCOPE_TARGET_AVX512 int collect_avx512(int i, double xi, double yi, const double* cell_x, const double* cell_y,
@@ -212,15 +200,17 @@ ENTROSCOPE_TARGET_AVX512 int collect_avx512(int i, double xi, double yi, const d
 
 }  // namespace
 
-int collect_neighbors(int i, double xi, double yi, const double* cell_x, const double* cell_y, const int* cell_id,
-                      const int* ranges, int nranges, double L, double rlist2, int* out, int stride) {
+int collect_neighbors(SimdLevel level, int i, double xi, double yi, const double* cell_x, const double* cell_y,
+                      const int* cell_id, const int* ranges, int nranges, double L, double rlist2, int* out, int stride) {
     constexpr int kTmp = 1024;
     int tmp[kTmp + 16];
     int cnt = 0;
-#ifdef ENTROSCOPE_AVX512
+#if ENTROSCOPE_HAVE_AVX512
     int total = 0;
     for (int r = 0; r < nranges; ++r) total += ranges[2 * r + 1] - ranges[2 * r];
-    if (use_avx512() && total <= kTmp) {
+    // Past kTmp candidates (a collapsed cluster) the portable loop takes
+    // over; it scans in the same order.
+    if (level == SimdLevel::Avx512 && total <= kTmp) {
         cnt = collect_avx512(i, xi, yi, cell_x, cell_y, cell_id, ranges, nranges, L, rlist2, tmp);
         const int m_end = cnt < stride ? cnt : stride;
         for (int m = 0; m < m_end; ++m) out[m * kGroup] = tmp[m];
@@ -245,9 +235,9 @@ int collect_neighbors(int i, double xi, double yi, const double* cell_x, const d
     return cnt;
 }
 
-void wca_forces(const PairLists& p, double sigma2, int begin, int end, double* force) {
-#ifdef ENTROSCOPE_AVX512
-    if (use_avx512()) return wca_avx512(p, sigma2, begin, end, force);
+void wca_forces(SimdLevel level, const PairLists& p, double sigma2, int begin, int end, double* force) {
+#if ENTROSCOPE_HAVE_AVX512
+    if (level == SimdLevel::Avx512) return wca_avx512(p, sigma2, begin, end, force);
 #endif
     // LJ with eps = 1, cut and shifted at 2^(1/6) sigma: f(r)/r = 24 s^6 (2 s^6 - 1) / r^2, s = sigma/r.
     pair_loop(
@@ -261,12 +251,13 @@ void wca_forces(const PairLists& p, double sigma2, int begin, int end, double* f
         begin, end, force);
 }
 
-void softplus_forces(const PairLists& p, double two_r0, double beta, double k, int begin, int end, double* force) {
+void softplus_forces(SimdLevel level, const PairLists& p, double two_r0, double beta, double k, int begin, int end,
+                     double* force) {
     // f(r) = k softplus_beta(2 r0 - r), softplus_beta(u) = log(1 + e^{beta u}) / beta,
     // evaluated stably as max(u, 0) + log1p(e^{-beta |u|}) / beta.
     const double inv_beta = 1.0 / beta;
-#ifdef ENTROSCOPE_AVX512
-    if (use_avx512()) return softplus_avx512(p, two_r0, beta, k, begin, end, force);
+#if ENTROSCOPE_HAVE_AVX512
+    if (level == SimdLevel::Avx512) return softplus_avx512(p, two_r0, beta, k, begin, end, force);
 #endif
     pair_loop(
         p,
@@ -279,9 +270,9 @@ void softplus_forces(const PairLists& p, double two_r0, double beta, double k, i
         begin, end, force);
 }
 
-void hard_forces(const PairLists& p, double two_r0, double k, int begin, int end, double* force) {
-#ifdef ENTROSCOPE_AVX512
-    if (use_avx512()) return hard_avx512(p, two_r0, k, begin, end, force);
+void hard_forces(SimdLevel level, const PairLists& p, double two_r0, double k, int begin, int end, double* force) {
+#if ENTROSCOPE_HAVE_AVX512
+    if (level == SimdLevel::Avx512) return hard_avx512(p, two_r0, k, begin, end, force);
 #endif
     pair_loop(
         p,

@@ -5,11 +5,10 @@
 
 #include <cmath>
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-#define ENTROSCOPE_AVX512 1
-#include <immintrin.h>
+#include "simd_level.hpp"
+
+#if ENTROSCOPE_HAVE_AVX512
 extern "C" __m512 _ZGVeN16v_logf(__m512);
-#define ENTROSCOPE_TARGET_AVX512 __attribute__((target("avx512f")))
 #endif
 
 namespace entroscope::detail {
@@ -18,17 +17,12 @@ namespace {
 constexpr std::uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
 constexpr std::uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
 constexpr double kTwoPi = 6.283185307179586476925286766559;
-}  // namespace
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-#define ENTROSCOPE_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
-#else
-#define ENTROSCOPE_CLONES
-#endif
-
-ENTROSCOPE_CLONES
-static void philox_portable(std::uint32_t key0, std::uint32_t key1, std::uint64_t step, std::uint32_t stream,
-                            std::uint32_t first, std::uint32_t out[4][kBlock]) {
+// The portable loops are written once (always inlined) and compiled into
+// ENTROSCOPE_PORTABLE_CLONES functions for Portable; sincos has no intrinsics
+// version, so its loop is compiled a third time for AVX-512.
+ENTROSCOPE_INLINE void philox_loop(std::uint32_t key0, std::uint32_t key1, std::uint64_t step, std::uint32_t stream,
+                                   std::uint32_t first, std::uint32_t out[4][kBlock]) {
     alignas(64) std::uint32_t c0[kBlock], c1[kBlock], c2[kBlock], c3[kBlock];
     for (int k = 0; k < kBlock; ++k) {
         c0[k] = static_cast<std::uint32_t>(step);
@@ -60,7 +54,49 @@ static void philox_portable(std::uint32_t key0, std::uint32_t key1, std::uint64_
     }
 }
 
-#ifdef ENTROSCOPE_AVX512
+ENTROSCOPE_INLINE void normal_loop(std::uint32_t key0, std::uint32_t key1, std::uint64_t step, std::uint32_t stream,
+                                   std::uint32_t first, int pairs, double z[4][kBlock]) {
+    alignas(64) std::uint32_t w[4][kBlock];
+    philox_loop(key0, key1, step, stream, first, w);
+    for (int pair = 0; pair < pairs; ++pair) {
+        alignas(64) double r[kBlock], a[kBlock], c[kBlock], s[kBlock];
+#pragma omp simd
+        for (int k = 0; k < kBlock; ++k) {
+            // uint32 -> double through int32 (vectorises everywhere): w ^ 2^31 as int32, + 2^31.
+            const double u1 = (static_cast<double>(static_cast<std::int32_t>(w[2 * pair][k] ^ 0x80000000u)) + 2147483648.5) * 0x1.0p-32;
+            const double u2 = (static_cast<double>(static_cast<std::int32_t>(w[2 * pair + 1][k] ^ 0x80000000u)) + 2147483648.0) * 0x1.0p-32;
+            r[k] = std::sqrt(-2.0 * std::log(u1));
+            a[k] = kTwoPi * u2;
+        }
+        // Separate loops: fused into one, gcc turns cos+sin into scalar sincos calls.
+#pragma omp simd
+        for (int k = 0; k < kBlock; ++k) c[k] = std::cos(a[k]);
+#pragma omp simd
+        for (int k = 0; k < kBlock; ++k) s[k] = std::sin(a[k]);
+        for (int k = 0; k < kBlock; ++k) {
+            z[2 * pair][k] = r[k] * c[k];
+            z[2 * pair + 1][k] = r[k] * s[k];
+        }
+    }
+}
+
+ENTROSCOPE_INLINE void sincos_loop(const double theta[kBlock], double c[kBlock], double s[kBlock]) {
+    // Local copies: the compiler may not prove that the arguments do not alias.
+    alignas(64) double t[kBlock], cc[kBlock], ss[kBlock];
+    for (int k = 0; k < kBlock; ++k) t[k] = theta[k];
+#pragma omp simd
+    for (int k = 0; k < kBlock; ++k) cc[k] = std::cos(t[k]);
+#pragma omp simd
+    for (int k = 0; k < kBlock; ++k) ss[k] = std::sin(t[k]);
+    for (int k = 0; k < kBlock; ++k) {
+        c[k] = cc[k];
+        s[k] = ss[k];
+    }
+}
+
+}  // namespace
+
+#if ENTROSCOPE_HAVE_AVX512
 namespace {
 
 static_assert(kBlock == 16, "the AVX-512 noise path holds one block in one register");
@@ -159,70 +195,51 @@ ENTROSCOPE_TARGET_AVX512 void philox_store_avx512(std::uint32_t key0, std::uint3
     for (int m = 0; m < 4; ++m) _mm512_storeu_si512(out[m], w[m]);
 }
 
-bool use_avx512() {
-    static const bool yes = __builtin_cpu_supports("avx512f");
-    return yes;
-}
-
 }  // namespace
 #endif
 
-ENTROSCOPE_CLONES
-static void normal_portable(std::uint32_t key0, std::uint32_t key1, std::uint64_t step, std::uint32_t stream,
-                            std::uint32_t first, int pairs, double z[4][kBlock]) {
-    alignas(64) std::uint32_t w[4][kBlock];
-    philox_portable(key0, key1, step, stream, first, w);
-    for (int pair = 0; pair < pairs; ++pair) {
-        alignas(64) double r[kBlock], a[kBlock], c[kBlock], s[kBlock];
-#pragma omp simd
-        for (int k = 0; k < kBlock; ++k) {
-            // uint32 -> double through int32 (vectorises everywhere): w ^ 2^31 as int32, + 2^31.
-            const double u1 = (static_cast<double>(static_cast<std::int32_t>(w[2 * pair][k] ^ 0x80000000u)) + 2147483648.5) * 0x1.0p-32;
-            const double u2 = (static_cast<double>(static_cast<std::int32_t>(w[2 * pair + 1][k] ^ 0x80000000u)) + 2147483648.0) * 0x1.0p-32;
-            r[k] = std::sqrt(-2.0 * std::log(u1));
-            a[k] = kTwoPi * u2;
-        }
-        // Separate loops: fused into one, gcc turns cos+sin into scalar sincos calls.
-#pragma omp simd
-        for (int k = 0; k < kBlock; ++k) c[k] = std::cos(a[k]);
-#pragma omp simd
-        for (int k = 0; k < kBlock; ++k) s[k] = std::sin(a[k]);
-        for (int k = 0; k < kBlock; ++k) {
-            z[2 * pair][k] = r[k] * c[k];
-            z[2 * pair + 1][k] = r[k] * s[k];
-        }
-    }
+ENTROSCOPE_PORTABLE_CLONES
+static void philox_portable(std::uint32_t key0, std::uint32_t key1, std::uint64_t step, std::uint32_t stream,
+                            std::uint32_t first, std::uint32_t out[4][kBlock]) {
+    philox_loop(key0, key1, step, stream, first, out);
 }
 
-void philox_block(std::uint32_t key0, std::uint32_t key1, std::uint64_t step, std::uint32_t stream,
+ENTROSCOPE_PORTABLE_CLONES
+static void normal_portable(std::uint32_t key0, std::uint32_t key1, std::uint64_t step, std::uint32_t stream,
+                            std::uint32_t first, int pairs, double z[4][kBlock]) {
+    normal_loop(key0, key1, step, stream, first, pairs, z);
+}
+
+ENTROSCOPE_PORTABLE_CLONES
+static void sincos_portable(const double theta[kBlock], double c[kBlock], double s[kBlock]) { sincos_loop(theta, c, s); }
+
+#if ENTROSCOPE_HAVE_AVX512
+ENTROSCOPE_TARGET_AVX512 static void sincos_avx512(const double theta[kBlock], double c[kBlock], double s[kBlock]) {
+    sincos_loop(theta, c, s);
+}
+#endif
+
+void philox_block(SimdLevel level, std::uint32_t key0, std::uint32_t key1, std::uint64_t step, std::uint32_t stream,
                   std::uint32_t first, std::uint32_t out[4][kBlock]) {
-#ifdef ENTROSCOPE_AVX512
-    if (use_avx512()) return philox_store_avx512(key0, key1, step, stream, first, out);
+#if ENTROSCOPE_HAVE_AVX512
+    if (level == SimdLevel::Avx512) return philox_store_avx512(key0, key1, step, stream, first, out);
 #endif
     philox_portable(key0, key1, step, stream, first, out);
 }
 
-void normal4_block(std::uint32_t key0, std::uint32_t key1, std::uint64_t step, std::uint32_t stream,
+void normal4_block(SimdLevel level, std::uint32_t key0, std::uint32_t key1, std::uint64_t step, std::uint32_t stream,
                    std::uint32_t first, int pairs, double z[4][kBlock]) {
-#ifdef ENTROSCOPE_AVX512
-    if (use_avx512()) return normal_avx512(key0, key1, step, stream, first, pairs, z);
+#if ENTROSCOPE_HAVE_AVX512
+    if (level == SimdLevel::Avx512) return normal_avx512(key0, key1, step, stream, first, pairs, z);
 #endif
     normal_portable(key0, key1, step, stream, first, pairs, z);
 }
 
-ENTROSCOPE_CLONES
-void sincos_block(const double theta[kBlock], double c[kBlock], double s[kBlock]) {
-    // Local copies: the compiler may not prove that the arguments do not alias.
-    alignas(64) double t[kBlock], cc[kBlock], ss[kBlock];
-    for (int k = 0; k < kBlock; ++k) t[k] = theta[k];
-#pragma omp simd
-    for (int k = 0; k < kBlock; ++k) cc[k] = std::cos(t[k]);
-#pragma omp simd
-    for (int k = 0; k < kBlock; ++k) ss[k] = std::sin(t[k]);
-    for (int k = 0; k < kBlock; ++k) {
-        c[k] = cc[k];
-        s[k] = ss[k];
-    }
+void sincos_block(SimdLevel level, const double theta[kBlock], double c[kBlock], double s[kBlock]) {
+#if ENTROSCOPE_HAVE_AVX512
+    if (level == SimdLevel::Avx512) return sincos_avx512(theta, c, s);
+#endif
+    sincos_portable(theta, c, s);
 }
 
 }  // namespace entroscope::detail

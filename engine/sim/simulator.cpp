@@ -8,6 +8,7 @@
 #include <omp.h>
 
 #include "entroscope/core/errors.hpp"
+#include "entroscope/sim/simd.hpp"
 #include "noise.hpp"
 #include "noise_block.hpp"
 #include "force_kernels.hpp"
@@ -55,6 +56,9 @@ struct Simulator::Impl {
     std::vector<int> thread_flag;
 
     detail::Noise noise{1};
+    // The kernels' level for the run in progress: read once per run() so
+    // that a set_simd_level() elsewhere never mixes two paths in one run.
+    SimdLevel simd = SimdLevel::Portable;
 
     void setup(const Config& cfg, State& st);
     void bin_cells(const double* x, int n);
@@ -185,8 +189,8 @@ int Simulator::Impl::build_list(const double* x, int n, int i) {
             }
         }
     }
-    return detail::collect_neighbors(i, xi, yi, cell_x.data(), cell_y.data(), cell_items.data(), ranges, nr, L, rlist2,
-                                     out, stride);
+    return detail::collect_neighbors(simd, i, xi, yi, cell_x.data(), cell_y.data(), cell_items.data(), ranges, nr, L,
+                                     rlist2, out, stride);
 }
 
 void Simulator::Impl::forces_range_any(const Config& cfg, const double* x, int begin, int end) {
@@ -194,9 +198,9 @@ void Simulator::Impl::forces_range_any(const Config& cfg, const double* x, int b
     if (pair_force) {
         const detail::PairLists p{x, nbr.data(), nbr_count.data(), stride, L, 1.0 / L, rcut2};
         switch (cfg.interaction) {
-            case Interaction::Softplus: detail::softplus_forces(p, 2 * cfg.r0, cfg.beta, cfg.k, begin, end, f); break;
-            case Interaction::Hard: detail::hard_forces(p, 2 * cfg.r0, cfg.k, begin, end, f); break;
-            case Interaction::Wca: detail::wca_forces(p, cfg.sigma * cfg.sigma, begin, end, f); break;
+            case Interaction::Softplus: detail::softplus_forces(simd, p, 2 * cfg.r0, cfg.beta, cfg.k, begin, end, f); break;
+            case Interaction::Hard: detail::hard_forces(simd, p, 2 * cfg.r0, cfg.k, begin, end, f); break;
+            case Interaction::Wca: detail::wca_forces(simd, p, cfg.sigma * cfg.sigma, begin, end, f); break;
             case Interaction::None: break;
         }
     } else {
@@ -335,6 +339,7 @@ std::vector<double> Simulator::conservative_forces() const {
     // Work on a copy so that observing never changes when lists are rebuilt
     // (the summation order, and so the bits, of the trajectory).
     Impl I = *impl_;
+    I.simd = simd_level();
     const int n = cfg_.n;
     if (I.pair_force) {
         if (I.ncell) I.bin_cells(state_.x.data(), n);
@@ -357,6 +362,8 @@ std::vector<double> Simulator::conservative_forces() const {
 void Simulator::run(std::uint64_t steps) {
     if (steps == 0) return;
     auto& I = *impl_;
+    I.simd = simd_level();  // throws here, not in the parallel region, on a bad ENTROSCOPE_SIMD
+    const SimdLevel simd = I.simd;
     const int n = cfg_.n;
     const int T = threads_;
     const State backup = state_;
@@ -446,7 +453,7 @@ void Simulator::run(std::uint64_t steps) {
                 // One draw gives 4 normals: active variable (z[0], z[1]), position (z[2], z[3]).
                 alignas(64) double z[4][detail::kBlock];
                 alignas(64) double ex[detail::kBlock], ey[detail::kBlock];
-                detail::normal4_block(key0, key1, step, detail::kStreamDynamics, static_cast<std::uint32_t>(first), pairs, z);
+                detail::normal4_block(simd, key0, key1, step, detail::kStreamDynamics, static_cast<std::uint32_t>(first), pairs, z);
                 const double* za = z[0];
                 const double* zb = z[1];
                 const double* zx = z[2];
@@ -459,9 +466,9 @@ void Simulator::run(std::uint64_t steps) {
                 } else {
                     alignas(64) double th[detail::kBlock] = {};
                     for (int q = 0; q < cnt; ++q) th[q] = act[first + q];
-                    detail::sincos_block(th, ex, ey);
+                    detail::sincos_block(simd, th, ex, ey);
                 }
-                if (!detail::update_block(upd, first, cnt, ex, ey, za, zb, zx, zy, F, x, img, act, I.x_ref.data(), maxd2))
+                if (!detail::update_block(simd, upd, first, cnt, ex, ey, za, zb, zx, zy, F, x, img, act, I.x_ref.data(), maxd2))
                     local_bad = true;
             }
             I.thread_max[static_cast<std::size_t>(tid) * Impl::kPad] = maxd2;

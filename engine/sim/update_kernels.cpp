@@ -6,11 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-#define ENTROSCOPE_AVX512 1
-#include <immintrin.h>
-#define ENTROSCOPE_TARGET_AVX512 __attribute__((target("avx512f")))
-#endif
+#include "simd_level.hpp"
 
 namespace entroscope::detail {
 
@@ -55,7 +51,7 @@ bool update_portable(const UpdateParams& u, int first, int cnt, const double* ex
     return ok;
 }
 
-#ifdef ENTROSCOPE_AVX512
+#if ENTROSCOPE_HAVE_AVX512
 // Eight particles per iteration on interleaved (x, y) vectors; the same
 // operations in the same order as the portable path (this file is compiled
 // with -ffp-contract=off, so neither path fuses multiply-adds).
@@ -156,20 +152,16 @@ ENTROSCOPE_TARGET_AVX512 bool update_avx512(const UpdateParams& u, int first, in
     }
     return ok;
 }
-
-bool use_avx512() {
-    static const bool yes = __builtin_cpu_supports("avx512f");
-    return yes;
-}
 #endif
 
 }  // namespace
 
-bool update_block(const UpdateParams& u, int first, int cnt, const double* ex, const double* ey, const double* za,
-                  const double* zb, const double* zx, const double* zy, const double* F, double* x,
+bool update_block(SimdLevel level, const UpdateParams& u, int first, int cnt, const double* ex, const double* ey,
+                  const double* za, const double* zb, const double* zx, const double* zy, const double* F, double* x,
                   std::int32_t* image, double* act, const double* x_ref, double& max_d2) {
-#ifdef ENTROSCOPE_AVX512
-    if (use_avx512()) return update_avx512(u, first, cnt, ex, ey, za, zb, zx, zy, F, x, image, act, x_ref, max_d2);
+#if ENTROSCOPE_HAVE_AVX512
+    if (level == SimdLevel::Avx512)
+        return update_avx512(u, first, cnt, ex, ey, za, zb, zx, zy, F, x, image, act, x_ref, max_d2);
 #endif
     return update_portable(u, first, cnt, ex, ey, za, zb, zx, zy, F, x, image, act, x_ref, max_d2);
 }

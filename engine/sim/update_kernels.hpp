@@ -3,8 +3,12 @@
 // positions, exact OU (AOUP) or Brownian (ABP) step for the active variable,
 // folding into the box, image counts, and the largest displacement since the
 // last neighbour-list build. IEEE arithmetic (no fast-math): the finiteness
-// test must stay. AVX-512 machines run it on 8 particles per iteration.
+// test must stay. Avx512 runs it on 8 particles per iteration with the
+// portable path's operations in its order, so both give the same bits except
+// after a jump of more than a box length (folded differently, same images).
 #include <cstdint>
+
+#include "simd_level.hpp"
 
 namespace entroscope::detail {
 
@@ -21,8 +25,9 @@ struct UpdateParams {
 // Returns false when a new coordinate is not finite or beyond 1e15 in
 // magnitude (the caller rolls the whole state back). Jumps of more than a
 // box length or angles more than a turn out of range are folded in general.
-bool update_block(const UpdateParams& u, int first, int cnt, const double* ex, const double* ey, const double* za,
-                  const double* zb, const double* zx, const double* zy, const double* F, double* x,
+// `level` must be supported (simd_supported): nothing here checks the CPU.
+bool update_block(SimdLevel level, const UpdateParams& u, int first, int cnt, const double* ex, const double* ey,
+                  const double* za, const double* zb, const double* zx, const double* zy, const double* F, double* x,
                   std::int32_t* image, double* act, const double* x_ref, double& max_d2);
 
 }  // namespace entroscope::detail

@@ -11,6 +11,8 @@
 
 #include <cmath>
 
+#include "entroscope/sim/simd.hpp"
+
 class TestCli : public QObject {
     Q_OBJECT
 
@@ -18,8 +20,9 @@ class TestCli : public QObject {
         int code;
         QByteArray out, err;
     };
-    static Result cli(const QStringList& args) {
+    static Result cli(const QStringList& args, const QProcessEnvironment& env = QProcessEnvironment::systemEnvironment()) {
         QProcess p;
+        p.setProcessEnvironment(env);
         p.start(QStringLiteral(ENTROSCOPE_CLI), args);
         p.waitForFinished(300000);
         return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(), p.readAllStandardError()};
@@ -88,6 +91,40 @@ private Q_SLOTS:
         QVERIFY(o["particle_steps_per_s"].toDouble() > 0);
         QCOMPARE(o["n"].toInt(), 500);
         QCOMPARE(o["threads"].toInt(), 2);
+    }
+
+    void benchReportsTheSimdLevelThatEntroscopeSimdChooses() {
+        using entroscope::SimdLevel;
+        const auto cfg = write("abp-simd.json", R"({"model":"abp","n":300})");
+        const QStringList args = {"bench", "--config", cfg, "--steps", "20", "--threads", "1", "--json"};
+        const auto with = [](const QString& value) {
+            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+            if (value.isNull()) env.remove("ENTROSCOPE_SIMD");
+            else env.insert("ENTROSCOPE_SIMD", value);
+            return env;
+        };
+        const bool avx512 = entroscope::simd_supported(SimdLevel::Avx512);
+        // Unset: the best level this machine has.
+        auto r = cli(args, with(QString()));
+        QCOMPARE(r.code, 0);
+        QCOMPARE(QJsonDocument::fromJson(r.out).object()["simd"].toString(), QString(avx512 ? "avx512" : "portable"));
+        r = cli(args, with("portable"));
+        QCOMPARE(r.code, 0);
+        QCOMPARE(QJsonDocument::fromJson(r.out).object()["simd"].toString(), QString("portable"));
+        r = cli(args, with("avx512"));
+        if (avx512) {
+            QCOMPARE(r.code, 0);
+            QCOMPARE(QJsonDocument::fromJson(r.out).object()["simd"].toString(), QString("avx512"));
+        } else {
+            // Refused, not quietly run on the portable kernels.
+            QCOMPARE(r.code, 2);
+            QVERIFY(r.out.isEmpty());
+            QVERIFY2(r.err.contains("ENTROSCOPE_SIMD") && r.err.contains("avx512"), r.err.constData());
+        }
+        r = cli(args, with("sse9"));
+        QCOMPARE(r.code, 2);
+        QVERIFY(r.out.isEmpty());
+        QVERIFY2(r.err.contains("ENTROSCOPE_SIMD") && r.err.contains("sse9"), r.err.constData());
     }
 
     void badInputExitsTwoWithOneLineNamingTheKeyAndWritesNothing_data() {

@@ -1,5 +1,6 @@
 // The drift b(z) of SPEC §1 against the simulator's forces, and its exact
-// per-particle divergence against central finite differences.
+// per-particle divergence against central finite differences. Every test runs
+// at every SIMD level (simd_levels.hpp), the force kernels and lists with it.
 #include <QtTest>
 
 #include <cmath>
@@ -9,6 +10,8 @@
 #include "entroscope/physics/drift.hpp"
 #include "entroscope/core/errors.hpp"
 #include "entroscope/sim/simulator.hpp"
+
+#include "simd_levels.hpp"
 
 using namespace entroscope;
 
@@ -115,6 +118,12 @@ double distance_to_kink(const Config& c, const State& s, int i) {
 class TestDrift : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void initTestCase_data() { test::add_simd_levels(); }
+    void init() {
+        QByteArray why;
+        if (!test::use_simd_level_of_row(why)) QSKIP(why.constData());
+    }
+
     void positionDriftEqualsSimulatorForcesPlusSelfPropulsion_data() {
         QTest::addColumn<QString>("name");
         for (const char* n : {"softplus", "softplus-eps", "hard", "softplus-traps-springs", "linear", "abp-wca", "abp-wca-traps"})

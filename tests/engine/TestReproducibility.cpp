@@ -1,4 +1,5 @@
 // Bit-identical trajectories for any thread count; NaN blow-ups roll back.
+// Every test runs at every SIMD level (simd_levels.hpp).
 #include <QtTest>
 
 #include <cmath>
@@ -7,6 +8,8 @@
 #include "entroscope/core/config.hpp"
 #include "entroscope/core/errors.hpp"
 #include "entroscope/sim/simulator.hpp"
+
+#include "simd_levels.hpp"
 
 using namespace entroscope;
 
@@ -21,6 +24,12 @@ bool identical(const State& a, const State& b) {
 class TestReproducibility : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void initTestCase_data() { test::add_simd_levels(); }
+    void init() {
+        QByteArray why;
+        if (!test::use_simd_level_of_row(why)) QSKIP(why.constData());
+    }
+
     void sameSeedGivesBitIdenticalStateForAnyThreadCount_data() {
         QTest::addColumn<QString>("json");
         QTest::addColumn<int>("steps");

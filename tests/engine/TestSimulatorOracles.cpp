@@ -1,6 +1,7 @@
 // Long simulations against exact answers (SPEC §5). Every tolerance is a
 // multiple of a measured standard error plus, where the continuous-time
-// answer is used, a stated bound on the Euler–Maruyama bias.
+// answer is used, a stated bound on the Euler–Maruyama bias. Each test runs at
+// every SIMD level (simd_levels.hpp): the AVX-512 kernels face the same oracles.
 #include <QtTest>
 
 #include <cmath>
@@ -9,6 +10,8 @@
 #include "entroscope/physics/linear_oracle.hpp"
 #include "entroscope/analysis/observables.hpp"
 #include "entroscope/sim/simulator.hpp"
+
+#include "simd_levels.hpp"
 
 using namespace entroscope;
 
@@ -78,6 +81,12 @@ QString describe(const char* what, double got, double se, double want) {
 class TestSimulatorOracles : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void initTestCase_data() { test::add_simd_levels(); }
+    void init() {
+        QByteArray why;
+        if (!test::use_simd_level_of_row(why)) QSKIP(why.constData());
+    }
+
     void trappedAoupPositionalVarianceMatchesLyapunov_data() {
         QTest::addColumn<double>("eps");
         QTest::newRow("eps>0") << 0.1;

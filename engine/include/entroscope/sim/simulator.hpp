@@ -2,7 +2,8 @@
 // The simulation engine of SPEC §1: AOUP and ABP in a periodic square box,
 // Euler–Maruyama for positions, exact OU update for g, O(N) cell/Verlet lists,
 // OpenMP loops. Noise is counter-based (Philox keyed on seed, step, particle),
-// so a given seed gives bit-identical trajectories for any thread count.
+// so a given seed gives bit-identical trajectories for any thread count at one
+// SIMD level (entroscope/sim/simd.hpp: each run() reads simd_level() once).
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -27,6 +28,7 @@ public:
 
     // Advance `steps` time steps. Throws NumericalError if a coordinate
     // becomes NaN/Inf; the state from before this call is then restored.
+    // Throws ConfigError, before any step, when ENTROSCOPE_SIMD is invalid.
     void run(std::uint64_t steps);
 
     const Config& config() const { return cfg_; }
