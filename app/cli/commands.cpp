@@ -326,8 +326,8 @@ int cmd_train(const std::vector<std::string>& argv) {
     if (model.steps() > 0) data_cfg.seed = resumed_data_seed(cfg.seed, model.steps());
     std::unique_ptr<Simulator> sim;
     if (!traj) sim = std::make_unique<Simulator>(data_cfg, threads);
-    std::cerr << "train: " << cfg.network.arch << " network, " << model.parameter_count() << " parameters, "
-              << cfg.training.loss << " loss, batch " << cfg.training.batch << ", " << steps << " steps on " << model.device()
+    std::cerr << "train: " << to_string(cfg.network.arch) << " network, " << model.parameter_count() << " parameters, "
+              << to_string(cfg.training.loss) << " loss, batch " << cfg.training.batch << ", " << steps << " steps on " << model.device()
               << (traj ? ", from " + std::to_string(traj->frames.size()) + " stored frames" : std::string()) << "\n";
     if (sim && burn > 0) sim->run(burn);
     std::mt19937_64 rng(data_cfg.seed ^ 0x9e3779b97f4a7c15ull);
@@ -523,7 +523,7 @@ int bench_network(const Args& a, const Config& cfg, const std::string& what) {
     const double particles = static_cast<double>(steps) * (what == "train" ? batch : cfg.n);
     json out;
     out["what"] = what;
-    out["arch"] = cfg.network.arch;
+    out["arch"] = to_string(cfg.network.arch);
     out["parameter_count"] = model.parameter_count();
     out["n"] = cfg.n;
     out["k_neighbors"] = cfg.network.k_neighbors;
@@ -536,7 +536,7 @@ int bench_network(const Args& a, const Config& cfg, const std::string& what) {
     out["seconds"] = seconds;
     out["samples_per_s"] = particles / seconds;
     out["particles_per_s"] = particles / seconds;
-    std::cerr << "bench " << what << ": " << cfg.network.arch << " (" << model.parameter_count() << " parameters), n = " << cfg.n
+    std::cerr << "bench " << what << ": " << to_string(cfg.network.arch) << " (" << model.parameter_count() << " parameters), n = " << cfg.n
               << ", " << threads << " thread(s), " << model.device() << ": " << particles / seconds << " particles/s\n";
     emit(a, out);
     return 0;

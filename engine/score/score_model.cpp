@@ -65,7 +65,7 @@ constexpr int kOwnInMulti2 = 16;
 // Network
 
 struct NetOptions {
-    std::string arch = "fast";
+    NetworkArch arch = NetworkArch::Fast;
     int width = 64;
     int layers = 3;
     int heads = 4;
@@ -86,7 +86,7 @@ int linear_in(const NetOptions& o) { return std::min(o.own_in, kOwnInScaled); }
 // "multiscale" gives the head the second and third time derivatives of the
 // own drift only where no position score is learned (make_inputs says why).
 bool second_order_inputs(const Config& cfg) {
-    return cfg.network.prior == "multiscale" && !(cfg.position_diffusion() > 0.0);
+    return cfg.network.prior == NetworkPrior::Multiscale && !(cfg.position_diffusion() > 0.0);
 }
 
 // Two-layer GELU perceptron.
@@ -178,7 +178,7 @@ struct ScoreNetImpl : torch::nn::Module {
         const int w = o.width;
         type_emb = register_module("type_emb", torch::nn::Embedding(kMaxTypes, kTypeEmb));
         const int out = o.active_out + (o.position_score ? 2 : 0);
-        if (o.arch == "fast") {
+        if (o.arch == NetworkArch::Fast) {
             self_in = register_module("self_in", Mlp(o.own_in + kTypeEmb, w, w));
             nbr_in = register_module("nbr_in", Mlp(o.active_in + 3 + o.drift_in + kTypeEmb, w, w));
         } else {
@@ -223,7 +223,7 @@ struct ScoreNetImpl : torch::nn::Module {
         // Attention logits get log(envelope): a neighbour's weight goes to 0
         // continuously as it crosses the cut-off, so the score is continuous.
         auto bias = torch::cat({torch::zeros({B, 1}, in.log_env.options()), in.log_env}, 1);      // B K+1
-        if (opt.arch == "fast") {
+        if (opt.arch == NetworkArch::Fast) {
             auto h = self_in(torch::cat({in.own, te_self}, -1));                            // B w
             auto e = nbr_in(torch::cat({in.a_nbr, in.rel, dist, in.drift_rel, te_nbr}, -1));  // B K w
             auto tokens = torch::cat({h.unsqueeze(1), e}, 1);                                // B K+1 w
@@ -280,9 +280,9 @@ NetOptions net_options(const Config& cfg) {
     o.active_in = 2;  // AOUP: g; ABP: e(theta)
     o.active_out = cfg.active_dim();
     o.position_score = cfg.position_diffusion() > 0.0;
-    o.zero_output = cfg.network.prior != "none";
-    const bool multi = cfg.network.prior == "multiscale";
-    o.own_in = multi ? (second_order_inputs(cfg) ? kOwnInMulti2 : kOwnInMulti) : cfg.network.prior == "scaled" ? kOwnInScaled : kOwnIn;
+    o.zero_output = cfg.network.prior != NetworkPrior::None;
+    const bool multi = cfg.network.prior == NetworkPrior::Multiscale;
+    o.own_in = multi ? (second_order_inputs(cfg) ? kOwnInMulti2 : kOwnInMulti) : cfg.network.prior == NetworkPrior::Scaled ? kOwnInScaled : kOwnIn;
     o.drift_in = multi ? 4 : 2;
     if (o.width < 2) throw ConfigError("network.width", "must be >= 2");
     if (o.width % o.heads != 0) throw ConfigError("network.heads", "must divide network.width");
@@ -673,8 +673,8 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
     const float fs = static_cast<float>(1.0 / force_scale(cfg));
     in.f_int = f_int * fs;
     const torch::Tensor b_own = static_cast<float>(cfg.v0) * in.a_self + in.f_ext + f_int;  // B 2: the particle's position drift
-    const bool multi = cfg.network.prior == "multiscale";
-    if (cfg.network.prior == "scaled" || multi) {
+    const bool multi = cfg.network.prior == NetworkPrior::Multiscale;
+    if (cfg.network.prior == NetworkPrior::Scaled || multi) {
         // The own drift b_x / u, u = v0 (the force scale when v0 = 0).
         const auto b_unit = b_own * static_cast<float>(1.0 / drift_unit(cfg));
         in.own = multi ? torch::cat({in.a_self, in.f_ext, in.f_int, b_unit, drift_features(cfg, b_own)}, -1)
@@ -812,7 +812,7 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
             }
         }
     }
-    if (cfg.network.prior != "none") {
+    if (cfg.network.prior != NetworkPrior::None) {
         // s = D^-1 (b - y): the network outputs the probability-flow velocity
         // v = b - D s = y directly. AOUP: D_g^-1 b_g = -g; ABP: b_theta = 0;
         // b_x = v0 e + F_ext + F_int with e = g or e(theta). The output then
@@ -830,7 +830,7 @@ NetInputs make_inputs(const Config& cfg, const Features& f, const BatchVars& v) 
         }
         in.prior = torch::cat(parts, 1);
         in.scale = torch::tensor(std::vector<float>(sc.begin(), sc.end())).to(in.a_self.device());
-        if (cfg.network.prior == "scaled" || multi) {
+        if (cfg.network.prior == NetworkPrior::Scaled || multi) {
             // The head's output in units of sqrt(D) per component: |v_d|^2 / D
             // is the entropy production of that degree of freedom, O(1) per
             // particle, so the head's weights are O(1) at the answer whatever
@@ -1142,7 +1142,7 @@ struct ScoreModel::Impl {
         const int da = cfg.active_dim();
         const bool posn = opt.position_score;
         const auto B = idx.size(0);
-        if (cfg.training.loss == "ism") {
+        if (cfg.training.loss == TrainingLoss::Ism) {
             // Implicit score matching: |s|^2 + 2 div s with the exact divergence.
             const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(dev);
             BatchVars v;
@@ -1190,7 +1190,7 @@ struct ScoreModel::Impl {
     torch::Tensor combine_blocks(const torch::Tensor& y, const torch::Tensor& l) const {
         const int da = cfg.active_dim();
         const auto out = y.size(1);
-        if (cfg.training.balance != "blocks" || out == da) return l.sum(1).mean();
+        if (cfg.training.balance != LossBalance::Blocks || out == da) return l.sum(1).mean();
         torch::Tensor total;
         for (auto [b0, nb] : {std::pair<std::int64_t, std::int64_t>{0, da}, {da, out - da}}) {
             auto yb = y.narrow(1, b0, nb).detach();
@@ -1481,13 +1481,15 @@ ScoreModel ScoreModel::load(const std::string& path, const Config* expect) {
             throw ConfigError(key, "the checkpoint was trained with " + have + " but this run needs " + want);
         };
         if (e.model != cfg.model) mismatch("model", to_string(cfg.model), to_string(e.model));
-        if (e.network.arch != cfg.network.arch) mismatch("network.arch", cfg.network.arch, e.network.arch);
+        if (e.network.arch != cfg.network.arch) mismatch("network.arch", to_string(cfg.network.arch), to_string(e.network.arch));
         if (e.network.width != cfg.network.width || e.network.layers != cfg.network.layers || e.network.heads != cfg.network.heads)
             mismatch("network", "width " + std::to_string(cfg.network.width) + ", " + std::to_string(cfg.network.layers) + " layers, " +
                                     std::to_string(cfg.network.heads) + " heads",
                      "width " + std::to_string(e.network.width) + ", " + std::to_string(e.network.layers) + " layers, " +
                          std::to_string(e.network.heads) + " heads");
-        if (e.network.prior != cfg.network.prior) mismatch("network.prior", "prior \"" + cfg.network.prior + "\"", "prior \"" + e.network.prior + "\"");
+        if (e.network.prior != cfg.network.prior)
+            mismatch("network.prior", "prior \"" + std::string(to_string(cfg.network.prior)) + "\"",
+                     "prior \"" + std::string(to_string(e.network.prior)) + "\"");
         if ((e.position_diffusion() > 0) != (cfg.position_diffusion() > 0))
             mismatch(cfg.model == ModelKind::Aoup ? "eps" : "D_t", cfg.position_diffusion() > 0 ? "a position score" : "no position score",
                      e.position_diffusion() > 0 ? "a position score" : "none");

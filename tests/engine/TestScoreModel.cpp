@@ -59,7 +59,7 @@ private Q_SLOTS:
     void bothArchitecturesAreTranslationInvariantWithoutTraps() {
         QFETCH(QString, arch);
         Config c = small_net(parse_config(R"({"n":300,"phi":0.4,"eps":0.05})"));
-        c.network.arch = arch.toStdString();
+        c.network.arch = parse_network_arch(arch.toStdString());
         const ScoreModel m(c);
         const State s = relaxed(c, 300);
         State t = s;
@@ -81,7 +81,7 @@ private Q_SLOTS:
     void bothArchitecturesArePermutationEquivariant() {
         QFETCH(QString, arch);
         Config c = small_net(parse_config(R"({"model":"abp","n":300,"phi":0.5})"));
-        c.network.arch = arch.toStdString();
+        c.network.arch = parse_network_arch(arch.toStdString());
         const ScoreModel m(c);
         const State s = relaxed(c, 500);
         // Reverse-and-rotate permutation.
@@ -331,7 +331,7 @@ private Q_SLOTS:
         Config c = parse_config(R"({"model":"aoup","n":2,"box":8,"seed":5,
             "network":{"arch":"fast","k_neighbors":1,"width":32,"layers":2,"heads":2},
             "training":{"loss":"ism","batch":2}})");
-        c.network.prior = prior.toStdString();
+        c.network.prior = parse_network_prior(prior.toStdString());
         c.finalize();
         ScoreModel m(c);
         const State s = relaxed(c, 20000);
