@@ -37,14 +37,19 @@ std::string shape_string(c10::IntArrayRef sizes) {
     return s + "]";
 }
 
-std::uint64_t fnv1a64(const std::string& bytes) {
-    std::uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : bytes) {
-        h ^= c;
+constexpr std::uint64_t kFnvOffset = 1469598103934665603ull;
+
+// FNV-1a 64, continued from h.
+std::uint64_t fnv1a64(const void* data, std::size_t size, std::uint64_t h = kFnvOffset) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < size; ++i) {
+        h ^= p[i];
         h *= 1099511628211ull;
     }
     return h;
 }
+
+std::uint64_t fnv1a64(const std::string& bytes) { return fnv1a64(bytes.data(), bytes.size()); }
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -176,6 +181,19 @@ void save_checkpoint(const ScoreModel::Impl& I, const std::string& path) {
     side["archive_fnv1a64"] = hex;
     write_atomically(path, data);
     write_atomically(path + ".json", side.dump(2) + "\n");
+}
+
+std::uint64_t weights_hash(const ScoreModel::Impl& model) {
+    std::uint64_t h = kFnvOffset;
+    auto add = [&h](const torch::Tensor& t) {
+        const torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
+        h = fnv1a64(c.data_ptr(), c.numel() * c.element_size(), h);
+    };
+    for (const ScoreNet* m : {&model.net, &model.ema}) {
+        for (const auto& p : (*m)->parameters()) add(p);
+        for (const auto& b : (*m)->buffers()) add(b);
+    }
+    return h;
 }
 
 std::unique_ptr<ScoreModel::Impl> load_checkpoint(const std::string& path, const Config* expect) {

@@ -155,6 +155,7 @@ std::int64_t ScoreModel::parameter_count() const { return score::parameter_count
 bool ScoreModel::has_position_score() const { return impl_->opt.position_score; }
 const Config& ScoreModel::config() const { return impl_->cfg; }
 std::uint64_t ScoreModel::steps() const { return impl_->step; }
+std::uint64_t ScoreModel::weights_hash() const { return score::weights_hash(*impl_); }
 void ScoreModel::set_schedule_length(std::uint64_t total) { impl_->schedule = std::max<std::uint64_t>(total, 1); }
 
 void ScoreModel::set_device(const std::string& name) {

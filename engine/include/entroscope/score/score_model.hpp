@@ -44,6 +44,11 @@ public:
     bool has_position_score() const;
     const Config& config() const;
     std::uint64_t steps() const;
+    // FNV-1a 64 of the raw bytes of the weights, then their buffers, then the
+    // same of the EMA weights, in the network's registration order: one
+    // number that says whether two models (same seed, a resumed run, a
+    // loaded checkpoint) hold the same weights bit for bit, on any device.
+    std::uint64_t weights_hash() const;
     // Total steps of the learning-rate schedule (warm-up + cosine decay).
     void set_schedule_length(std::uint64_t total_steps);
 
