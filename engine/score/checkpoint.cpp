@@ -4,7 +4,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <type_traits>
 #include <utility>
@@ -13,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "entroscope/core/atomic_file.hpp"
 #include "entroscope/core/errors.hpp"
 #include "model_impl.hpp"
 #include "network.hpp"
@@ -57,28 +57,6 @@ std::string read_file(const std::string& path) {
     std::ostringstream ss;
     ss << in.rdbuf();
     return ss.str();
-}
-
-void write_atomically(const std::string& path, const std::string& bytes) {
-    const std::string tmp = path + ".tmp-" + std::to_string(std::random_device{}());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) throw IoError("cannot create '" + tmp + "'");
-        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        out.flush();
-        if (!out) {
-            out.close();
-            std::error_code ec;
-            std::filesystem::remove(tmp, ec);
-            throw IoError("cannot write '" + path + "' (disk full?)");
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::filesystem::remove(tmp, ec);
-        throw IoError("cannot rename the checkpoint into '" + path + "'");
-    }
 }
 
 torch::Tensor string_tensor(const std::string& s) {
@@ -179,8 +157,14 @@ void save_checkpoint(const ScoreModel::Impl& I, const std::string& path) {
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(data)));
     side["archive_fnv1a64"] = hex;
-    write_atomically(path, data);
-    write_atomically(path + ".json", side.dump(2) + "\n");
+    // Both files are complete before either replaces its old version, so a
+    // full disk leaves the old checkpoint usable (only a failing rename
+    // between the two can part an archive from its sidecar).
+    AtomicFile archive(path), sidecar(path + ".json");
+    archive.write(data);
+    sidecar.write(side.dump(2) + "\n");
+    archive.commit();
+    sidecar.commit();
 }
 
 std::uint64_t weights_hash(const ScoreModel::Impl& model) {

@@ -76,7 +76,8 @@ public:
 
     // Checkpoint: a torch archive at `path` plus a JSON sidecar `path.json`
     // (config, versions, step, parameter count, FNV-1a 64 hash of the archive).
-    // Both are written to temporary names and renamed. Throws IoError.
+    // Both are written in full to temporary files, then renamed into place
+    // (AtomicFile). Throws IoError.
     void save(const std::string& path) const;
     // Throws IoError for a missing, truncated or corrupt file (non-finite
     // weights included) and ConfigError when `expect` is given and the
