@@ -171,8 +171,9 @@ Features on_device(Features f, const torch::Device& dev) {
     return f;
 }
 
-// Scale of the interaction-force input: the force at contact (softplus: k
-// ln2/beta; WCA: 24/sigma; hard: 0.1 k r0; springs: 1), so the feature is
+// Scale of the interaction-force input: the force at contact of pair_law.hpp
+// (softplus: k ln2/beta; WCA: 24/sigma; hard, 0 at contact: 0.1 k r0, its
+// force a tenth of a radius inside; springs: 1), so the feature is
 // O(1) whatever the units. Fixed by the interaction (not v0), so a slider
 // does not rescale a warm-started network's inputs.
 double force_scale(const Config& cfg) {

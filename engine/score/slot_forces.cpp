@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "entroscope/physics/pair_law.hpp"
+
 namespace entroscope::score {
 
 namespace {
@@ -17,13 +19,18 @@ constexpr double kFlowEta = 3e-3;
 // The force on each particle of the batch from each of its neighbour slots,
 // [B, k, 2] (differentiable in the relative positions, so divergences stay
 // exact): springs -kappa (x_i - x_j) for linear systems, else the pair law
-// of SPEC §1 cut where the simulator cuts it. Pairs outside the network's
-// neighbour set (more than k inside the cut) are missed.
+// of pair_law.hpp cut where the simulator cuts it. Pairs outside the
+// network's neighbour set (more than k inside the cut) are missed.
+//
+// The law is written again here in torch operations because autograd must
+// run through it (the exact divergences), and the trained networks'
+// inputs depend on these very operations (torch's softplus with its
+// threshold), so they stay as they are; TestScoreFeatures holds them to
+// pair_law.hpp, the derivatives of slot_jacobian included.
 torch::Tensor slot_forces(const Config& cfg, const Features& f, const torch::Tensor& rel, const torch::Tensor& mask,
                           const torch::Tensor& kappa) {
     if (kappa.defined()) return -kappa.unsqueeze(-1) * rel;
-    const bool pair = cfg.interaction != Interaction::None && (cfg.model == ModelKind::Abp || cfg.k > 0);
-    if (!pair || f.cutoff <= 0.0) return torch::zeros_like(rel);
+    if (!has_pair_force(cfg) || f.cutoff <= 0.0) return torch::zeros_like(rel);
     const double rc = cfg.pair_cutoff();
     // Masked slots get r far beyond the cut (no 1/r blow-up).
     auto r = torch::sqrt((rel * rel).sum(-1)).masked_fill(mask, static_cast<float>(10.0 * rc + 10.0));
