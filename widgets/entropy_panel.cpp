@@ -125,8 +125,8 @@ void EntropyPanel::setColourBy(ColourBy c)
                                 "ABP: θ), cyclic map."));
     } else {
         colourNote_->setText(tr("Instantaneous σ<sub>i</sub> = |v<sub>a,i</sub>|²/D<sub>a</sub> ≥ 0 of the "
-                                "newest evaluation (its time is in the caption); viridis, 0 to the 99th "
-                                "percentile."));
+                                "state drawn (the newest evaluated one; the caption gives its time and network "
+                                "step); viridis, minimum to the 99th percentile."));
     }
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -39,6 +40,13 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+
+// 16 hex digits (a 64-bit hash as JSON can hold it exactly).
+std::string hex64(std::uint64_t v) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return buf;
+}
 
 // JSON number, or null for +-inf/NaN (JSON has no infinities).
 json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
@@ -266,8 +274,8 @@ int cmd_train(const std::vector<std::string>& argv) {
     else core = std::make_unique<SessionCore>(cfg, so);
     ScoreModel& model = *core->model();
     place(a, model);
-    std::cerr << "train: " << cfg.network.arch << " network, " << model.parameter_count() << " parameters, "
-              << cfg.training.loss << " loss, batch " << cfg.training.batch << ", " << steps << " steps on " << model.device()
+    std::cerr << "train: " << to_string(cfg.network.arch) << " network, " << model.parameter_count() << " parameters, "
+              << to_string(cfg.training.loss) << " loss, batch " << cfg.training.batch << ", " << steps << " steps on " << model.device()
               << (traj ? ", from " + std::to_string(traj_frames) + " stored frames" : std::string()) << "\n";
     if (!traj && burn > 0) core->burn_in(burn);
     const int batch = std::min(cfg.training.batch, cfg.n);
@@ -316,6 +324,7 @@ int cmd_train(const std::vector<std::string>& argv) {
     o["device"] = model.device();
     o["parameter_count"] = model.parameter_count();
     o["data_seed"] = core->data_seed();
+    o["weights_hash"] = hex64(model.weights_hash());
     if (traj) o["trajectory"] = {{"path", *a.value("--trajectory")}, {"frames", traj_frames}};
     o["out"] = *out;
     emit(a, o);
@@ -457,7 +466,7 @@ int bench_network(const Args& a, const Config& cfg, const std::string& what) {
     const double particles = static_cast<double>(steps) * (what == "train" ? batch : cfg.n);
     json out;
     out["what"] = what;
-    out["arch"] = cfg.network.arch;
+    out["arch"] = to_string(cfg.network.arch);
     out["parameter_count"] = model.parameter_count();
     out["n"] = cfg.n;
     out["k_neighbors"] = cfg.network.k_neighbors;
@@ -470,7 +479,7 @@ int bench_network(const Args& a, const Config& cfg, const std::string& what) {
     out["seconds"] = seconds;
     out["samples_per_s"] = particles / seconds;
     out["particles_per_s"] = particles / seconds;
-    std::cerr << "bench " << what << ": " << cfg.network.arch << " (" << model.parameter_count() << " parameters), n = " << cfg.n
+    std::cerr << "bench " << what << ": " << to_string(cfg.network.arch) << " (" << model.parameter_count() << " parameters), n = " << cfg.n
               << ", " << threads << " thread(s), " << model.device() << ": " << particles / seconds << " particles/s\n";
     emit(a, out);
     return 0;

@@ -22,6 +22,7 @@
 
 #include "app/gui/session_controller.hpp"
 #include "entroscope/core/errors.hpp"
+#include "render/colour_rules.hpp"
 #include "render/particle_scene.hpp"
 #include "widgets/entropy_panel.hpp"
 #include "widgets/parameter_panel.hpp"
@@ -40,49 +41,6 @@ QString formatRate(double perSecond)
         return QString::number(perSecond / 1e3, 'f', 1) + QStringLiteral(" k");
     }
     return QString::number(perSecond, 'f', 0) + QStringLiteral(" ");
-}
-
-// Robust top of a colour range: the 99th percentile, so a few extreme
-// particles do not wash out the rest of the map.
-double percentile99(std::vector<float> v)
-{
-    v.erase(std::remove_if(v.begin(), v.end(), [](float x) { return !std::isfinite(x); }), v.end());
-    if (v.empty()) {
-        return 1.0;
-    }
-    const auto k = static_cast<std::size_t>(0.99 * static_cast<double>(v.size() - 1));
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-    double hi = v[k];
-    if (!(hi > 0.0)) {
-        hi = *std::max_element(v.begin(), v.end());
-    }
-    return hi > 0.0 ? hi : 1.0;
-}
-
-std::string caption(const Frame& f, bool sigmaColours)
-{
-    const Config& c = f.config;
-    const char* model = c.model == ModelKind::Aoup ? "AOUP" : "ABP";
-    const char* phi = render::ParticleScene::unicodeText() ? "\xCF\x86" : "phi";
-    char buf[256];
-    std::snprintf(buf, sizeof buf,
-                  "%s    N = %d    %s = %.3f%s    Pe = %.1f    L = %.1f\nt = %.6g    (%llu steps)", model,
-                  c.n, phi, c.phi, c.model == ModelKind::Aoup ? " (nominal)" : "", c.peclet(), f.state->box,
-                  f.state->time, static_cast<unsigned long long>(f.state->step));
-    std::string text = buf;
-    if (sigmaColours) {
-        if (f.learned && !f.learned->sigma_sq.empty()) {
-            std::snprintf(buf, sizeof buf, "\ncolour: learned sigma_i of this state (network step %llu)",
-                          static_cast<unsigned long long>(f.learned->network_step));
-            text += buf;
-            if (render::ParticleScene::unicodeText()) {
-                text.replace(text.find("sigma_i"), 7, "\xCF\x83\xE1\xB5\xA2");  // σᵢ
-            }
-        } else {
-            text += "\ncolour: learned sigma_i (waiting for the first estimate)";
-        }
-    }
-    return text;
 }
 
 }  // namespace
@@ -291,34 +249,8 @@ void MainWindow::setColourBy(ColourBy c)
         const QSignalBlocker block(a);
         a->setChecked(a->data().toInt() == static_cast<int>(c));
     }
-    colourDirty_ = true;
     shown_.reset();  // the other mode may show another frame
     refreshDisplay();
-}
-
-void MainWindow::applyColouring(const Frame& f)
-{
-    if (colourBy_ == ColourBy::ActiveAngle) {
-        scene_->colourByActiveAngle();
-        colouredFrom_.reset();
-        colourDirty_ = false;
-        return;
-    }
-    // sigma_i of exactly the state drawn, or grey.
-    const auto& learned = f.learned;
-    if (!colourDirty_ && learned == colouredFrom_) {
-        return;
-    }
-    const bool greek = render::ParticleScene::unicodeText();
-    const std::string title = greek ? "\xCF\x83\xE1\xB5\xA2 (learned)" : "sigma_i (learned)";
-    std::vector<float> values;
-    if (learned && static_cast<int>(learned->sigma_sq.size()) == f.state->n()) {
-        values.assign(learned->sigma_sq.begin(), learned->sigma_sq.end());
-    }
-    const double hi = values.empty() ? 1.0 : percentile99(values);
-    scene_->colourByScalar(std::move(values), 0.0, hi, title);
-    colouredFrom_ = learned;
-    colourDirty_ = false;
 }
 
 void MainWindow::showStatus(const Frame& f)
@@ -447,9 +379,11 @@ void MainWindow::showFrame(const std::shared_ptr<const Frame>& f)
         scene_->requestFit();
     }
     shown_ = f;
-    applyColouring(*f);
-    scene_->update(*f->state, render::particle_radius(f->config));
-    scene_->setCaption(caption(*f, colourBy_ == ColourBy::LocalEntropyProduction));
+    // The colour rules (quantity, map, range, legend, caption) are render/'s,
+    // the same as offscreen rendering's.
+    const render::Quantity q =
+        colourBy_ == ColourBy::LocalEntropyProduction ? render::Quantity::SigmaSq : render::Quantity::ActiveAngle;
+    scene_->show(*f, q, render::RangeRule{render::RangeMode::Quantiles0To99});
     view_->update();
 }
 

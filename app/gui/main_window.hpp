@@ -65,7 +65,6 @@ private:
     void switchModel(ModelKind model);
     void showError(const QString& message);
     void showStatus(const Frame& newest);
-    void applyColouring(const Frame& f);
     void showFrame(const std::shared_ptr<const Frame>& f);
 
     Config base_;
@@ -75,8 +74,6 @@ private:
     widgets::EntropyPanel* entropy_ = nullptr;
     QActionGroup* colourActions_ = nullptr;
     ColourBy colourBy_ = ColourBy::ActiveAngle;
-    bool colourDirty_ = true;
-    std::shared_ptr<const Evaluation> colouredFrom_;
     std::shared_ptr<const Frame> statusFrom_;
     QString lastTrainerMessage_, lastNotice_;
     bool trainingEnabled_ = true;

@@ -65,44 +65,38 @@ void check_keys(const json& obj, const std::set<std::string>& allowed, const std
 void parse_network(const json& j, NetworkConfig& n) {
     if (!j.is_object()) throw ConfigError("network", "expected an object");
     check_keys(j, {"arch", "k_neighbors", "width", "layers", "heads", "cutoff", "prior"}, "network.");
-    if (j.contains("arch")) n.arch = get_string(j["arch"], "network.arch");
+    if (j.contains("arch")) n.arch = parse_network_arch(get_string(j["arch"], "network.arch"));
     if (j.contains("k_neighbors")) n.k_neighbors = static_cast<int>(get_integer(j["k_neighbors"], "network.k_neighbors"));
     if (j.contains("width")) n.width = static_cast<int>(get_integer(j["width"], "network.width"));
     if (j.contains("layers")) n.layers = static_cast<int>(get_integer(j["layers"], "network.layers"));
     if (j.contains("heads")) n.heads = static_cast<int>(get_integer(j["heads"], "network.heads"));
     if (j.contains("cutoff")) n.cutoff = get_number(j["cutoff"], "network.cutoff");
-    if (j.contains("prior")) n.prior = get_string(j["prior"], "network.prior");
+    if (j.contains("prior")) n.prior = parse_network_prior(get_string(j["prior"], "network.prior"));
 }
 
 void parse_training(const json& j, TrainingConfig& t) {
     if (!j.is_object()) throw ConfigError("training", "expected an object");
     check_keys(j, {"loss", "sigma", "lr", "batch", "ema", "warmup", "balance"}, "training.");
-    if (j.contains("loss")) t.loss = get_string(j["loss"], "training.loss");
+    if (j.contains("loss")) t.loss = parse_training_loss(get_string(j["loss"], "training.loss"));
     if (j.contains("sigma")) t.sigma = get_number(j["sigma"], "training.sigma");
     if (j.contains("lr")) t.lr = get_number(j["lr"], "training.lr");
     if (j.contains("batch")) t.batch = static_cast<int>(get_integer(j["batch"], "training.batch"));
     if (j.contains("ema")) t.ema = get_number(j["ema"], "training.ema");
     if (j.contains("warmup")) t.warmup = static_cast<int>(get_integer(j["warmup"], "training.warmup"));
-    if (j.contains("balance")) t.balance = get_string(j["balance"], "training.balance");
+    if (j.contains("balance")) t.balance = parse_loss_balance(get_string(j["balance"], "training.balance"));
 }
 
 void validate_network_training(const Config& c) {
-    require(c.network.arch == "fast" || c.network.arch == "paper", "network.arch", "must be \"fast\" or \"paper\", got \"" + c.network.arch + "\"");
     require(c.network.k_neighbors >= 1 && c.network.k_neighbors <= 256, "network.k_neighbors", "must be in [1, 256]");
     require(c.network.width >= 1 && c.network.width <= 4096, "network.width", "must be in [1, 4096]");
     require(c.network.layers >= 1 && c.network.layers <= 64, "network.layers", "must be in [1, 64]");
     require(c.network.heads >= 1 && c.network.width % c.network.heads == 0, "network.heads", "must be >= 1 and divide network.width");
     check_nonnegative(c.network.cutoff, "network.cutoff");
-    require(c.network.prior == "drift" || c.network.prior == "scaled" || c.network.prior == "multiscale" || c.network.prior == "none",
-            "network.prior", "must be \"drift\", \"scaled\", \"multiscale\" or \"none\", got \"" + c.network.prior + "\"");
-    require(c.training.loss == "dsm" || c.training.loss == "ism", "training.loss", "must be \"dsm\" or \"ism\", got \"" + c.training.loss + "\"");
     check_positive(c.training.sigma, "training.sigma");
     check_positive(c.training.lr, "training.lr");
     require(c.training.batch >= 1, "training.batch", "must be >= 1");
     require(c.training.ema >= 0 && c.training.ema < 1, "training.ema", "must be in [0, 1)");
     require(c.training.warmup >= 0, "training.warmup", "must be >= 0");
-    require(c.training.balance == "none" || c.training.balance == "blocks", "training.balance",
-            "must be \"none\" or \"blocks\", got \"" + c.training.balance + "\"");
 }
 
 }  // namespace
@@ -117,6 +111,48 @@ const char* to_string(Interaction i) {
         case Interaction::None: return "none";
     }
     return "?";
+}
+
+const char* to_string(NetworkArch a) { return a == NetworkArch::Fast ? "fast" : "paper"; }
+
+const char* to_string(NetworkPrior p) {
+    switch (p) {
+        case NetworkPrior::Drift: return "drift";
+        case NetworkPrior::Scaled: return "scaled";
+        case NetworkPrior::Multiscale: return "multiscale";
+        case NetworkPrior::None: return "none";
+    }
+    return "?";
+}
+
+const char* to_string(TrainingLoss l) { return l == TrainingLoss::Dsm ? "dsm" : "ism"; }
+
+const char* to_string(LossBalance b) { return b == LossBalance::Blocks ? "blocks" : "none"; }
+
+NetworkArch parse_network_arch(const std::string& s) {
+    if (s == "fast") return NetworkArch::Fast;
+    if (s == "paper") return NetworkArch::Paper;
+    throw ConfigError("network.arch", "must be \"fast\" or \"paper\", got \"" + s + "\"");
+}
+
+NetworkPrior parse_network_prior(const std::string& s) {
+    if (s == "drift") return NetworkPrior::Drift;
+    if (s == "scaled") return NetworkPrior::Scaled;
+    if (s == "multiscale") return NetworkPrior::Multiscale;
+    if (s == "none") return NetworkPrior::None;
+    throw ConfigError("network.prior", "must be \"drift\", \"scaled\", \"multiscale\" or \"none\", got \"" + s + "\"");
+}
+
+TrainingLoss parse_training_loss(const std::string& s) {
+    if (s == "dsm") return TrainingLoss::Dsm;
+    if (s == "ism") return TrainingLoss::Ism;
+    throw ConfigError("training.loss", "must be \"dsm\" or \"ism\", got \"" + s + "\"");
+}
+
+LossBalance parse_loss_balance(const std::string& s) {
+    if (s == "none") return LossBalance::None;
+    if (s == "blocks") return LossBalance::Blocks;
+    throw ConfigError("training.balance", "must be \"none\" or \"blocks\", got \"" + s + "\"");
 }
 
 double softplus_cutoff(double r0, double beta) {
@@ -397,12 +433,12 @@ std::string config_to_json(const Config& c, int indent) {
         j["springs"] = s;
     }
     j["seed"] = c.seed;
-    j["network"] = {{"arch", c.network.arch}, {"k_neighbors", c.network.k_neighbors}, {"width", c.network.width},
+    j["network"] = {{"arch", to_string(c.network.arch)}, {"k_neighbors", c.network.k_neighbors}, {"width", c.network.width},
                     {"layers", c.network.layers}, {"heads", c.network.heads}, {"cutoff", c.network.cutoff},
-                    {"prior", c.network.prior}};
-    j["training"] = {{"loss", c.training.loss}, {"sigma", c.training.sigma}, {"lr", c.training.lr},
+                    {"prior", to_string(c.network.prior)}};
+    j["training"] = {{"loss", to_string(c.training.loss)}, {"sigma", c.training.sigma}, {"lr", c.training.lr},
                      {"batch", c.training.batch}, {"ema", c.training.ema}, {"warmup", c.training.warmup},
-                     {"balance", c.training.balance}};
+                     {"balance", to_string(c.training.balance)}};
     return j.dump(indent);
 }
 

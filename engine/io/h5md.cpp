@@ -10,10 +10,10 @@
 #include <map>
 #include <mutex>
 #include <new>
-#include <random>
 #include <set>
 #include <utility>
 
+#include "entroscope/core/atomic_file.hpp"
 #include "entroscope/core/errors.hpp"
 
 namespace entroscope {
@@ -286,16 +286,6 @@ void append_frame(const Ctx& c, Series& s, std::int64_t step, double time, const
     s.frames = grown;
 }
 
-std::string random_suffix() {
-    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-    std::random_device rd;
-    std::mt19937_64 gen((static_cast<std::uint64_t>(rd()) << 32) ^ rd());
-    std::uniform_int_distribution<int> pick(0, static_cast<int>(sizeof(alphabet)) - 2);
-    std::string s(6, 'x');
-    for (char& ch : s) ch = alphabet[pick(gen)];
-    return s;
-}
-
 std::string author_name() {
     for (const char* var : {"USER", "LOGNAME", "USERNAME"}) {
         const char* v = std::getenv(var);
@@ -317,7 +307,7 @@ const std::set<std::string>& builtin_elements() {
 
 struct H5mdWriter::Impl {
     Ctx ctx;         // names the final path in messages
-    std::string tmp; // where the data go until close()
+    std::unique_ptr<AtomicFile> out;  // the data go to its temporary file until close()
     int n = 0;
     int act_dim = 0;
     std::vector<int> types;
@@ -353,10 +343,7 @@ struct H5mdWriter::Impl {
             H5Eclear2(H5E_DEFAULT);
         } catch (...) {
         }
-        if (!tmp.empty()) {
-            std::error_code ec;
-            fs::remove(tmp, ec);
-        }
+        if (out) out->discard();
     }
 
     void check_usable(const char* op) const {
@@ -391,27 +378,15 @@ H5mdWriter::H5mdWriter(const std::string& path, const Config& cfg, const State& 
     w.types = layout.types;
     const std::string config_json = config_to_json(cfg);
 
-    std::error_code ec;
-    const fs::path target(path);
-    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-    if (!fs::is_directory(dir, ec))
-        throw IoError(path + ": directory " + dir.string() + " does not exist");
-    if (fs::is_directory(target, ec)) throw IoError(path + ": is a directory");
+    w.out = std::make_unique<AtomicFile>(path);
+    // From here on, a throw destroys impl_, whose destructor removes the temporary file.
 
     Hdf5Scope scope;
     Handle fapl = file_access_plist(c);
-    for (int attempt = 0; attempt < 32 && !w.file.valid(); ++attempt) {
-        std::string candidate = path + ".tmp-" + random_suffix();
-        hid_t f = H5Fcreate(candidate.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get());
-        if (f >= 0) {
-            w.tmp = candidate;
-            w.file = Handle(f);
-        } else if (!fs::exists(candidate, ec)) {
-            fail(path, "cannot create temporary file " + candidate);
-        }
-    }
-    if (!w.file.valid()) fail(path, "cannot find a free temporary file name");
-    // From here on, a throw destroys impl_, whose destructor removes w.tmp.
+    // AtomicFile reserved the (empty) temporary file; HDF5 truncates it.
+    const hid_t f = H5Fcreate(w.out->temp_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
+    if (f < 0) fail(path, "cannot create temporary file " + w.out->temp_path());
+    w.file = Handle(f);
     const hid_t file = w.file.get();
 
     {
@@ -579,11 +554,11 @@ void H5mdWriter::close() {
                           (detail.empty() ? std::string() : " (HDF5: " + detail + ")"));
         }
     }
-    std::error_code ec;
-    fs::rename(w.tmp, path, ec);
-    if (ec) {
+    try {
+        w.out->commit();
+    } catch (const IoError&) {
         w.discard();
-        throw IoError(path + ": cannot rename " + w.tmp + " into place: " + ec.message());
+        throw;
     }
     w.closed = true;
 }

@@ -16,52 +16,7 @@ inline double min_image(double d, double L, double half_L) {
     return d;
 }
 
-inline double logistic(double t) {
-    if (t >= 0) return 1.0 / (1.0 + std::exp(-t));
-    const double e = std::exp(t);
-    return e / (1.0 + e);
-}
-
-bool has_pair_force(const Config& cfg) {
-    // The simulator's rule: WCA always (ABP), softplus/hard only with k > 0.
-    return cfg.interaction != Interaction::None && (cfg.model == ModelKind::Abp || cfg.k > 0);
-}
-
-// f and f' for 0 < r < cut-off (no range check: the pair loop's hot path).
-RadialForce radial_inside(const Config& cfg, double r) {
-    RadialForce out;
-    switch (cfg.interaction) {
-        case Interaction::Softplus: {
-            // f = k softplus_beta(2 r0 - r); f' = -k logistic(beta (2 r0 - r)).
-            const double u = 2.0 * cfg.r0 - r;
-            out.f = cfg.k * (std::max(u, 0.0) + std::log1p(std::exp(-cfg.beta * std::fabs(u))) / cfg.beta);
-            out.df = -cfg.k * logistic(cfg.beta * u);
-            break;
-        }
-        case Interaction::Hard:
-            out.f = cfg.k * (2.0 * cfg.r0 - r);
-            out.df = -cfg.k;
-            break;
-        case Interaction::Wca: {
-            // LJ (eps_LJ = 1) cut and shifted at 2^(1/6) sigma; no k factor (unit mobility).
-            const double s2 = cfg.sigma * cfg.sigma / (r * r);
-            const double s6 = s2 * s2 * s2;
-            const double s12 = s6 * s6;
-            out.f = (48.0 * s12 - 24.0 * s6) / r;
-            out.df = (-624.0 * s12 + 168.0 * s6) / (r * r);
-            break;
-        }
-        case Interaction::None: break;
-    }
-    return out;
-}
-
 }  // namespace
-
-RadialForce radial_pair_force(const Config& cfg, double r) {
-    if (!has_pair_force(cfg) || !(r > 0) || r * r >= cfg.pair_cutoff() * cfg.pair_cutoff()) return {};
-    return radial_inside(cfg, r);
-}
 
 DriftEvaluator::DriftEvaluator(Config cfg) : cfg_(std::move(cfg)) {
     cfg_.finalize();
@@ -133,7 +88,7 @@ void DriftEvaluator::add_pairs(const State& s, double* f, double* div, double* j
         const double r2 = dx * dx + dy * dy;
         if (r2 >= rc2) return;
         const double r = std::sqrt(r2);
-        const RadialForce rf = radial_inside(cfg_, r);
+        const RadialForce rf = pair_law::radial_inside(cfg_, r);
         fx += rf.f * dx / r;
         fy += rf.f * dy / r;
         const double fr = rf.f / r;
@@ -212,7 +167,7 @@ void DriftEvaluator::add_one_body(const State& s, double* f, double* div, double
                     const double r2 = dx * dx + dy * dy;
                     if (r2 < rcut_ * rcut_ && r2 > 0.0) {
                         const double r = std::sqrt(r2);
-                        const RadialForce rf = radial_inside(cfg_, r);
+                        const RadialForce rf = pair_law::radial_inside(cfg_, r);
                         off2 -= 2.0 * kap * (rf.df + rf.f / r);
                     }
                 }

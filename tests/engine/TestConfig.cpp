@@ -113,12 +113,40 @@ private Q_SLOTS:
         QTest::newRow("heads do not divide width") << R"({"network":{"width":10,"heads":3}})" << "network.heads";
         QTest::newRow("bad prior") << R"({"network":{"prior":"linear"}})" << "network.prior";
         QTest::newRow("bad loss") << R"({"training":{"loss":"mse"}})" << "training.loss";
+        QTest::newRow("bad balance") << R"({"training":{"balance":"equal"}})" << "training.balance";
         QTest::newRow("negative seed") << R"({"seed":-1})" << "seed";
     }
     void badInputNamesTheKey() {
         QFETCH(QString, json);
         QFETCH(QString, key);
         QCOMPARE(error_key(json.toStdString()), key);
+    }
+
+    // The network options are enums in C++ but keep their JSON spellings,
+    // which checkpoint sidecars also carry.
+    void networkOptionsKeepTheirJsonSpelling() {
+        const Config c = parse_config(
+            R"({"network":{"arch":"paper","prior":"multiscale"},"training":{"loss":"ism","balance":"none"}})");
+        QVERIFY(c.network.arch == NetworkArch::Paper);
+        QVERIFY(c.network.prior == NetworkPrior::Multiscale);
+        QVERIFY(c.training.loss == TrainingLoss::Ism);
+        QVERIFY(c.training.balance == LossBalance::None);
+        const std::string text = config_to_json(c);
+        for (const char* spelled : {"\"arch\": \"paper\"", "\"prior\": \"multiscale\"", "\"loss\": \"ism\"", "\"balance\": \"none\""})
+            QVERIFY2(text.find(spelled) != std::string::npos, spelled);
+        for (NetworkArch a : {NetworkArch::Fast, NetworkArch::Paper}) QVERIFY(parse_network_arch(to_string(a)) == a);
+        for (NetworkPrior p : {NetworkPrior::Drift, NetworkPrior::Scaled, NetworkPrior::Multiscale, NetworkPrior::None})
+            QVERIFY(parse_network_prior(to_string(p)) == p);
+        for (TrainingLoss l : {TrainingLoss::Dsm, TrainingLoss::Ism}) QVERIFY(parse_training_loss(to_string(l)) == l);
+        for (LossBalance b : {LossBalance::Blocks, LossBalance::None}) QVERIFY(parse_loss_balance(to_string(b)) == b);
+        try {
+            parse_network_prior("linear");
+            QFAIL("an unknown prior was accepted");
+        } catch (const ConfigError& e) {
+            QCOMPARE(e.key(), std::string("network.prior"));
+            QCOMPARE(std::string(e.what()),
+                     std::string("network.prior: must be \"drift\", \"scaled\", \"multiscale\" or \"none\", got \"linear\""));
+        }
     }
 
     void malformedJsonIsAConfigError() {

@@ -59,7 +59,7 @@ private Q_SLOTS:
     void bothArchitecturesAreTranslationInvariantWithoutTraps() {
         QFETCH(QString, arch);
         Config c = small_net(parse_config(R"({"n":300,"phi":0.4,"eps":0.05})"));
-        c.network.arch = arch.toStdString();
+        c.network.arch = parse_network_arch(arch.toStdString());
         const ScoreModel m(c);
         const State s = relaxed(c, 300);
         State t = s;
@@ -81,7 +81,7 @@ private Q_SLOTS:
     void bothArchitecturesArePermutationEquivariant() {
         QFETCH(QString, arch);
         Config c = small_net(parse_config(R"({"model":"abp","n":300,"phi":0.5})"));
-        c.network.arch = arch.toStdString();
+        c.network.arch = parse_network_arch(arch.toStdString());
         const ScoreModel m(c);
         const State s = relaxed(c, 500);
         // Reverse-and-rotate permutation.
@@ -208,6 +208,30 @@ private Q_SLOTS:
         QCOMPARE(m.infer(s, false).s_act, m2.infer(s, false).s_act);
     }
 
+    // weights_hash identifies the weights bit for bit: the seed fixes them,
+    // a step moves them, a checkpoint keeps them.
+    void weightsHashFollowsTheWeights() {
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("h.pt").toStdString();
+        Config c = small_net(parse_config(R"({"n":64,"phi":0.3,"eps":0.1,"seed":6})"));
+        ScoreModel m(c);
+        QCOMPARE(ScoreModel(c).weights_hash(), m.weights_hash());
+        Config other = c;
+        other.seed = 7;
+        QVERIFY(ScoreModel(other).weights_hash() != m.weights_hash());
+        const State s = relaxed(c, 10);
+        std::vector<int> all(64);
+        std::iota(all.begin(), all.end(), 0);
+        const std::uint64_t fresh = m.weights_hash();
+        m.train_step(s, all);
+        const std::uint64_t trained = m.weights_hash();
+        QVERIFY(trained != fresh);
+        m.save(path);
+        QCOMPARE(m.weights_hash(), trained);
+        QCOMPARE(ScoreModel::load(path).weights_hash(), trained);
+        QCOMPARE(ScoreModel::load(path, &c).weights_hash(), trained);
+    }
+
     // The network's device: "cpu" changes nothing; an unknown or absent
     // device is a ConfigError that names it and leaves the model where it
     // was. With a GPU (a CUDA LibTorch build), the GPU gives the CPU's
@@ -331,7 +355,7 @@ private Q_SLOTS:
         Config c = parse_config(R"({"model":"aoup","n":2,"box":8,"seed":5,
             "network":{"arch":"fast","k_neighbors":1,"width":32,"layers":2,"heads":2},
             "training":{"loss":"ism","batch":2}})");
-        c.network.prior = prior.toStdString();
+        c.network.prior = parse_network_prior(prior.toStdString());
         c.finalize();
         ScoreModel m(c);
         const State s = relaxed(c, 20000);

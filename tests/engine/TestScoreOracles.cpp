@@ -32,7 +32,7 @@ Config trap_system(int n, double eps, const std::string& prior = "scaled") {
         "training":{"loss":"ism","lr":3e-3,"batch":512,"ema":0.99,"warmup":100}})");
     c.n = n;
     c.eps = eps;
-    c.network.prior = prior;
+    c.network.prior = parse_network_prior(prior);
     c.finalize();
     return c;
 }

@@ -2,10 +2,13 @@
 // online training, so `entroscope-cli train` and the core driven in-process
 // give the same weights for the same config and seed; its learned values
 // always belong to the state they ship with; it trains on stored frames.
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <string>
 
@@ -78,6 +81,7 @@ void TestSessionCore::trainCommandAndCoreGiveTheSameWeights()
              QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("--out"), out, QStringLiteral("--json")});
     QVERIFY(p.waitForFinished(120000));
     QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
+    const QJsonObject o = QJsonDocument::fromJson(p.readAllStandardOutput()).object();
 
     // The same schedule in-process: 4 optimiser steps per snapshot (256 / 64),
     // so 9 steps span three snapshots, the last one partly used.
@@ -90,7 +94,12 @@ void TestSessionCore::trainCommandAndCoreGiveTheSameWeights()
     QCOMPARE(core.train(9), std::uint64_t(9));
     QCOMPARE(core.state().step, std::uint64_t(49));  // 30 + three snapshots of (5, 7, 7) steps
 
+    // The weights' hash as `train` reports it, and as the checkpoint holds them.
+    char hash[17];
+    std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(core.model()->weights_hash()));
+    QCOMPARE(o["weights_hash"].toString(), QString::fromLatin1(hash));
     const auto cli = entroscope::ScoreModel::load(out.toStdString(), &cfg_);
+    QCOMPARE(cli.weights_hash(), core.model()->weights_hash());
     QCOMPARE(cli.steps(), core.model()->steps());
     entroscope::Simulator probe(cfg_, 1);
     probe.run(50);
@@ -102,6 +111,7 @@ void TestSessionCore::trainCommandAndCoreGiveTheSameWeights()
     SessionCore core2(other, so);
     core2.burn_in(30);
     core2.train(9);
+    QVERIFY(core2.model()->weights_hash() != core.model()->weights_hash());
     const auto a = cli.infer_raw(probe.state(), false), b = core2.model()->infer_raw(probe.state(), false);
     bool differs = false;
     for (std::size_t k = 0; k < a.s_act.size(); ++k) {

@@ -11,8 +11,27 @@ namespace entroscope {
 enum class ModelKind { Aoup, Abp };
 enum class Interaction { Softplus, Hard, Wca, None };
 
+// The network and training options of the JSON schema. Each enumerator is
+// spelled in JSON (and in checkpoint sidecars) as its to_string().
+enum class NetworkArch { Fast, Paper };
+enum class NetworkPrior { Drift, Scaled, Multiscale, None };
+enum class TrainingLoss { Dsm, Ism };
+enum class LossBalance { Blocks, None };
+
 const char* to_string(ModelKind);
 const char* to_string(Interaction);
+const char* to_string(NetworkArch);
+const char* to_string(NetworkPrior);
+const char* to_string(TrainingLoss);
+const char* to_string(LossBalance);
+
+// The JSON spellings back to the enums. Throw ConfigError naming the schema
+// key ("network.arch", "network.prior", "training.loss", "training.balance")
+// for anything else.
+NetworkArch parse_network_arch(const std::string& s);
+NetworkPrior parse_network_prior(const std::string& s);
+TrainingLoss parse_training_loss(const std::string& s);
+LossBalance parse_loss_balance(const std::string& s);
 
 struct Spring {
     int i = 0;
@@ -21,7 +40,7 @@ struct Spring {
 };
 
 struct NetworkConfig {
-    std::string arch = "fast";  // "fast" | "paper"
+    NetworkArch arch = NetworkArch::Fast;
     int k_neighbors = 16;
     int width = 64;
     int layers = 3;
@@ -34,7 +53,7 @@ struct NetworkConfig {
     // the score is s = D^-1 (b - y) (an equilibrium system is y = 0);
     // "scaled" (default): the drift prior with the head's output in units of
     // sqrt(D) per component (entropy-production units) and the particle's own
-    // drift b_x / v0 as an input (see score_model.cpp);
+    // drift b_x / v0 as an input (see engine/score/features.cpp);
     // "multiscale": "scaled" with the own and the neighbours' relative drift
     // also in units of v0 sqrt(D_act), compressed logarithmically (for the
     // AOUP MIPS state, where a particle pressed into a cluster drifts at
@@ -42,11 +61,11 @@ struct NetworkConfig {
     // deterministic motion (the first; without positional noise also the
     // second and third);
     // "none": the network output is the score (the paper's parameterisation).
-    std::string prior = "scaled";
+    NetworkPrior prior = NetworkPrior::Scaled;
 };
 
 struct TrainingConfig {
-    std::string loss = "dsm";  // "dsm" | "ism"
+    TrainingLoss loss = TrainingLoss::Dsm;
     double sigma = 0.01;
     double lr = 1e-3;
     int batch = 1024;
@@ -58,7 +77,7 @@ struct TrainingConfig {
     // whose score is 10^4 times larger) still steers the shared layers. Each
     // block's minimiser is unchanged. "none": the plain sum (with it the ABP
     // default model learned an active part 75 times too small).
-    std::string balance = "blocks";
+    LossBalance balance = LossBalance::Blocks;
 };
 
 struct Config {

@@ -23,6 +23,7 @@
 
 #include "entroscope/core/config.hpp"
 #include "entroscope/core/state.hpp"
+#include "entroscope/physics/pair_law.hpp"  // the pair force itself (radial_pair_force)
 
 namespace entroscope {
 
@@ -77,14 +78,5 @@ private:
 
 // One-shot convenience wrapper around DriftEvaluator.
 Drift compute_drift(const Config& cfg, const State& s, bool with_divergence = true);
-
-// The radial pair force f(r) (positive = repulsive) of the config's
-// interaction and its derivative f'(r), for r inside the cut-off; zero
-// outside it or without a pair force. Exposed for tests and plots.
-struct RadialForce {
-    double f = 0.0;
-    double df = 0.0;
-};
-RadialForce radial_pair_force(const Config& cfg, double r);
 
 }  // namespace entroscope

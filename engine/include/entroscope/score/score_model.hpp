@@ -44,6 +44,11 @@ public:
     bool has_position_score() const;
     const Config& config() const;
     std::uint64_t steps() const;
+    // FNV-1a 64 of the raw bytes of the weights, then their buffers, then the
+    // same of the EMA weights, in the network's registration order: one
+    // number that says whether two models (same seed, a resumed run, a
+    // loaded checkpoint) hold the same weights bit for bit, on any device.
+    std::uint64_t weights_hash() const;
     // Total steps of the learning-rate schedule (warm-up + cosine decay).
     void set_schedule_length(std::uint64_t total_steps);
 
@@ -71,7 +76,8 @@ public:
 
     // Checkpoint: a torch archive at `path` plus a JSON sidecar `path.json`
     // (config, versions, step, parameter count, FNV-1a 64 hash of the archive).
-    // Both are written to temporary names and renamed. Throws IoError.
+    // Both are written in full to temporary files, then renamed into place
+    // (AtomicFile). Throws IoError.
     void save(const std::string& path) const;
     // Throws IoError for a missing, truncated or corrupt file (non-finite
     // weights included) and ConfigError when `expect` is given and the

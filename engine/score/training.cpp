@@ -1,0 +1,232 @@
+#include "training.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "entroscope/core/errors.hpp"
+#include "model_impl.hpp"
+
+namespace entroscope::score {
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+// fit_linear needs this many particles per coefficient of the linear path.
+constexpr std::int64_t kMinFitPerCoefficient = 8;
+
+// Mean over the batch of the per-component losses l [B, out], summed over
+// components; with training.balance = "blocks" each block (active
+// variables, positions) is divided by the batch's mean |s_block|^2 (at
+// least its number of dofs), a constant: each block's minimiser is
+// unchanged, but the block with the small score is no longer invisible
+// to the shared layers (and to Adam's epsilon after clipping).
+torch::Tensor combine_blocks(const Config& cfg, const torch::Tensor& y, const torch::Tensor& l) {
+    const int da = cfg.active_dim();
+    const auto out = y.size(1);
+    if (cfg.training.balance != LossBalance::Blocks || out == da) return l.sum(1).mean();
+    torch::Tensor total;
+    for (auto [b0, nb] : {std::pair<std::int64_t, std::int64_t>{0, da}, {da, out - da}}) {
+        auto yb = y.narrow(1, b0, nb).detach();
+        const double scale = std::max((yb * yb).sum(1).mean().item<double>(), static_cast<double>(nb));
+        auto lb = l.narrow(1, b0, nb).sum(1).mean() / scale;
+        total = total.defined() ? total + lb : lb;
+    }
+    return total;
+}
+
+}  // namespace
+
+double learning_rate(const TrainingConfig& t, std::uint64_t step, std::uint64_t schedule) {
+    const double lr0 = t.lr;
+    const double s = static_cast<double>(step);
+    const double warm = t.warmup > 0 ? std::min(1.0, (s + 1.0) / t.warmup) : 1.0;
+    const double frac = std::min(1.0, s / static_cast<double>(std::max<std::uint64_t>(schedule, 1)));
+    // Cosine decay to 5% of the peak: online training never stops learning.
+    return lr0 * warm * (0.05 + 0.95 * 0.5 * (1.0 + std::cos(kPi * frac)));
+}
+
+void copy_to_ema(ScoreNet& net, ScoreNet& ema, double weight_new) {
+    torch::NoGradGuard ng;
+    auto src = net->parameters();
+    auto dst = ema->parameters();
+    for (std::size_t i = 0; i < src.size(); ++i) dst[i].mul_(1.0 - weight_new).add_(src[i], weight_new);
+}
+
+// Before the first optimiser step (drift prior): set the linear path
+// y = W phi + c, phi = the own inputs (own_in),
+// to the exact optimum of implicit score matching for a linear model on
+// this snapshot, W = -M^-1 (E[p phi~] + E[d phi~ / d z_d]) / S_d per
+// output d (phi~ = (phi, 1), M = E[phi~ phi~^T], s_d = p_d + S_d y_d); the
+// rest of the network starts at 0 and learns what is not linear. For a
+// trapped particle the flow is linear in these inputs (v_g = A (g + F/v0)
+// at eps = 0), so linear systems start close to their answer.
+void fit_linear(const Config& cfg, const NetOptions& opt, ScoreNet& net, const Features& f, const torch::Device& dev) {
+    const int da = cfg.active_dim();
+    const bool posn = opt.position_score;
+    const std::int64_t n = f.n;
+    const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(dev);
+    BatchVars v;
+    v.idx = torch::arange(n, torch::TensorOptions().dtype(torch::kInt64).device(dev));
+    v.d_act = torch::zeros({n, da}, f32).set_requires_grad(true);
+    if (posn) v.d_x = torch::zeros({n, 2}, f32).set_requires_grad(true);
+    const NetInputs in = make_inputs(cfg, f, v);
+    if (!in.prior.defined()) return;
+    auto phi = in.own.narrow(1, 0, linear_in(opt));  // n P
+    const std::int64_t P = phi.size(1);
+    // Too few particles for P + 1 coefficients: the fit would follow one
+    // snapshot's noise (with n = 2 the first loss was -4e8, and 1e17
+    // after 300 steps). Leave the zero start then.
+    if (n < kMinFitPerCoefficient * (P + 1)) return;
+    // d phi_m / d (own dof), one backward pass per feature: [dofs][n, P].
+    const int dofs = da + (posn ? 2 : 0);
+    std::vector<torch::Tensor> jac;  // (one tensor each: a vector fill would share one)
+    for (int d = 0; d < dofs; ++d) jac.push_back(torch::zeros({n, P + 1}, torch::kFloat64));  // on the CPU
+    std::vector<torch::Tensor> leaves{v.d_act};
+    if (posn) leaves.push_back(v.d_x);
+    for (std::int64_t m = 0; m < P; ++m) {
+        if (!phi.select(1, m).requires_grad()) continue;  // a constant feature
+        auto g = torch::autograd::grad({phi.select(1, m).sum()}, leaves, {}, true, false, true);
+        for (int d = 0; d < dofs; ++d) {
+            const auto& gd = d < da ? g[0] : g[1];
+            if (!gd.defined()) continue;
+            jac[static_cast<std::size_t>(d)].select(1, m).copy_(gd.select(1, d < da ? d : d - da).to(torch::kFloat64));
+        }
+    }
+    torch::NoGradGuard ng;
+    // The small solve in float64 on the CPU, whatever the network's device.
+    auto pt = torch::cat({phi.detach().cpu().to(torch::kFloat64), torch::ones({n, 1}, torch::kFloat64)}, 1);  // n P+1
+    auto M = torch::matmul(pt.t(), pt) / static_cast<double>(n);
+    const double ridge = 1e-8 * (M.trace().item<double>() / static_cast<double>(P + 1)) + 1e-12;
+    M = M + ridge * torch::eye(P + 1, torch::kFloat64);
+    auto prior = in.prior.detach().cpu().to(torch::kFloat64);
+    auto scale = in.scale.cpu().to(torch::kFloat64);
+    auto W = torch::zeros({dofs, P}, torch::kFloat64);
+    auto c = torch::zeros({dofs}, torch::kFloat64);
+    for (int d = 0; d < dofs; ++d) {
+        auto rhs = torch::matmul(pt.t(), prior.select(1, d)) / static_cast<double>(n) + jac[static_cast<std::size_t>(d)].mean(0);
+        auto w = -at::linalg_solve(M, rhs.unsqueeze(1)).squeeze(1) / scale[d].item<double>();
+        if (!torch::isfinite(w).all().item<bool>()) return;  // leave the zero initialisation
+        W[d] = w.narrow(0, 0, P);
+        c[d] = w[P];
+    }
+    net->skip->weight.copy_(W.to(torch::kFloat32));
+    net->skip->bias.copy_(c.to(torch::kFloat32));
+}
+
+// The training loss on a batch (SPEC §4).
+torch::Tensor training_loss(const Config& cfg, const NetOptions& opt, ScoreNet& net, const Features& f, const torch::Tensor& idx,
+                            at::Generator& gen, const torch::Device& dev) {
+    const int da = cfg.active_dim();
+    const bool posn = opt.position_score;
+    const auto B = idx.size(0);
+    if (cfg.training.loss == TrainingLoss::Ism) {
+        // Implicit score matching: |s|^2 + 2 div s with the exact divergence.
+        const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(dev);
+        BatchVars v;
+        v.idx = idx;
+        v.d_act = torch::zeros({B, da}, f32).set_requires_grad(true);
+        if (posn) v.d_x = torch::zeros({B, 2}, f32).set_requires_grad(true);
+        auto y = net->forward(make_inputs(cfg, f, v));
+        auto l = y * y;  // B out: per component, |s_d|^2 + 2 d s_d / d z_d
+        std::vector<torch::Tensor> div;
+        for (int d = 0; d < da; ++d)
+            div.push_back(torch::autograd::grad({y.select(1, d).sum()}, {v.d_act}, {}, true, true)[0].select(1, d));
+        if (posn)
+            for (int d = 0; d < 2; ++d)
+                div.push_back(torch::autograd::grad({y.select(1, da + d).sum()}, {v.d_x}, {}, true, true)[0].select(1, d));
+        return combine_blocks(cfg, y, l + 2.0 * torch::stack(div, 1));
+    }
+    // Denoising score matching with antithetic noise: z± = z ± sigma zeta
+    // for every particle; loss sum_± |s_i(z±)|^2 ± 2 s_i(z±)·zeta_i / sigma.
+    const double sig = cfg.training.sigma;
+    auto za = torch::randn({f.n, da}, gen, torch::kFloat32).to(dev);
+    torch::Tensor zx;
+    if (posn) zx = torch::randn({f.n, 2}, gen, torch::kFloat32).to(dev);
+    auto zeta_i = za.index_select(0, idx);
+    if (posn) zeta_i = torch::cat({zeta_i, zx.index_select(0, idx)}, 1);
+    torch::Tensor total;
+    for (double sign : {1.0, -1.0}) {
+        BatchVars v;
+        v.idx = idx;
+        v.d_act = torch::zeros({B, da}, torch::TensorOptions().dtype(torch::kFloat32).device(dev));
+        v.act_noise = sign * sig * za;
+        if (posn) v.x_noise = sign * sig * zx;
+        auto y = net->forward(make_inputs(cfg, f, v));
+        auto l = combine_blocks(cfg, y, y * y + (2.0 * sign / sig) * (y * zeta_i));
+        total = total.defined() ? total + l : l;
+    }
+    return total * 0.5;
+}
+
+TrainStats optimiser_step(ScoreModel::Impl& I, const Features& f, const torch::Tensor& idx) {
+    I.net->train();
+    if (I.step == 0 && I.opt.zero_output) {
+        fit_linear(I.cfg, I.opt, I.net, f, I.dev);
+        copy_to_ema(I.net, I.ema, 1.0);
+    }
+    I.adam->zero_grad();
+    auto loss = training_loss(I.cfg, I.opt, I.net, f, idx, I.gen, I.dev);
+    const double lv = loss.item<double>();
+    if (!std::isfinite(lv)) {
+        I.adam->zero_grad();
+        throw NumericalError("training produced a non-finite loss at step " + std::to_string(I.step) +
+                             "; the weights were left unchanged (lower training.lr or check the samples)");
+    }
+    loss.backward();
+    const double gn = torch::nn::utils::clip_grad_norm_(I.net->parameters(), 1.0);
+    if (!std::isfinite(gn)) {
+        I.adam->zero_grad();
+        throw NumericalError("training produced a non-finite gradient at step " + std::to_string(I.step) +
+                             "; the weights were left unchanged");
+    }
+    const double lr = learning_rate(I.cfg.training, I.step, I.schedule);
+    for (auto& g : I.adam->param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
+    // Adam moves each weight by about lr, so a finite clipped gradient can
+    // still overflow the weights when the learning rate is absurd (LibTorch
+    // refuses a step size beyond float's range part-way through the update;
+    // a step below it can still overflow a weight): check them (one
+    // reduction) and put the old ones back. Adam's moments keep this step's
+    // finite gradient.
+    std::vector<torch::Tensor> before;
+    {
+        torch::NoGradGuard ng;
+        for (const auto& p : I.net->parameters()) before.push_back(p.detach().clone());
+    }
+    std::string why;
+    try {
+        I.adam->step();
+        torch::NoGradGuard ng;
+        std::vector<torch::Tensor> ok;
+        for (const auto& p : I.net->parameters()) ok.push_back(torch::isfinite(p).all());
+        if (!torch::stack(ok).all().item<bool>()) why = "non-finite weights";
+    } catch (const c10::Error& e) {
+        const std::string w = e.what_without_backtrace();
+        why = "non-finite weights (" + w.substr(0, w.find('\n')) + ")";
+    } catch (const std::exception& e) {  // c10's overflow check throws a plain std::exception type
+        why = "non-finite weights (" + std::string(e.what()) + ")";
+    }
+    if (!why.empty()) {
+        torch::NoGradGuard ng;
+        std::size_t i = 0;
+        for (auto& p : I.net->parameters()) p.copy_(before[i++]);
+        I.adam->zero_grad();
+        throw NumericalError("training produced " + why + " at step " + std::to_string(I.step) +
+                             "; the weights were left unchanged (lower training.lr)");
+    }
+    ++I.step;
+    // EMA with a short warm-up so early estimates are not dominated by the initial weights.
+    const double beta = std::min(I.cfg.training.ema, (1.0 + I.step) / (10.0 + I.step));
+    copy_to_ema(I.net, I.ema, 1.0 - beta);
+    TrainStats st;
+    st.loss = lv;
+    st.grad_norm = gn;
+    st.lr = lr;
+    st.step = I.step;
+    return st;
+}
+
+}  // namespace entroscope::score
