@@ -1,6 +1,6 @@
 // entroscope: the desktop window.
 //   entroscope [--config F.json] [--no-training] [--colour-by angle|sigma]
-//              [--sim-threads N] [--train-threads N]
+//              [--sim-threads N] [--train-threads N] [--prefer training|simulation|display]
 //              [--screenshot OUT.png --after-seconds T]
 #include <QApplication>
 #include <QCommandLineParser>
@@ -51,6 +51,11 @@ int main(int argc, char** argv)
     const QCommandLineOption trainThreadsOpt(QStringLiteral("train-threads"),
                                              QStringLiteral("Threads of the score network's training (default 1)."),
                                              QStringLiteral("N"));
+    const QCommandLineOption preferOpt(QStringLiteral("prefer"),
+                                       QStringLiteral("What keeps normal priority when the cores are short: training "
+                                                      "(default), simulation or display."),
+                                       QStringLiteral("training|simulation|display"), QStringLiteral("training"));
+    parser.addOption(preferOpt);
     parser.addOption(simThreadsOpt);
     parser.addOption(trainThreadsOpt);
     parser.addOption(configOpt);
@@ -93,6 +98,18 @@ int main(int argc, char** argv)
             }
             *target = v;
         }
+    }
+
+    const QString prefer = parser.value(preferOpt);
+    if (prefer == QLatin1String("training")) {
+        entroscope::gui::MainWindow::applyPreference(opt, entroscope::gui::MainWindow::Preference::Training);
+    } else if (prefer == QLatin1String("simulation")) {
+        entroscope::gui::MainWindow::applyPreference(opt, entroscope::gui::MainWindow::Preference::Simulation);
+    } else if (prefer == QLatin1String("display")) {
+        entroscope::gui::MainWindow::applyPreference(opt, entroscope::gui::MainWindow::Preference::Display);
+    } else {
+        std::fprintf(stderr, "entroscope: --prefer: expected training, simulation or display\n");
+        return 2;
     }
 
     entroscope::Config cfg;

@@ -45,6 +45,27 @@ QString formatRate(double perSecond)
 
 }  // namespace
 
+void MainWindow::applyPreference(LiveOptions& opt, Preference p)
+{
+    // On a machine with few cores the display, the simulation and the
+    // learner compete; the one preferred keeps normal priority, the others
+    // run niced and take what is left.
+    switch (p) {
+    case Preference::Training:
+        opt.sim_nice = 10;
+        opt.train_nice = 0;
+        break;
+    case Preference::Simulation:
+        opt.sim_nice = 0;
+        opt.train_nice = 10;
+        break;
+    case Preference::Display:
+        opt.sim_nice = 10;
+        opt.train_nice = 10;
+        break;
+    }
+}
+
 LiveOptions MainWindow::defaultLiveOptions()
 {
     LiveOptions opt;
@@ -52,6 +73,7 @@ LiveOptions MainWindow::defaultLiveOptions()
     // Leave a core for the GUI thread and the (software) renderer.
     opt.sim_threads = std::max(1, QThread::idealThreadCount() - 1);
     opt.train_threads = 1;
+    applyPreference(opt, Preference::Training);
 #ifdef ENTROSCOPE_RESOURCE_DIR
     opt.session.pretrained_path = std::string(ENTROSCOPE_RESOURCE_DIR) + "/models/default_fast.pt";
 #endif
@@ -215,6 +237,20 @@ void MainWindow::buildMenus()
     quit->setShortcut(QKeySequence::Quit);
     connect(quit, &QAction::triggered, this, &QWidget::close);
 
+    QMenu* session = menuBar()->addMenu(tr("&Session"));
+    // Pausing the learner gives its core to the simulation (and pausing the
+    // simulation, the panel's Pause, gives it to the learner).
+    trainAction_ = session->addAction(tr("&Train the score network"));
+    trainAction_->setObjectName("trainAction");
+    trainAction_->setCheckable(true);
+    trainAction_->setChecked(trainingEnabled_);
+    trainAction_->setEnabled(trainingEnabled_);
+    trainAction_->setShortcut(QKeySequence(tr("Ctrl+T")));
+    connect(trainAction_, &QAction::toggled, this, [this](bool on) {
+        sim_->setTraining(on);
+        statusBar()->showMessage(on ? tr("Training resumed") : tr("Training paused (evaluations go on)"), 4000);
+    });
+
     QMenu* viewMenu = menuBar()->addMenu(tr("&View"));
     QAction* fit = viewMenu->addAction(tr("&Fit box"));
     fit->setShortcut(QKeySequence(tr("R")));
@@ -270,6 +306,8 @@ void MainWindow::showStatus(const Frame& f)
         trainLabel_->setText(tr("training off"));
     } else if (t.failed) {
         trainLabel_->setText(tr("training stopped"));
+    } else if (trainAction_ && !trainAction_->isChecked()) {
+        trainLabel_->setText(tr("training paused: %1 steps").arg(QLocale().toString(static_cast<qulonglong>(t.network_steps))));
     } else {
         trainLabel_->setText(tr("training: %1 steps · %2/s")
                                  .arg(QLocale().toString(static_cast<qulonglong>(t.network_steps)))

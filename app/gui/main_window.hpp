@@ -10,6 +10,7 @@
 #include "entroscope/core/config.hpp"
 #include "widgets/entropy_panel.hpp"
 
+class QAction;
 class QActionGroup;
 class QLabel;
 
@@ -45,6 +46,10 @@ public:
     // (resources/models/default_fast.pt; ENTROSCOPE_PRETRAINED overrides the
     // path, an empty value disables it) when it fits the running system.
     static LiveOptions defaultLiveOptions();
+    // Which of the display, the simulation and the learner keeps normal
+    // priority when the cores are short (the default: training).
+    enum class Preference { Training, Simulation, Display };
+    static void applyPreference(LiveOptions& opt, Preference p);
 
     // The whole window as an image, with the GL view read back from its
     // framebuffer (so it is never missing or black).
@@ -73,6 +78,7 @@ private:
     widgets::ParameterPanel* panel_ = nullptr;
     widgets::EntropyPanel* entropy_ = nullptr;
     QActionGroup* colourActions_ = nullptr;
+    QAction* trainAction_ = nullptr;
     ColourBy colourBy_ = ColourBy::ActiveAngle;
     std::shared_ptr<const Frame> statusFrom_;
     QString lastTrainerMessage_, lastNotice_;

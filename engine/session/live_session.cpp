@@ -283,7 +283,7 @@ void LiveSession::publish(std::shared_ptr<Frame> f) {
 }
 
 void LiveSession::sim_loop() {
-    lower_priority(opt_.worker_nice);
+    lower_priority(opt_.sim_nice);
     for (;;) {
         std::vector<Command> commands;
         {
@@ -359,7 +359,7 @@ void LiveSession::sim_loop() {
 // Learner thread
 
 void LiveSession::learn_loop() {
-    lower_priority(opt_.worker_nice);
+    lower_priority(opt_.train_nice);
     try {
         set_network_threads(std::max(1, opt_.train_threads));
     } catch (const Error&) {

@@ -1,5 +1,6 @@
 // The main window under Xvfb: it starts the embedded default (ABP MIPS), the sliders
 // reach the running simulation, and the view shows coloured particles.
+#include <QAction>
 #include <QApplication>
 #include <QColor>
 #include <QComboBox>
@@ -38,6 +39,7 @@ private Q_SLOTS:
     void screenshotShowsColouredParticles();
     void invalidParameterIsReportedAndTheRunGoesOn();
     void savingTheNetworkWritesACheckpointOrSaysWhyNot();
+    void pausingTrainingStopsTheLearnerAndTheSimulationGoesOn();
     void choosingAoupRebuildsWithThePaperDefaults();
     void cleanupTestCase();
 
@@ -159,6 +161,26 @@ void TestMainWindow::savingTheNetworkWritesACheckpointOrSaysWhyNot()
     auto* error = window_->findChild<QLabel*>("errorLabel");
     window_->simulation()->saveNetwork(QStringLiteral("/nonexistent/dir/net.pt"));
     QTRY_VERIFY_WITH_TIMEOUT(error->text().contains("Cannot save the network"), 20000);
+}
+
+// Session > Train the score network: off, the network stops taking steps
+// while the simulation runs on; on again, it trains.
+void TestMainWindow::pausingTrainingStopsTheLearnerAndTheSimulationGoesOn()
+{
+    auto* train = window_->findChild<QAction*>("trainAction");
+    QVERIFY(train && train->isCheckable() && train->isChecked());
+    QTRY_VERIFY_WITH_TIMEOUT(latest()->training.session_steps >= 1, 60000);
+    train->setChecked(false);
+    QTest::qWait(3000);  // a step in flight may still finish
+    const auto steps = latest()->training.network_steps;
+    const auto simStep = latest()->state->step;
+    QTest::qWait(4000);
+    QCOMPARE(latest()->training.network_steps, steps);
+    QVERIFY(latest()->state->step > simStep);
+    auto* label = window_->findChild<QLabel*>("trainLabel");
+    QVERIFY(label && label->text().contains(QStringLiteral("paused")));
+    train->setChecked(true);
+    QTRY_VERIFY_WITH_TIMEOUT(latest()->training.network_steps > steps, 60000);
 }
 
 void TestMainWindow::choosingAoupRebuildsWithThePaperDefaults()

@@ -33,8 +33,8 @@ struct LiveOptions {
     double chunk_seconds = 0.03;  // wall time of one simulation chunk
     // Shares of the learner's wall time that evaluations may take: the cheap
     // estimators (|v|^2, no divergences) and the ones with divergences.
-    double eval_share = 0.12;
-    double divergence_share = 0.08;
+    double eval_share = 0.10;
+    double divergence_share = 0.07;
     double min_eval_interval = 0.25;       // seconds
     double min_divergence_interval = 1.0;  // seconds
     // A snapshot enters the buffer once the learner has taken n / batch
@@ -42,10 +42,11 @@ struct LiveOptions {
     // after this long, so evaluations see a recent state.
     double max_snapshot_interval = 0.7;
     bool running = true;          // start simulating at once
-    // Scheduling niceness of both worker threads (Linux; 0: unchanged). A
-    // window raises it so that the GUI thread and the renderer come first
-    // and the workers take what is left.
-    int worker_nice = 0;
+    // Scheduling niceness of the two worker threads (Linux; 0: unchanged).
+    // Raising one lets the GUI thread and the renderer, and the other
+    // worker, come first when the cores are short.
+    int sim_nice = 0;
+    int train_nice = 0;
 };
 
 class LiveSession {
