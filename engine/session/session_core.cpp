@@ -64,7 +64,9 @@ SessionCore::SessionCore(const Config& cfg, SessionOptions opt) : opt_(std::move
     if (opt_.window < 0) throw ConfigError("window", "must be >= 0");
     if (opt_.divergence_every < 1) throw ConfigError("divergence_every", "must be >= 1");
     build_model();
-    data_seed_ = data_seed_for(cfg_.seed, model_ ? model_->steps() : 0);
+    // Only a resumed training run (model_path) needs new data; an estimate,
+    // or the window's warm start, samples the config's own trajectory.
+    data_seed_ = data_seed_for(cfg_.seed, resuming() ? model_->steps() : 0);
     Config data_cfg = cfg_;
     data_cfg.seed = data_seed_;
     sim_ = std::make_unique<Simulator>(data_cfg, std::max(1, opt_.sim_threads));
@@ -81,7 +83,7 @@ SessionCore::SessionCore(const Config& cfg, SessionOptions opt, std::vector<Stat
     learn_cfg_ = cfg_;
     if (frames.empty()) throw ConfigError("trajectory", "holds no frames");
     build_model();
-    data_seed_ = data_seed_for(cfg_.seed, model_ ? model_->steps() : 0);
+    data_seed_ = data_seed_for(cfg_.seed, resuming() ? model_->steps() : 0);
     buffer_ = std::make_shared<ReplayBuffer>(frames.size());
     buffer_->set_current_tag(tag_);
     for (State& f : frames) {
@@ -97,6 +99,8 @@ SessionCore::SessionCore(const Config& cfg, SessionOptions opt, std::vector<Stat
 }
 
 SessionCore::~SessionCore() = default;
+
+bool SessionCore::resuming() const { return model_ && opt_.training && !opt_.model_path.empty(); }
 
 int SessionCore::batch() const { return std::max(1, std::min(learn_cfg_.training.batch, learn_cfg_.n)); }
 

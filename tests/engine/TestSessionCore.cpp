@@ -56,6 +56,7 @@ private Q_SLOTS:
     void linearSystemCarriesItsExactValues();
     void trainsOnStoredFramesWithoutASimulation();
     void badOptionsAreRefusedByName();
+    void onlyAResumedTrainingRunDrawsNewData();
 
 private:
     QTemporaryDir dir_;
@@ -211,6 +212,36 @@ void TestSessionCore::badOptionsAreRefusedByName()
     so = SessionOptions{};
     so.model_path = dir_.filePath(QStringLiteral("missing.pt")).toStdString();
     QVERIFY_THROWS_EXCEPTION(entroscope::IoError, SessionCore(cfg_, so));
+}
+
+// The window's Seed and estimate's trajectory are the config's; only a run
+// that trains a given checkpoint further moves to a derived seed.
+void TestSessionCore::onlyAResumedTrainingRunDrawsNewData()
+{
+    const std::string path = dir_.filePath(QStringLiteral("seeded.pt")).toStdString();
+    {
+        SessionOptions so;
+        so.fields = false;
+        SessionCore first(cfg_, so);
+        first.advance(10);
+        QVERIFY(first.model()->steps() > 0);
+        QCOMPARE(first.data_seed(), cfg_.seed);
+        first.save_model(path);
+    }
+    SessionOptions resume;
+    resume.model_path = path;
+    const auto resumed = SessionCore(cfg_, resume).data_seed();
+    QVERIFY(resumed != cfg_.seed);
+    QCOMPARE(SessionCore(cfg_, resume).data_seed(), resumed);  // the same for the same inputs
+    SessionOptions estimate;
+    estimate.training = false;
+    estimate.model_path = path;
+    QCOMPARE(SessionCore(cfg_, estimate).data_seed(), cfg_.seed);
+    SessionOptions warm;
+    warm.pretrained_path = path;
+    SessionCore w(cfg_, warm);
+    QCOMPARE(w.data_seed(), cfg_.seed);
+    QVERIFY(w.training_status().source.find("pretrained") == 0);
 }
 
 QTEST_APPLESS_MAIN(TestSessionCore)

@@ -66,10 +66,11 @@ struct SessionOptions {
 
 class SessionCore {
 public:
-    // Builds the system of `cfg` (validated again) with a data seed: cfg.seed
-    // for a fresh network, a seed derived from cfg.seed and the network's
-    // step for a loaded one, so a resumed run continues the random streams
-    // instead of replaying them (data_seed()). Throws ConfigError / IoError.
+    // Builds the system of `cfg` (validated again) with a data seed: cfg.seed,
+    // except when training the network of model_path (a resumed run): then a
+    // seed derived from cfg.seed and the network's step, so that it continues
+    // the random streams instead of replaying them (data_seed()).
+    // Throws ConfigError / IoError.
     SessionCore(const Config& cfg, SessionOptions opt);
     // Training on stored frames (`train --trajectory`): the buffer holds the
     // frames and no simulator runs; advance() is not available.
@@ -156,6 +157,7 @@ private:
     void solve_exact();
     void publish_status();
     int batch() const;
+    bool resuming() const;
     int per_snapshot() const;
 
     SessionOptions opt_;
