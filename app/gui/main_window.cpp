@@ -375,6 +375,12 @@ void MainWindow::refreshDisplay()
 {
     const auto newest = sim_ && view_ ? sim_->latest() : nullptr;
     if (!newest) {
+        // No system yet; if it could not be built, say why.
+        const QString notice = sim_ ? QString::fromStdString(sim_->session().notice()) : QString();
+        if (!notice.isEmpty() && notice != lastNotice_) {
+            lastNotice_ = notice;
+            showError(notice);
+        }
         return;
     }
     if (newest != statusFrom_) {

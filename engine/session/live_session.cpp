@@ -130,6 +130,11 @@ void LiveSession::set_notify(std::function<void()> notify) {
     notify_ = std::move(notify);
 }
 
+std::string LiveSession::notice() const {
+    std::lock_guard<std::mutex> lock(pub_mutex_);
+    return latest_ ? latest_->notice : pending_notice_;
+}
+
 LiveSession::Stats LiveSession::stats() const {
     std::lock_guard<std::mutex> lock(pub_mutex_);
     Stats s = stats_;
@@ -167,31 +172,34 @@ void LiveSession::build(const Config& cfg) {
     std::string note;
     try {
         core = std::make_unique<SessionCore>(cfg, so);
-    } catch (const ConfigError& e) {
-        error = e.what();
     } catch (const std::exception& e) {
         error = e.what();
-        if (so.training) {
-            // The system may be fine and only its network not: simulate without one.
-            so.training = false;
-            try {
-                core = std::make_unique<SessionCore>(cfg, so);
-                note = std::string("Training is off: cannot build the score network (") + e.what() + ").";
-                error.clear();
-            } catch (const std::exception&) {
-            }
+    }
+    if (!core && so.training) {
+        // The system may be fine and only its network not: simulate without one.
+        so.training = false;
+        try {
+            core = std::make_unique<SessionCore>(cfg, so);
+            note = "Training is off: cannot build the score network (" + error + ").";
+            error.clear();
+        } catch (const std::exception&) {
         }
+    }
+    if (!core) {
+        // Nothing is lost: the running system (if any) goes on.
+        notice_ = "Cannot build the system: " + error;
+        republish_ = true;
+        std::lock_guard<std::mutex> lock(pub_mutex_);
+        pending_notice_ = notice_;
+        return;
     }
     {
         const auto lock = lock_learner();
-        if (core) {
-            core_ = std::move(core);
-            ++learner_epoch_;
-        }
+        core_ = std::move(core);
+        ++learner_epoch_;
     }
     learn_wake_.notify_all();
-    if (!error.empty()) notice_ = "Cannot build the system: " + error;
-    else notice_ = note;
+    notice_ = note;
     ++generation_;
     sim_rate_ = 0.0;
     seconds_per_step_ = 0.0;
@@ -199,6 +207,7 @@ void LiveSession::build(const Config& cfg) {
     steps_at_push_ = 0;
     {
         std::lock_guard<std::mutex> lock(pub_mutex_);
+        pending_notice_.clear();
         stats_ = Stats{};
         t_built_ = now_seconds();
         latest_learned_.reset();

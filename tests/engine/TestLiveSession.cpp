@@ -85,6 +85,7 @@ private Q_SLOTS:
     void savesAndLoadsTheOnlineNetwork();
     void blowUpPausesAndKeepsTheLastGoodState();
     void pausedSimulationKeepsTraining();
+    void aSystemThatCannotBeBuiltIsReportedAndLosesNothing();
 
 private:
     QTemporaryDir dir_;
@@ -273,6 +274,33 @@ void TestLiveSession::pausedSimulationKeepsTraining()
     QVERIFY(waitFor(s, [](const Frame& f) { return f.learned != nullptr; }));
     s.step();
     QVERIFY(waitFor(s, [](const Frame& f) { return f.state->step > 0; }));
+}
+
+void TestLiveSession::aSystemThatCannotBeBuiltIsReportedAndLosesNothing()
+{
+    Config bad = smallSystem(ModelKind::Abp, 256);
+    bad.dt = -1.0;  // not through parse_config: the session validates again
+    LiveOptions opt;
+    opt.session.training = false;
+    LiveSession s(bad, opt);
+    QElapsedTimer clock;
+    clock.start();
+    while (s.notice().empty() && clock.elapsed() < 20000) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    QVERIFY2(s.notice().find("Cannot build the system") == 0, s.notice().c_str());
+    QVERIFY2(s.notice().find("dt") != std::string::npos, s.notice().c_str());
+    QVERIFY(!s.latest());
+    // A good system after it runs; a bad one then keeps the good one running.
+    s.reset(smallSystem(ModelKind::Abp, 256));
+    const auto f = waitFor(s, [](const Frame& f) { return f.state->step > 0; });
+    QVERIFY(f);
+    QVERIFY(f->notice.empty());
+    s.reset(bad);
+    const auto g = waitFor(s, [](const Frame& f) { return !f.notice.empty(); });
+    QVERIFY(g);
+    QCOMPARE(g->system_generation, f->system_generation);
+    QVERIFY(waitFor(s, [&](const Frame& h) { return h.state->step > g->state->step; }));
 }
 
 QTEST_APPLESS_MAIN(TestLiveSession)

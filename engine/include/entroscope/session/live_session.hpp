@@ -75,6 +75,9 @@ public:
     std::shared_ptr<const Frame> latest() const;
     // The newest frame that carries learned values (its own state).
     std::shared_ptr<const Frame> latest_learned() const;
+    // Why the simulation stopped or a system could not be built ("" if
+    // fine); also before any frame exists.
+    std::string notice() const;
     // Called on a driver thread after each publication; keep it cheap.
     void set_notify(std::function<void()> notify);
 
@@ -143,6 +146,7 @@ private:
 
     mutable std::mutex pub_mutex_;
     std::shared_ptr<const Frame> latest_, latest_learned_;
+    std::string pending_notice_;  // a build failure before any frame
     std::function<void()> notify_;
     Stats stats_;
     double t_built_ = 0.0;
