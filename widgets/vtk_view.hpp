@@ -1,18 +1,27 @@
 #pragma once
-// A QOpenGLWidget that hosts a vtkGenericOpenGLRenderWindow in the widget's
-// own GL context (ARCHITECTURE.md "Hosting VTK in Qt6"). VTK renders into its
-// own framebuffers; paintGL blits the result into Qt's framebuffer.
-#include <QOpenGLWidget>
+// A widget that hosts a vtkGenericOpenGLRenderWindow in a native child
+// window (a QOpenGLWindow in a window container). VTK renders into its own
+// framebuffers; each paint blits the result into the window's back buffer.
+//
+// Why a native window and not a QOpenGLWidget: a QOpenGLWidget makes Qt
+// compose the whole top-level window with OpenGL on every frame (the
+// widgets' backing store as a texture, the GL widget as another, then the
+// whole window swapped). With a software rasteriser that composition cost
+// about twice the scene itself (docs/notebook/live-session.md); a native
+// window swaps only the view's own pixels.
+#include <QImage>
 #include <QSurfaceFormat>
+#include <QWidget>
 #include <memory>
 
+class QWindow;
 class vtkRenderer;
 class vtkRenderWindow;
 class vtkInteractorObserver;
 
 namespace entroscope::widgets {
 
-class VtkView : public QOpenGLWidget {
+class VtkView : public QWidget {
     Q_OBJECT
 public:
     explicit VtkView(QWidget* parent = nullptr);
@@ -27,26 +36,28 @@ public:
     void setInteractorStyle(vtkInteractorObserver* style);
     vtkRenderWindow* renderWindow() const;
 
-    // True once initializeGL ran and VTK could initialise its GL state.
+    // True once the GL context exists and VTK could initialise its GL state.
     bool isGLReady() const;
 
-protected:
-    void initializeGL() override;
-    void paintGL() override;
-    void resizeGL(int w, int h) override;
+    // Ask for a repaint (coalesced: several requests before the next paint
+    // give one frame).
+    void requestRender();
 
-    void mousePressEvent(QMouseEvent* e) override;
-    void mouseReleaseEvent(QMouseEvent* e) override;
-    void mouseDoubleClickEvent(QMouseEvent* e) override;
-    void mouseMoveEvent(QMouseEvent* e) override;
-    void wheelEvent(QWheelEvent* e) override;
-    void keyPressEvent(QKeyEvent* e) override;
-    void keyReleaseEvent(QKeyEvent* e) override;
-    void enterEvent(QEnterEvent* e) override;
-    void leaveEvent(QEvent* e) override;
+    // The view's picture, rendered now into VTK's framebuffer and read back
+    // (null before the GL context exists).
+    QImage grabFramebuffer();
+
+    // The native window that receives the input events (for tests that
+    // send them).
+    QWindow* surfaceWindow() const;
+
+Q_SIGNALS:
+    // A frame was presented.
+    void frameSwapped();
 
 private:
     struct Impl;
+    class Surface;
     std::unique_ptr<Impl> d_;
 };
 

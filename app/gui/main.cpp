@@ -1,9 +1,11 @@
 // entroscope: the desktop window.
 //   entroscope [--config F.json] [--no-training] [--colour-by angle|sigma]
 //              [--sim-threads N] [--train-threads N] [--prefer training|simulation|display]
-//              [--screenshot OUT.png --after-seconds T]
+//              [--screenshot OUT.png] [--report] [--after-seconds T]
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QSurfaceFormat>
 #include <QTimer>
 #include <cstdio>
@@ -14,6 +16,33 @@
 #include "entroscope/core/config.hpp"
 #include "entroscope/core/errors.hpp"
 #include "widgets/vtk_view.hpp"
+
+namespace {
+
+// The window's own benchmark: frames presented and distinct pictures drawn
+// per second, and the session's rates over the same run.
+QByteArray reportJson(entroscope::gui::MainWindow& window)
+{
+    const auto d = window.displayStats();
+    const auto s = window.simulation()->session().stats();
+    const double t = d.seconds > 0.0 ? d.seconds : 1.0;
+    const double ts = s.seconds > 0.0 ? s.seconds : 1.0;
+    QJsonObject o;
+    o[QStringLiteral("seconds")] = d.seconds;
+    o[QStringLiteral("frames_presented_per_s")] = static_cast<double>(d.frames_presented) / t;
+    o[QStringLiteral("pictures_drawn_per_s")] = static_cast<double>(d.pictures_drawn) / t;
+    o[QStringLiteral("sim_steps_per_s")] = static_cast<double>(s.sim_steps) / ts;
+    o[QStringLiteral("sim_particle_steps_per_s")] = static_cast<double>(s.particle_steps) / ts;
+    o[QStringLiteral("train_steps")] = static_cast<double>(s.train_steps);
+    o[QStringLiteral("train_steps_per_s")] = static_cast<double>(s.train_steps) / ts;
+    o[QStringLiteral("train_seconds")] = s.train_seconds;
+    o[QStringLiteral("evaluations")] = static_cast<double>(s.evaluations);
+    o[QStringLiteral("evaluation_seconds")] = s.eval_seconds;
+    o[QStringLiteral("seconds_to_first_estimate")] = s.seconds_to_first_estimate;
+    return QJsonDocument(o).toJson(QJsonDocument::Compact);
+}
+
+}  // namespace
 
 int main(int argc, char** argv)
 {
@@ -55,7 +84,11 @@ int main(int argc, char** argv)
                                        QStringLiteral("What keeps normal priority when the cores are short: training "
                                                       "(default), simulation or display."),
                                        QStringLiteral("training|simulation|display"), QStringLiteral("training"));
+    const QCommandLineOption reportOpt(QStringLiteral("report"),
+                                       QStringLiteral("Run for --after-seconds, then print what the display, the "
+                                                      "simulation and the learner did (one JSON line) and exit."));
     parser.addOption(preferOpt);
+    parser.addOption(reportOpt);
     parser.addOption(simThreadsOpt);
     parser.addOption(trainThreadsOpt);
     parser.addOption(configOpt);
@@ -128,12 +161,20 @@ int main(int argc, char** argv)
             window.setColourBy(entroscope::gui::MainWindow::ColourBy::LocalEntropyProduction);
         }
         window.show();
-        if (parser.isSet(shotOpt)) {
+        const bool report = parser.isSet(reportOpt);
+        if (parser.isSet(shotOpt) || report) {
             const QString out = parser.value(shotOpt);
-            QTimer::singleShot(static_cast<int>(after * 1000.0), &window, [&window, out] {
-                const bool saved = window.saveScreenshot(out);
-                if (!saved) {
-                    std::fprintf(stderr, "entroscope: cannot write %s\n", out.toLocal8Bit().constData());
+            QTimer::singleShot(static_cast<int>(after * 1000.0), &window, [&window, out, report] {
+                if (report) {
+                    std::printf("%s\n", reportJson(window).constData());
+                    std::fflush(stdout);
+                }
+                bool saved = true;
+                if (!out.isEmpty()) {
+                    saved = window.saveScreenshot(out);
+                    if (!saved) {
+                        std::fprintf(stderr, "entroscope: cannot write %s\n", out.toLocal8Bit().constData());
+                    }
                 }
                 QApplication::exit(saved ? 0 : 1);
             });

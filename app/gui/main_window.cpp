@@ -73,6 +73,9 @@ LiveOptions MainWindow::defaultLiveOptions()
     // Leave a core for the GUI thread and the (software) renderer.
     opt.sim_threads = std::max(1, QThread::idealThreadCount() - 1);
     opt.train_threads = 1;
+    // A new state about every 20 ms, so that a display polling at 60 Hz
+    // shows motion at more than 30 distinct pictures per second.
+    opt.chunk_seconds = 0.02;
     applyPreference(opt, Preference::Training);
 #ifdef ENTROSCOPE_RESOURCE_DIR
     opt.session.pretrained_path = std::string(ENTROSCOPE_RESOURCE_DIR) + "/models/default_fast.pt";
@@ -175,18 +178,23 @@ MainWindow::MainWindow(const Config& cfg, const LiveOptions& opt, QWidget* paren
 
     buildMenus();
 
-    displayTimer_.setInterval(33);
+    displayTimer_.setInterval(16);
+    displayTimer_.setTimerType(Qt::PreciseTimer);
     connect(&displayTimer_, &QTimer::timeout, this, &MainWindow::refreshDisplay);
     displayTimer_.start();
 
     // Display rate: frames the view actually presented, per second.
-    connect(view_, &QOpenGLWidget::frameSwapped, this, [this] { ++framesSinceTick_; });
+    connect(view_, &widgets::VtkView::frameSwapped, this, [this] {
+        ++framesSinceTick_;
+        ++framesPresented_;
+    });
     fpsTimer_.setInterval(1000);
     connect(&fpsTimer_, &QTimer::timeout, this, [this] {
         fpsLabel_->setText(tr("%1 fps").arg(framesSinceTick_));
         framesSinceTick_ = 0;
     });
     fpsTimer_.start();
+    sinceBuilt_.start();
     panel_->setRunning(true);
 }
 
@@ -256,7 +264,7 @@ void MainWindow::buildMenus()
     fit->setShortcut(QKeySequence(tr("R")));
     connect(fit, &QAction::triggered, this, [this] {
         scene_->requestFit();
-        view_->update();
+        view_->requestRender();
     });
     viewMenu->addSeparator();
     colourActions_ = new QActionGroup(this);
@@ -428,7 +436,17 @@ void MainWindow::showFrame(const std::shared_ptr<const Frame>& f)
     const render::Quantity q =
         colourBy_ == ColourBy::LocalEntropyProduction ? render::Quantity::SigmaSq : render::Quantity::ActiveAngle;
     scene_->show(*f, q, render::RangeRule{render::RangeMode::Quantiles0To99});
-    view_->update();
+    ++picturesDrawn_;
+    view_->requestRender();
+}
+
+MainWindow::DisplayStats MainWindow::displayStats() const
+{
+    DisplayStats d;
+    d.frames_presented = framesPresented_;
+    d.pictures_drawn = picturesDrawn_;
+    d.seconds = static_cast<double>(sinceBuilt_.nsecsElapsed()) * 1e-9;
+    return d;
 }
 
 QImage MainWindow::grabWindowImage()

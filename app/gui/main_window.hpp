@@ -2,6 +2,7 @@
 // The Entroscope main window: the particle view in the centre, the parameter
 // panel in a dock, the simulation state in the status bar.
 #include <QImage>
+#include <QElapsedTimer>
 #include <QMainWindow>
 #include <QTimer>
 #include <memory>
@@ -58,6 +59,16 @@ public:
     // while colouring by a learned quantity, the newest one that has it.
     std::shared_ptr<const Frame> shownFrame() const { return shown_; }
 
+    // What the display has done since the window was built: frames the view
+    // presented, and distinct pictures among them (a new state or new
+    // colours), so a benchmark can tell smooth motion from repeated frames.
+    struct DisplayStats {
+        std::uint64_t frames_presented = 0;
+        std::uint64_t pictures_drawn = 0;
+        double seconds = 0.0;
+    };
+    DisplayStats displayStats() const;
+
 public Q_SLOTS:
     // Take the newest frame, if it is new, and repaint.
     void refreshDisplay();
@@ -91,6 +102,8 @@ private:
     QLabel* rateLabel_ = nullptr;
     QLabel* fpsLabel_ = nullptr;
     int framesSinceTick_ = 0;
+    std::uint64_t framesPresented_ = 0, picturesDrawn_ = 0;
+    QElapsedTimer sinceBuilt_;
     QTimer fpsTimer_;
     QLabel* errorLabel_ = nullptr;
     QLabel* noteLabel_ = nullptr;

@@ -37,6 +37,7 @@ private Q_SLOTS:
     void phiSliderRescalesTheRunningSystem();
     void activitySliderChangesV0();
     void screenshotShowsColouredParticles();
+    void wheelZoomsTheViewAndRFitsTheBoxAgain();
     void invalidParameterIsReportedAndTheRunGoesOn();
     void savingTheNetworkWritesACheckpointOrSaysWhyNot();
     void pausingTrainingStopsTheLearnerAndTheSimulationGoesOn();
@@ -131,6 +132,63 @@ void TestMainWindow::screenshotShowsColouredParticles()
     qInfo("coloured fraction %.3f, hue bins %lld", fraction, static_cast<long long>(hueBins.size()));
     QVERIFY2(fraction > 0.10, "the view shows too few particle pixels (blank or black view?)");
     QVERIFY2(hueBins.size() >= 5, "particle colours do not span the cyclic map");
+}
+
+namespace {
+
+// The fraction of pixels (every second one in each direction) that differ
+// by more than a small amount in any channel.
+double differingFraction(const QImage& a, const QImage& b)
+{
+    if (a.size() != b.size()) {
+        return 1.0;
+    }
+    qint64 differ = 0, sampled = 0;
+    for (int y = 0; y < a.height(); y += 2) {
+        for (int x = 0; x < a.width(); x += 2) {
+            const QRgb p = a.pixel(x, y), q = b.pixel(x, y);
+            ++sampled;
+            if (std::abs(qRed(p) - qRed(q)) > 8 || std::abs(qGreen(p) - qGreen(q)) > 8 || std::abs(qBlue(p) - qBlue(q)) > 8) {
+                ++differ;
+            }
+        }
+    }
+    return static_cast<double>(differ) / static_cast<double>(sampled);
+}
+
+}  // namespace
+
+void TestMainWindow::wheelZoomsTheViewAndRFitsTheBoxAgain()
+{
+    // Input reaches VTK through the view's native window: a wheel step
+    // zooms in, R fits the box as at the start. Paused, so only the camera
+    // changes the picture.
+    window_->simulation()->setRunning(false);
+    QTRY_VERIFY_WITH_TIMEOUT(!latest()->running, 10000);
+    QTest::qWait(300);
+    QWindow* surface = window_->view()->surfaceWindow();
+    QVERIFY(surface);
+    const QImage fitted = window_->view()->grabFramebuffer();
+    QVERIFY(!fitted.isNull());
+
+    const QPointF centre(surface->width() / 2.0, surface->height() / 2.0);
+    for (int i = 0; i < 3; ++i) {
+        QWheelEvent wheel(centre, surface->mapToGlobal(centre), QPoint(), QPoint(0, 120), Qt::NoButton, Qt::NoModifier,
+                          Qt::NoScrollPhase, false);
+        QCoreApplication::sendEvent(surface, &wheel);
+    }
+    QTest::qWait(100);
+    const QImage zoomed = window_->view()->grabFramebuffer();
+    QVERIFY2(differingFraction(fitted, zoomed) > 0.2, "the wheel did not change the picture");
+
+    QTest::keyClick(surface, Qt::Key_R);
+    QTest::qWait(100);
+    const QImage refitted = window_->view()->grabFramebuffer();
+    const double left = differingFraction(fitted, refitted);
+    QVERIFY2(left < 0.01, qPrintable(QStringLiteral("after R, %1 of the pixels differ from the fitted view").arg(left)));
+
+    window_->simulation()->setRunning(true);
+    QTRY_VERIFY_WITH_TIMEOUT(latest()->running, 10000);
 }
 
 void TestMainWindow::invalidParameterIsReportedAndTheRunGoesOn()
