@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -377,7 +378,8 @@ void LiveSession::learn_loop() {
     double next_eval = 0.0, next_div = 0.0;
     double rate_t0 = now_seconds();
     std::uint64_t rate_steps0 = 0;
-    bool first = true;
+    double spent_cheap = 0.0, spent_div = 0.0, spent_train = 0.0;
+    bool first = true, first_div = false;
     for (;;) {
         std::unique_lock<std::mutex> lock(learn_mutex_);
         {
@@ -389,9 +391,13 @@ void LiveSession::learn_loop() {
             continue;
         }
         if (learner_epoch_ != epoch) {
-            // A new system: evaluate as soon as there is a snapshot.
+            // A new system: the first value as soon as there is a snapshot
+            // (no divergences: it comes faster), the first divergences
+            // right after it.
             epoch = learner_epoch_;
-            next_eval = next_div = 0.0;
+            next_eval = 0.0;
+            next_div = std::numeric_limits<double>::infinity();
+            spent_cheap = spent_div = spent_train = 0.0;
             rate_t0 = now_seconds();
             rate_steps0 = 0;
             first = true;
@@ -402,24 +408,34 @@ void LiveSession::learn_loop() {
         bool worked = false;
         const double now = now_seconds();
         const bool have_snapshot = core.newest_snapshot() != nullptr;
-        if (core.model() && have_snapshot && (now >= next_eval || now >= next_div)) {
-            const bool div = now >= next_div;
+        // While training, each kind of evaluation also keeps within its share
+        // of the learner's working time since the system was built, so the
+        // first evaluations do not push the share over it.
+        const double work = spent_cheap + spent_div + spent_train;
+        const bool training = training_on_ && !core.training_status().failed;
+        const auto within = [&](double spent, double share) { return !training || spent <= share * work; };
+        const bool div_due = now >= next_div && (first_div || within(spent_div, opt_.divergence_share));
+        const bool cheap_due = now >= next_eval && (first || within(spent_cheap, opt_.eval_share));
+        if (core.model() && have_snapshot && (div_due || cheap_due)) {
+            const bool div = div_due;
             const auto ev = core.evaluate(div);
             if (ev) {
                 worked = true;
                 const double c = ev->seconds;
                 const double after = now_seconds();
+                (div ? spent_div : spent_cheap) += c;
                 // Each kind of evaluation waits long enough after itself to stay
                 // within its share of the learner's time.
                 if (div) {
                     next_div = after + std::max(opt_.min_divergence_interval, c * (1.0 - opt_.divergence_share) / opt_.divergence_share);
                     next_eval = std::max(next_eval, after + opt_.min_eval_interval);
+                    first_div = false;
                 } else {
                     next_eval = after + std::max(opt_.min_eval_interval, c * (1.0 - opt_.eval_share) / opt_.eval_share);
                 }
                 if (first) {
-                    // The first divergences right after the first value.
-                    next_div = std::min(next_div, after);
+                    next_div = after;
+                    first_div = true;
                     first = false;
                 }
                 auto lf = core.learned_frame();
@@ -448,6 +464,7 @@ void LiveSession::learn_loop() {
                 std::lock_guard<std::mutex> p(pub_mutex_);
                 stats_.train_steps += 1;
                 stats_.train_seconds += t1 - t0;
+                spent_train += t1 - t0;
                 if (t1 - rate_t0 > 10.0) {
                     // Steps per second over the last ~10 s, evaluations included.
                     train_rate_ = static_cast<double>(ts.session_steps - rate_steps0) / (t1 - rate_t0);
