@@ -216,7 +216,7 @@ void ParameterPanel::onPeSlider(int v)
         const QSignalBlocker block(peSpin_);
         peSpin_->setValue(pe);
     }
-    cfg_.v0 = cfg_.v0_for_peclet(pe);
+    cfg_ = cfg_.with_peclet(pe);
     updateConventionText();
     Q_EMIT pecletChanged(pe);
 }
@@ -227,7 +227,7 @@ void ParameterPanel::onPeSpin(double pe)
         const QSignalBlocker block(peSlider_);
         peSlider_->setValue(static_cast<int>(std::lround(pe)));
     }
-    cfg_.v0 = cfg_.v0_for_peclet(pe);
+    cfg_ = cfg_.with_peclet(pe);
     updateConventionText();
     Q_EMIT pecletChanged(pe);
 }
@@ -246,13 +246,24 @@ void ParameterPanel::updateConventionText()
                              "10–20% higher."));
         derived_->setText(tr("v<sub>0</sub> = %1, box L = %2").arg(cfg_.v0, 0, 'g', 4).arg(L, 0, 'f', 1));
     } else {
-        peConvention_->setText(
-            tr("Pe = 3 v<sub>0</sub> / (σ D<sub>r</sub>), D<sub>r</sub> = 3 D<sub>t</sub> / σ<sup>2</sup> "
-               "(σ = %1, D<sub>r</sub> = %2).")
-                .arg(cfg_.sigma, 0, 'g', 3)
-                .arg(cfg_.D_r, 0, 'g', 3));
+        if (cfg_.pe_convention == PecletConvention::FixedSpeed) {
+            peConvention_->setText(
+                tr("Pe = 3 v<sub>0</sub> / (σ D<sub>r</sub>) at fixed speed v<sub>0</sub> (Stenhammar et al.): Pe "
+                   "sets the noise, D<sub>r</sub> = 3 v<sub>0</sub> / (σ Pe), D<sub>t</sub> = D<sub>r</sub> σ<sup>2</sup> / 3."));
+        } else {
+            peConvention_->setText(
+                tr("Pe = 3 v<sub>0</sub> / (σ D<sub>r</sub>) at fixed D<sub>r</sub> = %1, D<sub>t</sub> = %2 (from "
+                   "the config): Pe sets v<sub>0</sub>.")
+                    .arg(cfg_.D_r, 0, 'g', 3)
+                    .arg(cfg_.D_t, 0, 'g', 3));
+        }
         phiNote_->setText(tr("φ = N π σ<sup>2</sup> / (4 L<sup>2</sup>) with the WCA diameter σ."));
-        derived_->setText(tr("v<sub>0</sub> = %1, box L = %2").arg(cfg_.v0, 0, 'g', 4).arg(L, 0, 'f', 1));
+        derived_->setText(tr("v<sub>0</sub> = %1, D<sub>r</sub> = %2, D<sub>t</sub> = %3, dt = %4, box L = %5")
+                              .arg(cfg_.v0, 0, 'g', 4)
+                              .arg(cfg_.D_r, 0, 'g', 3)
+                              .arg(cfg_.D_t, 0, 'g', 3)
+                              .arg(cfg_.dt, 0, 'g', 3)
+                              .arg(L, 0, 'f', 1));
     }
 }
 

@@ -354,7 +354,7 @@ void MainWindow::rebuildFromPanel()
         cfg.seed = panel_->seed();
         cfg.phi = panel_->packingFraction();
         cfg.box_given = false;
-        cfg.v0 = cfg.v0_for_peclet(panel_->peclet());
+        cfg = cfg.with_peclet(panel_->peclet());
         cfg.finalize();
         base_ = cfg;
         errorLabel_->clear();

@@ -128,6 +128,7 @@ const char* to_string(NetworkPrior p) {
 const char* to_string(TrainingLoss l) { return l == TrainingLoss::Dsm ? "dsm" : "ism"; }
 
 const char* to_string(LossBalance b) { return b == LossBalance::Blocks ? "blocks" : "none"; }
+const char* to_string(PecletConvention c) { return c == PecletConvention::FixedSpeed ? "fixed_speed" : "fixed_rotation"; }
 
 NetworkArch parse_network_arch(const std::string& s) {
     if (s == "fast") return NetworkArch::Fast;
@@ -168,6 +169,40 @@ double Config::peclet() const {
 double Config::v0_for_peclet(double pe) const {
     if (model == ModelKind::Aoup) return pe * 2.0 * r0 * gamma;
     return pe * sigma * D_r / 3.0;
+}
+
+namespace {
+constexpr double kAbpSpeed = 24.0;  // Stenhammar et al.: v0 = 24 sigma/tau at unit mobility
+}
+
+Config Config::with_peclet(double pe) const {
+    if (!(pe >= 0.0) || !std::isfinite(pe)) throw ConfigError("pe", "must be >= 0 and finite, got " + fmt(pe));
+    Config c = *this;
+    if (model == ModelKind::Aoup || pe_convention == PecletConvention::FixedRotation) {
+        c.v0 = v0_for_peclet(pe);
+    } else if (pe == 0.0) {
+        c.v0 = 0.0;  // passive; D_r and D_t stay
+    } else {
+        const double speed = v0 > 0.0 ? v0 : kAbpSpeed;
+        c.v0 = speed;
+        c.D_r = 3.0 * speed / (sigma * pe);
+        c.D_t = c.D_r * sigma * sigma / 3.0;
+    }
+    if (c.model == ModelKind::Abp && c.dt_auto) c.dt = c.abp_time_step();
+    return c;
+}
+
+double Config::abp_time_step() const {
+    double dt = std::numeric_limits<double>::infinity();
+    // Written so that v0 = 24, sigma = 1 gives exactly 1e-4.
+    if (v0 > 0.0) dt = std::min(dt, 1e-4 * sigma * (kAbpSpeed / v0));
+    if (D_t > 0.0) dt = std::min(dt, 0.01 * 0.01 * sigma * sigma / (2.0 * D_t));
+    // WCA's stiffness at contact (r = sigma) is 24 (26 - 7) = 456 eps/sigma^2;
+    // a dense packing stays stable with dt at 1/20 of its inverse.
+    if (interaction == Interaction::Wca) dt = std::min(dt, 0.05 * sigma * sigma / 456.0);
+    for (const double k : trap_stiffness)
+        if (k > 0.0) dt = std::min(dt, 0.01 / k);
+    return std::isfinite(dt) ? dt : 1e-4;
 }
 
 double Config::particle_area() const {
@@ -254,10 +289,11 @@ Config default_config(ModelKind model) {
         // Stenhammar et al. convention: self-propulsion force 24 eps/sigma (v0 = 24 with
         // unit mobility) keeps WCA overlaps bounded; Pe is set through D_r.
         c.interaction = Interaction::Wca;
-        c.v0 = 24.0;
+        c.v0 = kAbpSpeed;
         c.D_r = 3.0 * c.v0 / (c.sigma * 100.0);  // Pe = 100
         c.D_t = c.D_r * c.sigma * c.sigma / 3.0;
-        c.dt = 1e-4;
+        c.dt = c.abp_time_step();
+        c.dt_auto = true;
     }
     c.finalize();
     return c;
@@ -272,8 +308,8 @@ Config parse_config(const std::string& text) {
     }
     if (!j.is_object()) throw ConfigError("", "the config must be a JSON object");
     check_keys(j, {"version", "model", "n", "phi", "box", "interaction", "v0", "pe", "gamma", "eps", "k", "beta",
-                   "r0", "dt", "D_t", "D_r", "sigma", "types", "trap_stiffness", "springs", "seed", "network",
-                   "training"},
+                   "r0", "dt", "D_t", "D_r", "sigma", "pe_convention", "types", "trap_stiffness", "springs", "seed",
+                   "network", "training"},
                "");
     if (j.contains("version")) {
         const auto v = get_integer(j["version"], "version");
@@ -290,12 +326,11 @@ Config parse_config(const std::string& text) {
     c.model = model;
     if (model == ModelKind::Abp) {
         c.interaction = Interaction::Wca;
-        c.v0 = 24.0;
-        c.dt = 1e-4;
+        c.v0 = kAbpSpeed;
     }
     // Keys that belong to the other model are errors, not silently ignored.
     const std::set<std::string> aoup_only = {"gamma", "eps", "k", "beta", "r0"};
-    const std::set<std::string> abp_only = {"D_t", "D_r", "sigma"};
+    const std::set<std::string> abp_only = {"D_t", "D_r", "sigma", "pe_convention"};
     for (auto it = j.begin(); it != j.end(); ++it) {
         if (model == ModelKind::Aoup && abp_only.count(it.key())) throw ConfigError(it.key(), "is an ABP parameter; this config has model \"aoup\"");
         if (model == ModelKind::Abp && aoup_only.count(it.key())) throw ConfigError(it.key(), "is an AOUP parameter; this config has model \"abp\"");
@@ -337,8 +372,19 @@ Config parse_config(const std::string& text) {
         if (has_dt && !has_dr) c.D_r = 3.0 * c.D_t / (c.sigma * c.sigma);
         if (has_dr && !has_dt) c.D_t = c.D_r * c.sigma * c.sigma / 3.0;
         if (!has_dt && !has_dr) {
-            c.D_r = 3.0 * 24.0 / (c.sigma * 100.0);
+            c.D_r = 3.0 * kAbpSpeed / (c.sigma * 100.0);
             c.D_t = c.D_r * c.sigma * c.sigma / 3.0;
+        }
+        // Pe goes through the noise unless the config fixes the noise.
+        c.pe_convention = has_dt || has_dr ? PecletConvention::FixedRotation : PecletConvention::FixedSpeed;
+        if (j.contains("pe_convention")) {
+            const auto conv = get_string(j["pe_convention"], "pe_convention");
+            if (conv == "fixed_speed") c.pe_convention = PecletConvention::FixedSpeed;
+            else if (conv == "fixed_rotation") c.pe_convention = PecletConvention::FixedRotation;
+            else throw ConfigError("pe_convention", "must be \"fixed_speed\" or \"fixed_rotation\", got \"" + conv + "\"");
+            if (c.pe_convention == PecletConvention::FixedSpeed && j.contains("pe") && (has_dt || has_dr))
+                throw ConfigError("pe_convention", "\"fixed_speed\" sets D_r and D_t from pe; give pe without D_r and D_t, "
+                                                   "or use \"fixed_rotation\"");
         }
     }
     if (j.contains("v0") && j.contains("pe")) throw ConfigError("pe", "give exactly one of \"v0\" and \"pe\"");
@@ -348,7 +394,7 @@ Config parse_config(const std::string& text) {
         check_nonnegative(pe, "pe");
         check_positive(c.sigma, "sigma");
         check_positive(c.r0, "r0");
-        c.v0 = c.v0_for_peclet(pe);
+        c = c.with_peclet(pe);
     }
     if (j.contains("types")) {
         const auto& t = j["types"];
@@ -391,6 +437,10 @@ Config parse_config(const std::string& text) {
     }
     if (j.contains("network")) parse_network(j["network"], c.network);
     if (j.contains("training")) parse_training(j["training"], c.training);
+    if (model == ModelKind::Abp && !j.contains("dt")) {
+        c.dt = c.abp_time_step();
+        c.dt_auto = true;
+    }
     c.finalize();
     return c;
 }
@@ -424,6 +474,7 @@ std::string config_to_json(const Config& c, int indent) {
         j["D_t"] = c.D_t;
         j["D_r"] = c.D_r;
         j["sigma"] = c.sigma;
+        j["pe_convention"] = to_string(c.pe_convention);
     }
     if (!c.types.empty()) j["types"] = c.types;
     if (!c.trap_stiffness.empty()) j["trap_stiffness"] = c.trap_stiffness;

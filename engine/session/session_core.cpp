@@ -269,7 +269,7 @@ std::uint64_t SessionCore::set_packing_fraction(double phi) {
 
 std::uint64_t SessionCore::set_peclet(double pe) {
     if (!sim_) throw ConfigError("session", "trains on stored frames; there is no simulation");
-    sim_->set_v0(sim_->config().v0_for_peclet(pe));
+    sim_->set_activity(sim_->config().with_peclet(pe));
     cfg_ = sim_->config();
     cfg_.seed = learn_cfg_.seed;
     buffer_->set_current_tag(++tag_);

@@ -267,14 +267,40 @@ void Simulator::init_state() {
         // Linear trapped systems start at the trap centre (the exact mean).
         for (auto& v : state_.x) v = 0.5 * L;
     } else {
-        // A jittered square lattice: no overlaps even for WCA at high density.
+        // A jittered square lattice where its sites stay at least 0.9 of a
+        // contact diameter apart after the jitter (a WCA force of at most
+        // about 140 eps/sigma: harmless); above that density (phi > 0.62 for
+        // ABP) a triangular lattice, whose sites stay about a diameter apart
+        // up to phi 0.9, jittered only by the room left.
+        const double contact = cfg_.model == ModelKind::Abp ? cfg_.sigma : 2.0 * cfg_.r0;
         const int side = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(n))));
         const double a = L / side;
+        const bool square = cfg_.pair_cutoff() == 0.0 || 0.8 * a >= 0.9 * contact;
+        int rows = side, cols = side;
+        double ax = a, ay = a, jitter = 0.2;
+        if (!square) {
+            double best = -1.0;
+            for (int r = 2; r <= 2 * side + 2; r += 2) {
+                const int c = (n + r - 1) / r;
+                const double bx = L / c, by = L / r;
+                const double dmin = std::min(bx, std::sqrt(0.25 * bx * bx + by * by));
+                if (dmin > best) {
+                    best = dmin;
+                    rows = r;
+                    cols = c;
+                }
+            }
+            ax = L / cols;
+            ay = L / rows;
+            jitter = 0.2 * std::max(0.0, best - contact) / ax;
+        }
         for (int i = 0; i < n; ++i) {
             const double jx = noise.uniform(0, static_cast<std::uint32_t>(i), u) - 0.5;
             const double jy = noise.uniform(1, static_cast<std::uint32_t>(i), u) - 0.5;
-            double px = ((i % side) + 0.5 + 0.2 * jx) * a;
-            double py = ((i / side) + 0.5 + 0.2 * jy) * a;
+            const int col = i % cols, row = i / cols;
+            const double shift = square ? 0.0 : 0.5 * (row % 2);
+            double px = (col + 0.5 + shift + jitter * jx) * ax;
+            double py = (row + 0.5 + jitter * jy * ax / ay) * ay;
             px -= L * std::floor(px / L);
             py -= L * std::floor(py / L);
             state_.x[2 * static_cast<std::size_t>(i)] = px;
@@ -319,6 +345,19 @@ void Simulator::set_packing_fraction(double phi) {
 void Simulator::set_v0(double v0) {
     if (!(v0 >= 0.0) || !std::isfinite(v0)) throw ConfigError("v0", "must be >= 0 and finite");
     cfg_.v0 = v0;
+}
+
+void Simulator::set_activity(const Config& next) {
+    if (next.model != cfg_.model || next.n != cfg_.n || next.box != cfg_.box)
+        throw ConfigError("pe", "an activity change cannot change the model, n or the box");
+    Config checked = next;
+    checked.finalize();
+    cfg_.v0 = checked.v0;
+    cfg_.D_t = checked.D_t;
+    cfg_.D_r = checked.D_r;
+    cfg_.dt = checked.dt;
+    cfg_.pe_convention = checked.pe_convention;
+    cfg_.dt_auto = checked.dt_auto;
 }
 
 std::uint64_t Simulator::neighbor_rebuilds() const { return impl_->rebuilds; }

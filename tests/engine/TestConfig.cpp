@@ -45,6 +45,52 @@ private Q_SLOTS:
         QVERIFY(std::fabs(c.n * M_PI * c.sigma * c.sigma / (4 * c.box * c.box) - 0.5) < 1e-12);
     }
 
+    void pecletGoesThroughTheNoiseAtFixedSpeed() {
+        // Stenhammar et al.: v0 = 24 stays, D_r = 3 v0 / (sigma Pe), D_t = D_r sigma^2 / 3.
+        const Config c = parse_config(R"({"model":"abp","pe":300})");
+        QCOMPARE(c.pe_convention, PecletConvention::FixedSpeed);
+        QCOMPARE(c.v0, 24.0);
+        QVERIFY(std::fabs(c.D_r - 0.24) < 1e-15);
+        QVERIFY(std::fabs(c.D_t - 0.08) < 1e-15);
+        QVERIFY(std::fabs(c.peclet() - 300.0) < 1e-9);
+        QVERIFY(c.dt_auto);
+        QCOMPARE(c.dt, 1e-4);  // the embedded default's dt is unchanged
+        QCOMPARE(parse_config(R"({"model":"abp","pe":100})").dt, 1e-4);
+        // Pe 0 is passive at the same noise; back to Pe > 0 at the same speed.
+        const Config passive = c.with_peclet(0.0);
+        QCOMPARE(passive.v0, 0.0);
+        QCOMPARE(passive.D_r, c.D_r);
+        const Config back = passive.with_peclet(50.0);
+        QCOMPARE(back.v0, 24.0);
+        QVERIFY(std::fabs(back.peclet() - 50.0) < 1e-9);
+        // dt follows the noise (0.01 sigma rms per step) when it was chosen.
+        QVERIFY(std::fabs(c.with_peclet(10.0).dt - 1e-4 / (2.0 * 2.4)) < 1e-18);
+        QVERIFY_THROWS_EXCEPTION(ConfigError, c.with_peclet(-1.0));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, c.with_peclet(std::nan("")));
+    }
+
+    void aGivenDtOrNoiseKeepsItsMeaning() {
+        // D_r or D_t with pe: v0 from Pe at that D_r, as before; dt from the
+        // speed (a faster particle takes smaller steps).
+        const Config r = parse_config(R"({"model":"abp","pe":300,"D_r":0.72})");
+        QCOMPARE(r.pe_convention, PecletConvention::FixedRotation);
+        QVERIFY(std::fabs(r.v0 - 72.0) < 1e-12);
+        QVERIFY(std::fabs(r.dt - 1e-4 / 3.0) < 1e-18);
+        // A given dt is kept, also when Pe changes.
+        const Config d = parse_config(R"({"model":"abp","pe":300,"dt":2e-4})");
+        QVERIFY(!d.dt_auto);
+        QCOMPARE(d.with_peclet(20.0).dt, 2e-4);
+        // The convention survives a round trip through JSON (which writes D_r and D_t).
+        const Config back = parse_config(config_to_json(parse_config(R"({"model":"abp","pe":150})")));
+        QCOMPARE(back.pe_convention, PecletConvention::FixedSpeed);
+        QVERIFY(std::fabs(back.with_peclet(300.0).D_r - 0.24) < 1e-15);
+        // Explicit and contradictory.
+        QCOMPARE(parse_config(R"({"model":"abp","pe":40,"D_r":2.0,"pe_convention":"fixed_rotation"})").v0, 40.0 * 2.0 / 3.0);
+        QVERIFY_THROWS_EXCEPTION(ConfigError, parse_config(R"({"model":"abp","pe":40,"D_r":2.0,"pe_convention":"fixed_speed"})"));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, parse_config(R"({"model":"abp","pe_convention":"fast"})"));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, parse_config(R"({"model":"aoup","pe_convention":"fixed_speed"})"));
+    }
+
     void pecletSetsV0AtFixedRotationalDiffusion() {
         const Config c = parse_config(R"({"model":"abp","pe":40,"D_r":2.0})");
         QVERIFY(std::fabs(c.v0 - 40.0 * 2.0 / 3.0) < 1e-12);

@@ -95,12 +95,17 @@ void TestMainWindow::phiSliderRescalesTheRunningSystem()
 
 void TestMainWindow::activitySliderChangesV0()
 {
+    // The embedded default sets Pe through the noise at fixed speed
+    // (Stenhammar et al.): v0 stays 24, D_r = 3 v0 / (sigma Pe).
     auto* slider = window_->panel()->findChild<QSlider*>("peSlider");
     QVERIFY(slider);
     const Config cfg = latest()->config;
+    QCOMPARE(cfg.pe_convention, entroscope::PecletConvention::FixedSpeed);
     slider->setValue(50);
-    const double expectedV0 = 50.0 * cfg.sigma * cfg.D_r / 3.0;  // ABP: Pe = 3 v0 / (sigma D_r)
-    QTRY_VERIFY_WITH_TIMEOUT(std::abs(latest()->config.v0 - expectedV0) < 1e-9 * expectedV0 + 1e-15, 10000);
+    const double expectedDr = 3.0 * cfg.v0 / (cfg.sigma * 50.0);
+    QTRY_VERIFY_WITH_TIMEOUT(std::abs(latest()->config.D_r - expectedDr) < 1e-9 * expectedDr, 10000);
+    QCOMPARE(latest()->config.v0, cfg.v0);
+    QVERIFY(std::abs(latest()->config.D_t - expectedDr * cfg.sigma * cfg.sigma / 3.0) < 1e-12);
     QVERIFY(std::abs(latest()->config.peclet() - 50.0) < 1e-6);
 }
 

@@ -17,6 +17,13 @@ enum class NetworkArch { Fast, Paper };
 enum class NetworkPrior { Drift, Scaled, Multiscale, None };
 enum class TrainingLoss { Dsm, Ism };
 enum class LossBalance { Blocks, None };
+// ABP: how the Péclet number is set (SPEC 1b). FixedSpeed is the convention
+// of Stenhammar et al.: the self-propulsion speed stays (24 by default, a
+// force of 24 eps/sigma at unit mobility, which keeps WCA overlaps bounded)
+// and Pe goes through the noise, D_r = 3 v0 / (sigma Pe), D_t = D_r sigma^2 / 3.
+// FixedRotation keeps D_r and D_t and sets v0 = Pe sigma D_r / 3 (what a
+// config that gives D_r or D_t together with pe means).
+enum class PecletConvention { FixedSpeed, FixedRotation };
 
 const char* to_string(ModelKind);
 const char* to_string(Interaction);
@@ -24,6 +31,7 @@ const char* to_string(NetworkArch);
 const char* to_string(NetworkPrior);
 const char* to_string(TrainingLoss);
 const char* to_string(LossBalance);
+const char* to_string(PecletConvention);
 
 // The JSON spellings back to the enums. Throw ConfigError naming the schema
 // key ("network.arch", "network.prior", "training.loss", "training.balance")
@@ -104,6 +112,10 @@ struct Config {
     double D_t = 0.24;
     double D_r = 0.72;
     double sigma = 1.0;
+    PecletConvention pe_convention = PecletConvention::FixedSpeed;
+    // Whether dt was chosen by abp_time_step() (ABP config without "dt"):
+    // then a change of Pe chooses it again.
+    bool dt_auto = false;
 
     std::vector<int> types;             // per particle; empty = all type 0
     std::vector<double> trap_stiffness; // per type; empty = no trap
@@ -118,8 +130,20 @@ struct Config {
     double packing_fraction() const { return phi; }
     // AOUP: Pe = v0 / (2 r0 gamma); ABP: Pe = 3 v0 / (sigma D_r).
     double peclet() const;
-    // v0 that gives Péclet number `pe` with the other parameters fixed.
+    // v0 that gives Péclet number `pe` with the other parameters fixed
+    // (AOUP, and ABP under FixedRotation).
     double v0_for_peclet(double pe) const;
+    // The same system at Péclet number `pe`: AOUP changes v0; ABP follows
+    // pe_convention (and re-chooses dt when dt_auto). Throws ConfigError for
+    // a negative or non-finite pe.
+    Config with_peclet(double pe) const;
+    // ABP time step from the physics, the smallest of: the self-propulsion
+    // moves a particle by at most 0.0024 sigma per step (1/50 of the WCA
+    // shell (2^(1/6) - 1) sigma; 1e-4 at v0 = 24); the translational noise
+    // by at most 0.01 sigma rms (sqrt(2 D_t dt), 1/12 of the WCA shell); dt is
+    // at most 1/20 of the inverse WCA stiffness at contact; a trap relaxes over at
+    // least 100 steps (dt <= 0.01 / k). 1e-4 when none applies.
+    double abp_time_step() const;
     // Particle area fraction per unit N/L^2: phi = n * area / L^2.
     double particle_area() const;
     // Pair-force cut-off radius (0 when there is no pair force).

@@ -41,6 +41,9 @@ public:
     void set_packing_fraction(double phi);
     // Change the self-propulsion speed at once (AOUP and ABP).
     void set_v0(double v0);
+    // Change the activity at once: v0, the ABP diffusion constants and dt
+    // from `next` (Config::with_peclet); everything else must be as now.
+    void set_activity(const Config& next);
 
     // Deterministic drift (pair + trap + spring forces,
     // without self-propulsion) on each particle for the current state (2N).
