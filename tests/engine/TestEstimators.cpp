@@ -146,7 +146,7 @@ System make_system(const QString& name) {
 
 // Per-particle averages of every estimator over a set of states.
 struct Averages {
-    std::vector<double> sigma_sq, sigma_div, sigma_x, ibp, div_v, v_dot_s;
+    std::vector<double> sigma_sq, sigma_div, sigma_x, ibp, div_v, v_dot_s, network_free;
     // discrete = true: sum over components of tr(D P_d), P_d the precision of
     // the chain's own stationary law (its exact score is -P_d z).
     double chain_tr_dp = 0;
@@ -260,6 +260,7 @@ Averages expectations(const System& sys, const LinearExactScore& exact, bool dis
             add_into(avg.ibp, e.ibp, w);
             add_into(avg.div_v, e.div_v, w);
             add_into(avg.v_dot_s, e.v_dot_s, w);
+            add_into(avg.network_free, e.network_free_total, w);
         }
     return avg;
 }
@@ -307,6 +308,17 @@ private Q_SLOTS:
         if (c.eps > 0) QVERIFY(std::fabs(E.total(E.v_dot_s)) < 1e-8 * c.n);
         else QVERIFY(E.v_dot_s.empty());
         if (c.v0 == 0) QVERIFY(std::fabs(E.total(E.sigma_sq)) < 1e-12 * c.n && std::fabs(o.epr_total) < 1e-12);
+        // Network-free total E[sum b.D^-1 b + div b]: the exact total EPR
+        // under the stationary Gaussian when every variable has noise, and
+        // undefined (not a number) without positional noise.
+        if (c.eps > 0) {
+            QCOMPARE(E.network_free.size(), static_cast<std::size_t>(c.n));
+            qInfo("%s: E[sum b.D^-1 b + div b] %.12g, exact total EPR %.12g", qPrintable(name), E.total(E.network_free), o.epr_total);
+            QVERIFY2(close(E.total(E.network_free), o.epr_total, 1e-8),
+                     qPrintable(QString("E[sum b.D^-1 b + div b] = %1, exact total EPR %2").arg(E.total(E.network_free), 0, 'g', 12).arg(o.epr_total, 0, 'g', 12)));
+        } else {
+            QVERIFY(E.network_free.empty());
+        }
     }
 
     // The Euler chain's stationary law is not the SDE's, so the exact score
@@ -458,6 +470,24 @@ private Q_SLOTS:
                      qPrintable(QString("-E[sum div_x b_x] = %1, exact active EPR %2").arg(sum.epr_active_exact.mean).arg(o.epr_active_total)));
         }
         if (c.eps > 0) QVERIFY(std::isnan(sum.epr_active_exact.mean) && sum.epr_active_exact.count == 0);
+        if (c.eps > 0) {
+            // Network-free total: its chain expectation (sigma points of the
+            // chain's law) is the oracle's chain EPR less the chain's E[div v]
+            // (E[v.D^-1 v] = E[b.D^-1 b] + E[div b] + E[div v] for any
+            // Gaussian and its own score); the sample mean must reach it
+            // within 4 SE, and the SDE's total within 4 SE + the O(dt) bound.
+            const double chain_total = o.epr_active_discrete_total + o.epr_x_discrete_total - o.div_v_discrete;
+            QVERIFY2(close(Ed.total(Ed.network_free), chain_total, 1e-8),
+                     qPrintable(QString("chain E[sum b.D^-1 b + div b] %1 vs oracle %2").arg(Ed.total(Ed.network_free)).arg(chain_total)));
+            double tr_b = 0;  // -E[div b] = tr B: the size of either term (they cancel at equilibrium)
+            for (int i = 0; i < c.n; ++i) tr_b += 2 * (c.trap_of(i) + c.gamma);
+            for (const auto& sp : c.springs) tr_b += 4 * sp.kappa;
+            check("EPR total network-free", sum.epr_total_network_free, o.epr_total, chain_total, tr_b);
+            QVERIFY(sum.network_free_note.empty());
+        } else {
+            QVERIFY(std::isnan(sum.epr_total_network_free.mean) && sum.epr_total_network_free.count == 0);
+            QVERIFY2(sum.network_free_note.find("eps = 0") != std::string::npos, sum.network_free_note.c_str());
+        }
 
         // Per particle: time averages against the discrete-chain exact value.
         // With n particles a few 4-SE excursions are expected; count them.
