@@ -87,6 +87,8 @@ struct ParticleEstimates {
     // by parts turn E[v.D^-1 v] into E[b.D^-1 b] + E[div b]: the mean of its
     // sum is the exact total EPR with no network. Only the sum: a particle's
     // own E[v_i.s_i] need not be 0, so its value is not its share sigma_i.
+    // On the simulated Euler chain E|b|^2 carries an O(dt) excess (large for
+    // stiff pair forces), which the identity does not remove.
     std::vector<double> network_free_total;
 
     XPart x_part = XPart::Infinite;
