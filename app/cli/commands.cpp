@@ -388,6 +388,17 @@ int cmd_estimate(const std::vector<std::string>& argv) {
         o["epr_active_identity_note"] = "no positional noise: at stationarity the total active EPR equals -E[sum_i div_x b_x] "
                                         "(exact, no network); it assumes the sampled states are stationary";
     }
+    // With noise on every variable, E[v.s] = 0 at stationarity and
+    // E[b.s] = -E[div b] by parts give the total EPR as E[b.D^-1 b + div b]:
+    // network-free, next to the learned epr_total. Without positional noise
+    // the total is infinite and only the active identity above exists.
+    o["epr_total_network_free"] = identity ? json(nullptr) : mean_se(sum.epr_total_network_free);
+    if (!identity && sum.epr_total_network_free.count > 0)
+        o["epr_total_network_free_note"] = "noise on every variable: at stationarity the total EPR equals "
+                                           "E[sum_i b.D^-1 b + div b] over each particle's dofs (b the drift; exact, no network), "
+                                           "summed over particles like epr_total; it assumes the sampled states are stationary";
+    else
+        o["epr_total_network_free_note"] = sum.network_free_note.empty() ? std::string("unavailable") : sum.network_free_note;
     o["epr_x"] = sum.x_part == XPart::Finite ? mean_se(sum.epr_x) : json(nullptr);
     o["epr_total"] = sum.x_part == XPart::Finite ? mean_se(sum.epr_total) : json(nullptr);
     // Divergence-type (linear in the score) estimators: same expectation, no

@@ -155,6 +155,27 @@ ParticleEstimates estimate_particles(const Config& cfg, const State& s, const Sc
         for (std::size_t i = 0; i < nn; ++i) e.time_step_bias[i] = -0.5 * cfg.dt * drift.tr_j2[i];
     }
 
+    // Network-free total: b.D^-1 b + div b per particle. It needs positional
+    // noise (D_x = 0 makes the x part infinite) and the drift's divergence,
+    // not the score. b_a = 0 wherever D_a = 0 (ABP's b_theta is 0; AOUP's
+    // -gamma g with gamma > 0), so a frozen active variable adds nothing.
+    if (Dx == 0.0) {
+        e.network_free_note = std::string("undefined: ") + (aoup ? "eps" : "D_t") +
+                              " = 0 leaves the positions without noise, so the total EPR is infinite (SPEC §2); "
+                              "see the active identity instead";
+    } else if (!has_drift_div) {
+        e.network_free_note = "unavailable: the drift was evaluated without its divergence";
+    } else {
+        require_finite(drift.b_act, "drift.b_act");
+        e.network_free_total.resize(nn);
+        for (std::size_t i = 0; i < nn; ++i) {
+            double ba = 0;
+            for (int c = 0; c < ad; ++c) ba += drift.b_act[i * ad + c] * drift.b_act[i * ad + c];
+            const double bx = drift.b_x[2 * i] * drift.b_x[2 * i] + drift.b_x[2 * i + 1] * drift.b_x[2 * i + 1];
+            e.network_free_total[i] = bx / Dx + drift.div_x[i] + (Da > 0 ? ba / Da : 0.0) + drift.div_act[i];
+        }
+    }
+
     // div v = div_x v_x + div_a v_a.
     if (!has_drift_div) {
         e.div_v_note = "unavailable: the drift was evaluated without its divergence";
@@ -224,6 +245,7 @@ SnapshotTotals snapshot_totals(const ParticleEstimates& e) {
     t.residual = sum(e.residual);
     t.epr_active_exact = sum(e.contraction);
     t.time_step_bias = sum(e.time_step_bias);
+    t.epr_total_network_free = sum(e.network_free_total);
     return t;
 }
 
@@ -237,7 +259,7 @@ EstimatorAccumulator::EstimatorAccumulator(int n) : n_(n) {
 void EstimatorAccumulator::clear() {
     count_ = 0;
     for (Series* s : {&epr_active_, &epr_active_div_, &gap_, &epr_x_, &epr_total_, &epr_x_div_, &epr_active_lin_, &epr_total_div_, &ibp_, &div_v_,
-                      &v_dot_s_, &residual_, &epr_active_exact_, &time_step_bias_})
+                      &v_dot_s_, &residual_, &epr_active_exact_, &time_step_bias_, &epr_total_network_free_})
         *s = Series{};
     for (PerParticle* p : {&sq_, &div_, &x_}) {
         p->sum.assign(static_cast<std::size_t>(n_), 0.0);
@@ -282,6 +304,7 @@ void EstimatorAccumulator::add(const ParticleEstimates& e) {
     push(residual_, t.residual);
     push(epr_active_exact_, t.epr_active_exact);
     push(time_step_bias_, t.time_step_bias);
+    push(epr_total_network_free_, t.epr_total_network_free);
     push(sq_, e.sigma_sq);
     push(div_, e.sigma_div);
     push(x_, e.sigma_x);
@@ -291,6 +314,7 @@ void EstimatorAccumulator::add(const ParticleEstimates& e) {
     last_notes_.ibp_note = e.ibp_note;
     last_notes_.div_v_note = e.div_v_note;
     last_notes_.v_dot_s_note = e.v_dot_s_note;
+    last_notes_.network_free_note = e.network_free_note;
     ++count_;
 }
 
@@ -357,6 +381,7 @@ EstimatorAccumulator::Summary EstimatorAccumulator::summary(int batches) const {
     out.residual = stats(residual_, batches);
     out.epr_active_exact = stats(epr_active_exact_, batches);
     out.time_step_bias = stats(time_step_bias_, batches);
+    out.epr_total_network_free = stats(epr_total_network_free_, batches);
     per_particle(sq_, n_, out.sigma_sq_mean, out.sigma_sq_se);
     per_particle(div_, n_, out.sigma_div_mean, out.sigma_div_se);
     per_particle(x_, n_, out.sigma_x_mean, out.sigma_x_se);
@@ -366,6 +391,7 @@ EstimatorAccumulator::Summary EstimatorAccumulator::summary(int batches) const {
     out.ibp_note = last_notes_.ibp_note;
     out.div_v_note = last_notes_.div_v_note;
     out.v_dot_s_note = last_notes_.v_dot_s_note;
+    out.network_free_note = last_notes_.network_free_note;
     return out;
 }
 

@@ -470,6 +470,7 @@ std::shared_ptr<const Evaluation> SessionCore::evaluate(bool with_divergence, st
     g->epr_x = per_particle(sum.epr_x, n);
     g->epr_total = per_particle(sum.epr_total, n);
     g->epr_active_identity = per_particle(sum.epr_active_exact, n);
+    g->epr_total_network_free = per_particle(sum.epr_total_network_free, n);
     g->div_v = per_particle(sum.div_v, n);
     g->div_v_time_step = per_particle(sum.time_step_bias, n);
     g->v_dot_s = per_particle(sum.v_dot_s, n);

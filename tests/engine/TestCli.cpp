@@ -190,9 +190,38 @@ private Q_SLOTS:
         const double exact = o["exact"].toObject()["epr_active"].toDouble();
         QVERIFY(std::fabs(exact - 64 * 2 * 1.5) < 1e-9);
         QVERIFY(std::fabs(o["epr_active_identity"].toObject()["mean"].toDouble() - exact) < 1e-9 * exact);
+        // No positional noise: the network-free total is infinite, so no number, and the note says why.
+        QVERIFY(o.contains("epr_total_network_free") && o["epr_total_network_free"].isNull());
+        QVERIFY2(o["epr_total_network_free_note"].toString().contains("eps = 0"), qPrintable(o["epr_total_network_free_note"].toString()));
         // A checkpoint for another model kind is refused with exit 2.
         const auto abp = write("abp_id.json", R"({"model":"abp","n":64,"phi":0.3})");
         QCOMPARE(cli({"estimate", "--config", abp, "--model", model, "--samples", "1"}).code, 2);
+    }
+
+    // eps > 0: the network-free total E[sum b.D^-1 b + div b] is reported
+    // with its standard error and reaches the simulated chain's exact value
+    // (the oracle's chain EPR less its E[div v]) within 4 SE; no active
+    // identity without it.
+    void estimateReportsTheNetworkFreeTotalWithPositionalNoise() {
+        const auto cfg = write("trap_nf.json", R"({"n":64,"box":200,"interaction":"none","v0":1,"gamma":1,"eps":0.5,"dt":0.01,
+            "trap_stiffness":[1.5],"seed":5,"network":{"width":8,"layers":1,"heads":2,"k_neighbors":2},"training":{"batch":64}})");
+        const auto model = dir.filePath("trap_nf.pt");
+        QCOMPARE(cli({"train", "--config", cfg, "--steps", "5", "--out", model, "--json"}).code, 0);
+        // Snapshots 3 relaxation times apart (1/min(A, gamma) = 1): independent.
+        const auto e = cli({"estimate", "--config", cfg, "--model", model, "--samples", "96", "--burn-in", "300",
+                            "--sample-every", "300", "--batches", "0", "--json"});
+        QCOMPARE(e.code, 0);
+        const auto o = QJsonDocument::fromJson(e.out).object();
+        const auto nf = o["epr_total_network_free"].toObject();
+        QVERIFY2(nf["mean"].isDouble() && nf["se"].isDouble(), e.out.constData());
+        const double mean = nf["mean"].toDouble(), se = nf["se"].toDouble();
+        QVERIFY(std::isfinite(mean) && std::isfinite(se) && se > 0);
+        QVERIFY(o["epr_total_network_free_note"].toString().contains("stationary"));
+        QVERIFY(!o.contains("epr_active_identity"));
+        const auto ex = o["exact"].toObject();
+        const double chain = ex["epr_active_discrete"].toDouble() + ex["epr_x_discrete"].toDouble() - ex["div_v_discrete"].toDouble();
+        qInfo("epr_total_network_free %.6g ± %.3g | chain exact %.6g | SDE exact %.6g", mean, se, chain, ex["epr_total"].toDouble());
+        QVERIFY2(std::fabs(mean - chain) < 4 * se, qPrintable(QString("%1 ± %2 vs %3").arg(mean).arg(se).arg(chain)));
     }
 
     // --max-seconds stops a long training and still writes the checkpoint;

@@ -146,7 +146,7 @@ System make_system(const QString& name) {
 
 // Per-particle averages of every estimator over a set of states.
 struct Averages {
-    std::vector<double> sigma_sq, sigma_div, sigma_x, ibp, div_v, v_dot_s;
+    std::vector<double> sigma_sq, sigma_div, sigma_x, ibp, div_v, v_dot_s, network_free;
     // discrete = true: sum over components of tr(D P_d), P_d the precision of
     // the chain's own stationary law (its exact score is -P_d z).
     double chain_tr_dp = 0;
@@ -260,6 +260,7 @@ Averages expectations(const System& sys, const LinearExactScore& exact, bool dis
             add_into(avg.ibp, e.ibp, w);
             add_into(avg.div_v, e.div_v, w);
             add_into(avg.v_dot_s, e.v_dot_s, w);
+            add_into(avg.network_free, e.network_free_total, w);
         }
     return avg;
 }
@@ -307,6 +308,17 @@ private Q_SLOTS:
         if (c.eps > 0) QVERIFY(std::fabs(E.total(E.v_dot_s)) < 1e-8 * c.n);
         else QVERIFY(E.v_dot_s.empty());
         if (c.v0 == 0) QVERIFY(std::fabs(E.total(E.sigma_sq)) < 1e-12 * c.n && std::fabs(o.epr_total) < 1e-12);
+        // Network-free total E[sum b.D^-1 b + div b]: the exact total EPR
+        // under the stationary Gaussian when every variable has noise, and
+        // undefined (not a number) without positional noise.
+        if (c.eps > 0) {
+            QCOMPARE(E.network_free.size(), static_cast<std::size_t>(c.n));
+            qInfo("%s: E[sum b.D^-1 b + div b] %.12g, exact total EPR %.12g", qPrintable(name), E.total(E.network_free), o.epr_total);
+            QVERIFY2(close(E.total(E.network_free), o.epr_total, 1e-8),
+                     qPrintable(QString("E[sum b.D^-1 b + div b] = %1, exact total EPR %2").arg(E.total(E.network_free), 0, 'g', 12).arg(o.epr_total, 0, 'g', 12)));
+        } else {
+            QVERIFY(E.network_free.empty());
+        }
     }
 
     // The Euler chain's stationary law is not the SDE's, so the exact score
@@ -458,6 +470,24 @@ private Q_SLOTS:
                      qPrintable(QString("-E[sum div_x b_x] = %1, exact active EPR %2").arg(sum.epr_active_exact.mean).arg(o.epr_active_total)));
         }
         if (c.eps > 0) QVERIFY(std::isnan(sum.epr_active_exact.mean) && sum.epr_active_exact.count == 0);
+        if (c.eps > 0) {
+            // Network-free total: its chain expectation (sigma points of the
+            // chain's law) is the oracle's chain EPR less the chain's E[div v]
+            // (E[v.D^-1 v] = E[b.D^-1 b] + E[div b] + E[div v] for any
+            // Gaussian and its own score); the sample mean must reach it
+            // within 4 SE, and the SDE's total within 4 SE + the O(dt) bound.
+            const double chain_total = o.epr_active_discrete_total + o.epr_x_discrete_total - o.div_v_discrete;
+            QVERIFY2(close(Ed.total(Ed.network_free), chain_total, 1e-8),
+                     qPrintable(QString("chain E[sum b.D^-1 b + div b] %1 vs oracle %2").arg(Ed.total(Ed.network_free)).arg(chain_total)));
+            double tr_b = 0;  // -E[div b] = tr B: the size of either term (they cancel at equilibrium)
+            for (int i = 0; i < c.n; ++i) tr_b += 2 * (c.trap_of(i) + c.gamma);
+            for (const auto& sp : c.springs) tr_b += 4 * sp.kappa;
+            check("EPR total network-free", sum.epr_total_network_free, o.epr_total, chain_total, tr_b);
+            QVERIFY(sum.network_free_note.empty());
+        } else {
+            QVERIFY(std::isnan(sum.epr_total_network_free.mean) && sum.epr_total_network_free.count == 0);
+            QVERIFY2(sum.network_free_note.find("eps = 0") != std::string::npos, sum.network_free_note.c_str());
+        }
 
         // Per particle: time averages against the discrete-chain exact value.
         // With n particles a few 4-SE excursions are expected; count them.
@@ -640,6 +670,73 @@ private Q_SLOTS:
         }
         const auto t = snapshot_totals(e);
         QVERIFY(close(t.epr_total, c.n * c.v0 * c.v0 / c.D_t, 1e-12));
+        // b = v0 e(theta) with div b = 0: the network-free total is the same, snapshot by snapshot.
+        QVERIFY(close(t.epr_total_network_free, c.n * c.v0 * c.v0 / c.D_t, 1e-12));
+    }
+
+    // Interacting ABP (WCA), D_t > 0: the network-free total
+    // sum |b_x|^2 / D_t + sum div_x b_x and v0 (v0 n + sum_i e_i . F_i) / D_t
+    // have the same mean at stationarity of the SDE (the generator on the
+    // pair energy U, F = -grad U: 0 = -v0 E[e.F] - E|F|^2 - D_t E[div F]).
+    // The Euler chain's |F|^2 carries an O(dt) excess that the second form
+    // does not, so the paired difference (batch means over a correlated
+    // series) is taken at dt and dt/2 and extrapolated to dt -> 0.
+    void abpNetworkFreeTotalMatchesTheSelfPropulsionForm() {
+        struct Run {
+            MeanSe nf, sp, diff, div;
+        };
+        auto run = [](double dt) {
+            Config c = default_config(ModelKind::Abp);
+            c.n = 128;
+            c.phi = 0.3;
+            const double pe = 20.0;
+            c.D_r = 3.0 * c.v0 / (c.sigma * pe);
+            c.D_t = c.v0 * c.sigma / pe;
+            c.dt = dt;
+            c.seed = 3;
+            c.finalize();
+            Simulator sim(c, 1);
+            DriftEvaluator ev(c);
+            ScoreOutput sc;  // the network-free total reads no score
+            sc.n = c.n;
+            sc.active_dim = 1;
+            sc.s_act.assign(static_cast<std::size_t>(c.n), 0.0);
+            // Snapshots 0.05 apart (about one collision time sigma / v0 = 0.04),
+            // after three rotational times.
+            const auto every = static_cast<std::uint64_t>(std::llround(0.05 / c.dt));
+            sim.run(static_cast<std::uint64_t>(std::llround(3.0 / c.D_r / c.dt)));
+            std::vector<double> nf, sp, diff, div;
+            for (int k = 0; k < 400; ++k) {
+                sim.run(every);
+                const State& st = sim.state();
+                const Drift d = ev.evaluate(st);
+                const double a = snapshot_totals(estimate_particles(c, st, sc, d)).epr_total_network_free;
+                double eF = 0, dv = 0;
+                for (int i = 0; i < c.n; ++i) {
+                    const auto q = static_cast<std::size_t>(i);
+                    const double ex = std::cos(st.act[q]), ey = std::sin(st.act[q]);
+                    eF += ex * (d.b_x[2 * q] - c.v0 * ex) + ey * (d.b_x[2 * q + 1] - c.v0 * ey);
+                    dv += d.div_x[q];
+                }
+                const double b = c.v0 * (c.v0 * c.n + eF) / c.D_t;
+                nf.push_back(a);
+                sp.push_back(b);
+                diff.push_back(a - b);
+                div.push_back(dv);
+            }
+            Run r{batch_means(nf, 10), batch_means(sp, 10), batch_means(diff, 10), batch_means(div, 10)};
+            qInfo("dt %g: network-free %s | self-propulsion form %s | difference %s | sum div F %s", c.dt, qPrintable(fmt(r.nf)),
+                  qPrintable(fmt(r.sp)), qPrintable(fmt(r.diff)), qPrintable(fmt(r.div)));
+            return r;
+        };
+        const Run r1 = run(1e-4), r2 = run(5e-5);
+        // Richardson: the O(dt) excess cancels in 2 D(dt/2) - D(dt); the runs are independent.
+        const double d0 = 2 * r2.diff.mean - r1.diff.mean;
+        const double se0 = std::sqrt(4 * r2.diff.se * r2.diff.se + r1.diff.se * r1.diff.se);
+        qInfo("difference extrapolated to dt -> 0: %.4g ± %.3g", d0, se0);
+        QVERIFY2(std::fabs(d0) < 4 * se0, qPrintable(QString("%1 ± %2").arg(d0).arg(se0)));
+        // Teeth: dropping the divergence term would move the difference by far more than that.
+        QVERIFY(std::fabs(r2.div.mean) > 10 * se0);
     }
 
     void abpThetaEstimatorsFollowSpecFormulas() {

@@ -21,6 +21,8 @@
 //   div_v      = div_x v_x + div_a v_a, div_x v_x = div_x b_x - D_x div_x s_x
 //   v_dot_s    = v . s over all of the particle's dofs (needs s_x)
 //   residual   = div_v + v_dot_s
+//   network_free_total = b.D^-1 b + div b (D_x > 0; no score: its sum's mean
+//                is the total EPR at stationarity)
 // E[ibp], E[sum_i div_v_i], E[sum_i v_dot_s_i] are 0 at stationarity, and
 // sum_i residual_i = div(v rho)/rho is 0 pointwise for the exact score.
 // Per-particle div_v and v_dot_s need not have mean 0 one by one; only the
@@ -78,10 +80,20 @@ struct ParticleEstimates {
     // exact learner of the chain's score lands. Linearised: a guide to the
     // time step's share of the diagnostic, not an exact value (README).
     std::vector<double> time_step_bias;
+    // n: b.D^-1 b + div b over the particle's own dofs, |b_x|^2 / D_x +
+    // div_x b_x + |b_a|^2 / D_a + div_a b_a (D_x > 0 and the drift's
+    // divergence given; empty otherwise, see network_free_note). With noise
+    // on every variable, E[v.s] = 0 at stationarity and E[b.s] = -E[div b]
+    // by parts turn E[v.D^-1 v] into E[b.D^-1 b] + E[div b]: the mean of its
+    // sum is the exact total EPR with no network. Only the sum: a particle's
+    // own E[v_i.s_i] need not be 0, so its value is not its share sigma_i.
+    // On the simulated Euler chain E|b|^2 carries an O(dt) excess (large for
+    // stiff pair forces), which the identity does not remove.
+    std::vector<double> network_free_total;
 
     XPart x_part = XPart::Infinite;
     bool ibp_includes_x = false;
-    std::string x_note, sigma_div_note, ibp_note, div_v_note, v_dot_s_note;
+    std::string x_note, sigma_div_note, ibp_note, div_v_note, v_dot_s_note, network_free_note;
 };
 
 // Throws ConfigError when the state, drift or score do not match the config
@@ -103,6 +115,7 @@ struct SnapshotTotals {
     double ibp = 0.0, div_v = 0.0, v_dot_s = 0.0, residual = 0.0;  // NaN when unavailable
     double epr_active_exact = 0.0;  // sum contraction: network-free active EPR when D_x = 0 (NaN otherwise)
     double time_step_bias = 0.0;    // sum time_step_bias (NaN when unavailable)
+    double epr_total_network_free = 0.0;  // sum network_free_total: network-free total EPR when D_x > 0 (NaN otherwise)
 };
 SnapshotTotals snapshot_totals(const ParticleEstimates& e);
 
@@ -132,6 +145,7 @@ public:
         MeanSe ibp, div_v, v_dot_s, residual;
         MeanSe epr_active_exact;  // network-free, D_x = 0 only (assumes stationary snapshots)
         MeanSe time_step_bias;    // network-free: the Euler step's share of E[sum div v] (linearised)
+        MeanSe epr_total_network_free;  // network-free total EPR, D_x > 0 only (assumes stationary snapshots)
         // Per-particle time averages of sigma_i by both estimators (and the x
         // part) with standard errors (need >= 2 snapshots; else NaN).
         std::vector<double> sigma_sq_mean, sigma_sq_se;
@@ -139,7 +153,7 @@ public:
         std::vector<double> sigma_x_mean, sigma_x_se;
         // From the latest snapshot: why a quantity is infinite/unavailable.
         XPart x_part = XPart::Infinite;
-        std::string x_note, sigma_div_note, ibp_note, div_v_note, v_dot_s_note;
+        std::string x_note, sigma_div_note, ibp_note, div_v_note, v_dot_s_note, network_free_note;
     };
     // batches <= 0: snapshots independent (SE = sd / sqrt(count));
     // batches >= 2: batch means with that many batches for the global series.
@@ -162,7 +176,7 @@ private:
     int n_ = 0;
     std::int64_t count_ = 0;
     Series epr_active_, epr_active_div_, gap_, epr_x_, epr_total_, epr_x_div_, epr_active_lin_, epr_total_div_, ibp_, div_v_, v_dot_s_, residual_,
-        epr_active_exact_, time_step_bias_;
+        epr_active_exact_, time_step_bias_, epr_total_network_free_;
     PerParticle sq_, div_, x_;
     ParticleEstimates last_notes_;
 };

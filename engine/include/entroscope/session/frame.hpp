@@ -57,6 +57,7 @@ struct GlobalEstimate {
     double time = 0.0;                      // simulation time of the newest one
     MeanSe epr_active, epr_active_div, gap, epr_x, epr_total;
     MeanSe epr_active_identity;  // network-free -<sum div_x b_x>/n (no positional noise only)
+    MeanSe epr_total_network_free;  // network-free <sum b.D^-1 b + div b>/n (positional noise only)
     MeanSe div_v, div_v_time_step, v_dot_s;
     XPart x_part = XPart::Infinite;
     std::string x_note;
