@@ -394,9 +394,13 @@ int cmd_estimate(const std::vector<std::string>& argv) {
     // the total is infinite and only the active identity above exists.
     o["epr_total_network_free"] = identity ? json(nullptr) : mean_se(sum.epr_total_network_free);
     if (!identity && sum.epr_total_network_free.count > 0)
-        o["epr_total_network_free_note"] = "noise on every variable: at stationarity the total EPR equals "
-                                           "E[sum_i b.D^-1 b + div b] over each particle's dofs (b the drift; exact, no network), "
-                                           "summed over particles like epr_total; it assumes the sampled states are stationary";
+        o["epr_total_network_free_note"] =
+            std::string("noise on every variable: at stationarity the total EPR equals E[sum_i b.D^-1 b + div b] over each "
+                        "particle's dofs (b the drift; exact, no network), summed over particles like epr_total; ") +
+            (cfg.model == ModelKind::Abp ? "for ABP reported in the equal form v0 (v0 + e_i.F_i) / D_t per particle, which the "
+                                           "time step biases far less; "
+                                         : "") +
+            "it assumes the sampled states are stationary";
     else
         o["epr_total_network_free_note"] = sum.network_free_note.empty() ? std::string("unavailable") : sum.network_free_note;
     o["epr_x"] = sum.x_part == XPart::Finite ? mean_se(sum.epr_x) : json(nullptr);

@@ -22,7 +22,8 @@
 //   v_dot_s    = v . s over all of the particle's dofs (needs s_x)
 //   residual   = div_v + v_dot_s
 //   network_free_total = b.D^-1 b + div b (D_x > 0; no score: its sum's mean
-//                is the total EPR at stationarity)
+//                is the total EPR at stationarity); ABP: v0 e.b_x / D_t, the
+//                same mean
 // E[ibp], E[sum_i div_v_i], E[sum_i v_dot_s_i] are 0 at stationarity, and
 // sum_i residual_i = div(v rho)/rho is 0 pointwise for the exact score.
 // Per-particle div_v and v_dot_s need not have mean 0 one by one; only the
@@ -88,7 +89,10 @@ struct ParticleEstimates {
     // sum is the exact total EPR with no network. Only the sum: a particle's
     // own E[v_i.s_i] need not be 0, so its value is not its share sigma_i.
     // On the simulated Euler chain E|b|^2 carries an O(dt) excess (large for
-    // stiff pair forces), which the identity does not remove.
+    // stiff pair forces), which the identity does not remove; for ABP the
+    // value is therefore v0 (v0 + e.F) / D_t = v0 e.b_x / D_t, which has the
+    // same mean at stationarity (E|F|^2 + D_t E[div F] = -v0 E[e.F]) and
+    // barely depends on dt.
     std::vector<double> network_free_total;
 
     XPart x_part = XPart::Infinite;
