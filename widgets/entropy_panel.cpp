@@ -194,9 +194,32 @@ void EntropyPanel::setFrame(const Frame& f)
                                  : tr("Positional part: infinite — D<sub>t</sub> = 0, no noise on the positions "
                                       "(hypoelliptic); only the active part is finite."));
             break;
-        case XPart::Finite:
-            xPart_->setText(tr("Positional part per particle: %1").arg(meanSe(g.epr_x.mean, g.epr_x.se)));
+        case XPart::Finite: {
+            QString x = tr("Positional part per particle: %1").arg(meanSe(g.epr_x.mean, g.epr_x.se));
+            // With noise on every variable the total is known without a
+            // network; hold the learned total against it.
+            const MeanSe& nf = g.epr_total_network_free;
+            if (nf.count > 0 && std::isfinite(nf.mean) && std::isfinite(g.epr_total.mean)) {
+                const double rel = nf.mean != 0.0 ? (g.epr_total.mean - nf.mean) / std::abs(nf.mean) : 0.0;
+                x += QStringLiteral("<br>") + tr("Total per particle: learned %1, exact without a network %2 (learned %3 %)")
+                                                  .arg(meanSe(g.epr_total.mean, g.epr_total.se), meanSe(nf.mean, nf.se))
+                                                  .arg(QString::number(100.0 * rel, 'f', 1).replace(QLatin1Char('-'), QChar(0x2212)));
+                const double se = std::hypot(g.epr_total.se, nf.se);
+                if (std::abs(g.epr_total.mean - nf.mean) > std::max(3.0 * se, 0.02 * std::abs(nf.mean))) {
+                    x += QStringLiteral("<br><span style=\"color:#c77800;\">") +
+                         tr("The learned total is more than 2 % from the exact one.") + QStringLiteral("</span>");
+                }
+            }
+            // The Euler chain is not the SDE: its share of E[div v], next to the total.
+            const MeanSe& ts = g.div_v_time_step;
+            if (ts.count > 0 && std::isfinite(ts.mean) && nf.count > 0 && std::isfinite(nf.mean) && nf.mean != 0.0) {
+                x += QStringLiteral("<br>") + tr("Time step's share of E[∇·v]: %1 per particle (%2 % of the total; smaller dt, smaller share)")
+                                                  .arg(meanSe(ts.mean, ts.se))
+                                                  .arg(100.0 * std::abs(ts.mean) / std::abs(nf.mean), 0, 'f', 0);
+            }
+            xPart_->setText(x);
             break;
+        }
         case XPart::Unavailable:
             xPart_->setText(tr("Positional part: not available (no position score)."));
             break;
