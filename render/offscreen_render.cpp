@@ -1,4 +1,5 @@
 #include "render/offscreen_render.hpp"
+#include "render/field_scene.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -32,11 +33,16 @@ std::string offscreen_unavailable_reason()
 
 struct OffscreenRenderer::Impl {
     ParticleScene scene;
+    std::unique_ptr<FieldScene> field;
     vtkNew<vtkRenderWindow> window;
     vtkNew<vtkUnsignedCharArray> pixels;
     int width = 0, height = 0;
 
-    ~Impl() { window->RemoveRenderer(scene.renderer()); }
+    ~Impl()
+    {
+        window->RemoveRenderer(scene.renderer());
+        if (field) window->RemoveRenderer(field->renderer());
+    }
 };
 
 OffscreenRenderer::OffscreenRenderer(int width, int height)
@@ -61,6 +67,16 @@ OffscreenRenderer::~OffscreenRenderer() = default;
 int OffscreenRenderer::width() const { return d_->width; }
 int OffscreenRenderer::height() const { return d_->height; }
 ParticleScene& OffscreenRenderer::scene() { return d_->scene; }
+
+FieldScene& OffscreenRenderer::fieldScene()
+{
+    if (!d_->field) {
+        d_->field = std::make_unique<FieldScene>();
+        d_->window->RemoveRenderer(d_->scene.renderer());
+        d_->window->AddRenderer(d_->field->renderer());
+    }
+    return *d_->field;
+}
 
 std::vector<unsigned char> OffscreenRenderer::renderRgb()
 {

@@ -18,6 +18,7 @@ struct State;
 namespace entroscope::render {
 
 class ParticleScene;
+class FieldScene;
 
 struct OffscreenOptions {
     int width = 1200;
@@ -45,6 +46,9 @@ public:
     int width() const;
     int height() const;
     ParticleScene& scene();
+    // The field scene; the first call puts it in place of the particle
+    // scene in this renderer's window.
+    FieldScene& fieldScene();
 
     // Render the scene and read the image back: width * height * 3 bytes,
     // RGB, top row first.

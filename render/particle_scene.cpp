@@ -1,4 +1,5 @@
 #include "render/particle_scene.hpp"
+#include "render/lookup_tables.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -146,6 +147,35 @@ vtkSmartPointer<vtkLookupTable> make_cyclic_lut(bool annotate = true)
     return lut;
 }
 
+
+// Moreland's diverging "Cool to Warm" map (VTK's and ParaView's default):
+// blue (0.230, 0.299, 0.754) through a light grey to red (0.706, 0.016,
+// 0.150), interpolated in his Msh space so that lightness falls evenly on
+// both sides of the middle. NaN is a darker grey than the middle.
+vtkSmartPointer<vtkLookupTable> make_diverging_lut()
+{
+    vtkNew<vtkColorTransferFunction> ctf;
+    ctf->SetColorSpaceToDiverging();
+    ctf->AddRGBPoint(0.0, 0.230, 0.299, 0.754);
+    ctf->AddRGBPoint(1.0, 0.706, 0.016, 0.150);
+    auto lut = vtkSmartPointer<vtkLookupTable>::New();
+    const int n = 256;
+    lut->SetNumberOfTableValues(n);
+    for (int i = 0; i < n; ++i) {
+        double rgb[3];
+        ctf->GetColor((i + 0.5) / n, rgb);
+        lut->SetTableValue(i, rgb[0], rgb[1], rgb[2], 1.0);
+    }
+    lut->SetNanColor(0.40, 0.40, 0.40, 1.0);
+    lut->SetTableRange(0.0, 1.0);
+    lut->Build();
+    return lut;
+}
+
+}  // namespace
+
+namespace detail {
+
 // Matplotlib's viridis (van der Walt & Smith), every 16th of its 256
 // entries plus the last; linear interpolation between them stays within
 // about 1% of the full table.
@@ -179,31 +209,11 @@ vtkSmartPointer<vtkLookupTable> make_viridis_lut()
     return lut;
 }
 
-// Moreland's diverging "Cool to Warm" map (VTK's and ParaView's default):
-// blue (0.230, 0.299, 0.754) through a light grey to red (0.706, 0.016,
-// 0.150), interpolated in his Msh space so that lightness falls evenly on
-// both sides of the middle. NaN is a darker grey than the middle.
-vtkSmartPointer<vtkLookupTable> make_diverging_lut()
-{
-    vtkNew<vtkColorTransferFunction> ctf;
-    ctf->SetColorSpaceToDiverging();
-    ctf->AddRGBPoint(0.0, 0.230, 0.299, 0.754);
-    ctf->AddRGBPoint(1.0, 0.706, 0.016, 0.150);
-    auto lut = vtkSmartPointer<vtkLookupTable>::New();
-    const int n = 256;
-    lut->SetNumberOfTableValues(n);
-    for (int i = 0; i < n; ++i) {
-        double rgb[3];
-        ctf->GetColor((i + 0.5) / n, rgb);
-        lut->SetTableValue(i, rgb[0], rgb[1], rgb[2], 1.0);
-    }
-    lut->SetNanColor(0.40, 0.40, 0.40, 1.0);
-    lut->SetTableRange(0.0, 1.0);
-    lut->Build();
-    return lut;
-}
+void style_text(vtkTextProperty* tp, int size) { ::entroscope::render::style_text(tp, size); }
 
-}  // namespace
+}  // namespace detail
+
+using detail::make_viridis_lut;
 
 double particle_radius(const Config& cfg)
 {

@@ -2,6 +2,7 @@
 
 #include <QAction>
 #include <QActionGroup>
+#include <QSplitter>
 #include <QApplication>
 #include <QDockWidget>
 #include <QFileDialog>
@@ -27,6 +28,7 @@
 #include "widgets/entropy_panel.hpp"
 #include "widgets/parameter_panel.hpp"
 #include "widgets/vtk_view.hpp"
+#include "render/field_scene.hpp"
 
 namespace entroscope::gui {
 
@@ -99,7 +101,20 @@ MainWindow::MainWindow(const Config& cfg, const LiveOptions& opt, QWidget* paren
     scene_ = std::make_unique<render::ParticleScene>();
     view_->addRenderer(scene_->renderer());
     view_->setInteractorStyle(scene_->interactorStyle());
-    setCentralWidget(view_);
+    // The field view beside the particle view; each has its own camera.
+    fieldView_ = new widgets::VtkView(this);
+    fieldView_->setObjectName("fieldView");
+    fieldScene_ = std::make_unique<render::FieldScene>();
+    fieldView_->addRenderer(fieldScene_->renderer());
+    fieldView_->setInteractorStyle(fieldScene_->interactorStyle());
+    auto* views = new QSplitter(Qt::Horizontal, this);
+    views->addWidget(view_);
+    views->addWidget(fieldView_);
+    views->setStretchFactor(0, 3);
+    views->setStretchFactor(1, 2);
+    views->setSizes({600, 400});
+    views->setChildrenCollapsible(false);
+    setCentralWidget(views);
 
     panel_ = new widgets::ParameterPanel(this);
     panel_->setObjectName("parameterPanel");
@@ -207,6 +222,8 @@ MainWindow::~MainWindow()
     sim_ = nullptr;
     delete view_;
     view_ = nullptr;
+    delete fieldView_;
+    fieldView_ = nullptr;
 }
 
 void MainWindow::buildMenus()
@@ -283,6 +300,58 @@ void MainWindow::buildMenus()
         colourActions_->addAction(a);
         connect(a, &QAction::triggered, this, [this, m = mode] { setColourBy(m); });
     }
+    viewMenu->addSeparator();
+    fieldActions_ = new QActionGroup(this);
+    fieldActions_->setExclusive(true);
+    const std::pair<FieldShown, QString> fields[] = {
+        {FieldShown::LocalEpr, tr("Field: local &EPR density σ(r)")},
+        {FieldShown::Density, tr("Field: &density ρ(r)")},
+        {FieldShown::Current, tr("Field: &current |J(r)|")},
+        {FieldShown::Off, tr("Field view &hidden")},
+    };
+    for (const auto& [mode, text] : fields) {
+        QAction* a = viewMenu->addAction(text);
+        a->setCheckable(true);
+        a->setChecked(mode == fieldShown_);
+        a->setData(static_cast<int>(mode));
+        fieldActions_->addAction(a);
+        connect(a, &QAction::triggered, this, [this, m = mode] { setFieldShown(m); });
+    }
+}
+
+void MainWindow::setFieldShown(FieldShown f)
+{
+    fieldShown_ = f;
+    for (QAction* a : fieldActions_->actions()) {
+        const QSignalBlocker block(a);
+        a->setChecked(a->data().toInt() == static_cast<int>(f));
+    }
+    fieldView_->setVisible(f != FieldShown::Off);
+    showField(true);
+}
+
+void MainWindow::showField(bool force)
+{
+    if (fieldShown_ == FieldShown::Off || !sim_) {
+        return;
+    }
+    // The newest evaluated state of the running system; its fields belong
+    // to it as its sigma_i do.
+    auto learned = sim_->latestLearned();
+    const auto newest = sim_->latest();
+    if (learned && newest && (learned->system_generation != newest->system_generation || learned->physics_tag != newest->physics_tag)) {
+        learned.reset();
+    }
+    if (!newest || (!force && fieldDrawn_ && learned == fieldFrom_)) {
+        return;
+    }
+    fieldDrawn_ = true;
+    fieldFrom_ = learned;
+    const render::FieldQuantity q = fieldShown_ == FieldShown::Density ? render::FieldQuantity::Density
+                                    : fieldShown_ == FieldShown::Current ? render::FieldQuantity::CurrentMagnitude
+                                                                         : render::FieldQuantity::LocalEpr;
+    fieldScene_->show(learned ? *learned : *newest, q);
+    fieldView_->requestRender();
 }
 
 void MainWindow::setColourBy(ColourBy c)
@@ -416,6 +485,7 @@ void MainWindow::refreshDisplay()
         }
     }
     showFrame(f);
+    showField(false);
 }
 
 void MainWindow::showFrame(const std::shared_ptr<const Frame>& f)
@@ -455,13 +525,20 @@ QImage MainWindow::grabWindowImage()
     QPixmap shot = grab();
     // QWidget::grab renders the GL child through its framebuffer as well, but
     // painting the read-back over it guarantees the VTK view is included.
-    const QImage gl = view_->grabFramebuffer();
     QImage img = shot.toImage().convertToFormat(QImage::Format_RGB32);
-    if (!gl.isNull()) {
-        QPainter p(&img);
-        const QPoint origin = view_->mapTo(this, QPoint(0, 0));
-        p.drawImage(QRect(origin, view_->size()), gl);
+    // The views are native windows, which QWidget::grab does not see:
+    // paint each one's read-back over its place.
+    QPainter p(&img);
+    for (widgets::VtkView* v : {view_, fieldView_}) {
+        if (!v || !v->isVisible()) {
+            continue;
+        }
+        const QImage gl = v->grabFramebuffer();
+        if (!gl.isNull()) {
+            p.drawImage(QRect(v->mapTo(this, QPoint(0, 0)), v->size()), gl);
+        }
     }
+    p.end();
     return img;
 }
 

@@ -17,6 +17,7 @@ class QLabel;
 
 namespace entroscope::render {
 class ParticleScene;
+class FieldScene;
 }
 namespace entroscope::widgets {
 class EntropyPanel;
@@ -39,6 +40,14 @@ public:
 
     SessionController* simulation() const { return sim_; }
     widgets::VtkView* view() const { return view_; }
+    // The field view beside the particles (the local EPR density, the
+    // density or |J| of the newest evaluated state; hidden when off).
+    widgets::VtkView* fieldView() const { return fieldView_; }
+    enum class FieldShown { Off, LocalEpr, Density, Current };
+    void setFieldShown(FieldShown f);
+    FieldShown fieldShown() const { return fieldShown_; }
+    // The frame the field view draws (null before the first evaluation).
+    std::shared_ptr<const Frame> shownFieldFrame() const { return fieldFrom_; }
     widgets::ParameterPanel* panel() const { return panel_; }
     widgets::EntropyPanel* entropyPanel() const { return entropy_; }
 
@@ -82,10 +91,17 @@ private:
     void showError(const QString& message);
     void showStatus(const Frame& newest);
     void showFrame(const std::shared_ptr<const Frame>& f);
+    void showField(bool force);
 
     Config base_;
     SessionController* sim_ = nullptr;
     widgets::VtkView* view_ = nullptr;
+    widgets::VtkView* fieldView_ = nullptr;
+    std::unique_ptr<render::FieldScene> fieldScene_;
+    FieldShown fieldShown_ = FieldShown::LocalEpr;
+    std::shared_ptr<const Frame> fieldFrom_;
+    bool fieldDrawn_ = false;
+    QActionGroup* fieldActions_ = nullptr;
     widgets::ParameterPanel* panel_ = nullptr;
     widgets::EntropyPanel* entropy_ = nullptr;
     QActionGroup* colourActions_ = nullptr;

@@ -38,6 +38,7 @@ private Q_SLOTS:
     void activitySliderChangesV0();
     void screenshotShowsColouredParticles();
     void wheelZoomsTheViewAndRFitsTheBoxAgain();
+    void fieldViewDrawsTheNewestEvaluatedState();
     void invalidParameterIsReportedAndTheRunGoesOn();
     void savingTheNetworkWritesACheckpointOrSaysWhyNot();
     void pausingTrainingStopsTheLearnerAndTheSimulationGoesOn();
@@ -194,6 +195,35 @@ void TestMainWindow::wheelZoomsTheViewAndRFitsTheBoxAgain()
 
     window_->simulation()->setRunning(true);
     QTRY_VERIFY_WITH_TIMEOUT(latest()->running, 10000);
+}
+
+void TestMainWindow::fieldViewDrawsTheNewestEvaluatedState()
+{
+    // Beside the particles, the local EPR field of the newest evaluated
+    // state (its own positions), and a picture that is not just background.
+    QVERIFY(window_->fieldView());
+    QVERIFY(window_->fieldView()->isVisible());
+    QCOMPARE(window_->fieldShown(), MainWindow::FieldShown::LocalEpr);
+    QTRY_VERIFY_WITH_TIMEOUT(window_->shownFieldFrame() != nullptr, 30000);
+    const auto f = window_->shownFieldFrame();
+    QVERIFY(f->learned);
+    QCOMPARE(f->learned->state, f->state);
+    QVERIFY(f->learned->sigma.bins > 0);
+    const QImage img = window_->fieldView()->grabFramebuffer();
+    QVERIFY(!img.isNull());
+    QSet<int> hues;
+    for (int y = 0; y < img.height(); y += 3)
+        for (int x = 0; x < img.width(); x += 3) {
+            const QColor c = img.pixelColor(x, y);
+            if (c.hsvSaturation() > 80 && c.value() > 60) hues.insert(c.hsvHue() / 20);
+        }
+    QVERIFY2(hues.size() >= 3, qPrintable(QStringLiteral("%1 hue bins").arg(hues.size())));
+
+    window_->setFieldShown(MainWindow::FieldShown::Off);
+    QVERIFY(!window_->fieldView()->isVisible());
+    window_->setFieldShown(MainWindow::FieldShown::Density);
+    QVERIFY(window_->fieldView()->isVisible());
+    window_->setFieldShown(MainWindow::FieldShown::LocalEpr);
 }
 
 void TestMainWindow::invalidParameterIsReportedAndTheRunGoesOn()

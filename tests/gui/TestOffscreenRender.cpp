@@ -31,6 +31,7 @@
 #include "entroscope/core/state.hpp"
 #include "entroscope/session/frame.hpp"
 #include "render/colour_rules.hpp"
+#include "render/field_scene.hpp"
 #include "render/offscreen_render.hpp"
 #include "render/particle_scene.hpp"
 
@@ -232,6 +233,8 @@ private Q_SLOTS:
     void divergingMatchesItsBaseline();
     void missingValuesAreGreyWithACaption();
     void theRuleTellsColourMapsApart();
+    void fieldPictureMasksSparseCellsAndSaysWhyWhenAbsent();
+    void fieldViewDrawsMaskedCellsGreyNotAsZero();
 };
 
 void TestOffscreenRender::initTestCase()
@@ -343,4 +346,85 @@ void TestOffscreenRender::theRuleTellsColourMapsApart()
 }
 
 QTEST_GUILESS_MAIN(TestOffscreenRender)
+namespace {
+
+// A 4 x 4 sigma field rising along x (0 .. 3 per row), its cell (1, 2)
+// masked; a 4 x 4 current (3, 4) in every cell.
+Frame field_frame()
+{
+    Frame f = fixed_frame(true);
+    auto e = std::make_shared<entroscope::Evaluation>(*f.learned);
+    entroscope::Field sigma;
+    sigma.bins = 4;
+    sigma.box = f.state->box;
+    sigma.mask.assign(16, 0);
+    for (int cy = 0; cy < 4; ++cy)
+        for (int cx = 0; cx < 4; ++cx) sigma.value.push_back(static_cast<double>(cx));
+    sigma.mask[2 * 4 + 1] = 1;
+    sigma.value[2 * 4 + 1] = std::numeric_limits<double>::quiet_NaN();
+    e->sigma = sigma;
+    entroscope::Field j;
+    j.bins = 4;
+    j.box = f.state->box;
+    j.components = 2;
+    for (int k = 0; k < 16; ++k) {
+        j.value.push_back(3.0);
+        j.value.push_back(4.0);
+    }
+    e->current = j;
+    f.learned = e;
+    return f;
+}
+
+}  // namespace
+
+void TestOffscreenRender::fieldPictureMasksSparseCellsAndSaysWhyWhenAbsent()
+{
+    const FieldPicture none = field_picture(fixed_frame(false), FieldQuantity::LocalEpr);
+    QCOMPARE(none.bins, 0);
+    QVERIFY(none.caption.find("Waiting") != std::string::npos);
+    const FieldPicture noDensity = field_picture(field_frame(), FieldQuantity::Density);
+    QCOMPARE(noDensity.bins, 0);  // this evaluation has no density field
+    QVERIFY(!noDensity.caption.empty());
+
+    const FieldPicture p = field_picture(field_frame(), FieldQuantity::LocalEpr);
+    QCOMPARE(p.bins, 4);
+    QCOMPARE(p.masked, 1);
+    QVERIFY(std::isnan(p.values[2 * 4 + 1]));
+    QCOMPARE(p.values[2 * 4 + 3], 3.0f);
+    QCOMPARE(p.lo, 0.0);
+    QVERIFY(std::abs(p.hi - 3.0) < 1e-6);  // the 99th percentile of 0..3
+    QVERIFY(p.caption.find("too few particles") != std::string::npos);
+
+    const FieldPicture c = field_picture(field_frame(), FieldQuantity::CurrentMagnitude);
+    QCOMPARE(c.masked, 0);
+    for (float v : c.values) QCOMPARE(v, 5.0f);  // |(3, 4)|
+}
+
+void TestOffscreenRender::fieldViewDrawsMaskedCellsGreyNotAsZero()
+{
+    OffscreenRenderer r(kWidth, kHeight);
+    r.fieldScene().show(field_frame(), FieldQuantity::LocalEpr);
+    const std::vector<unsigned char> rgb = r.renderRgb();
+    const QImage img = QImage(rgb.data(), kWidth, kHeight, 3 * kWidth, QImage::Format_RGB888).copy();
+    // Count the masked grey (0.42, 0.42, 0.44), viridis' darkest (the
+    // zero column) and its brightest (the top of the range).
+    int grey = 0, dark = 0, bright = 0;
+    for (int y = 0; y < img.height(); ++y) {
+        for (int x = 0; x < img.width(); ++x) {
+            const QColor c = img.pixelColor(x, y);
+            if (std::abs(c.red() - 107) <= 3 && std::abs(c.green() - 107) <= 3 && std::abs(c.blue() - 112) <= 3) ++grey;
+            if (std::abs(c.red() - 68) <= 6 && std::abs(c.green() - 1) <= 6 && std::abs(c.blue() - 84) <= 8) ++dark;
+            if (c.red() > 230 && c.green() > 210 && c.blue() < 60) ++bright;
+        }
+    }
+    qInfo("masked grey %d px, darkest %d px, brightest %d px", grey, dark, bright);
+    // One masked cell of 16 and a zero column of 4 (minus the masked one's
+    // neighbours, none of them in that column): the dark column is about
+    // four times the grey cell; the brightest column and the legend's top.
+    QVERIFY(grey > 100);
+    QVERIFY(dark > 2 * grey);
+    QVERIFY(bright > 2 * grey);
+}
+
 #include "TestOffscreenRender.moc"

@@ -1,0 +1,57 @@
+#pragma once
+// The field view: one gridded field of an evaluated frame (the local EPR
+// density, the density or the current's magnitude) as an image with a
+// sequential map, masked (sparse) cells drawn in a flat grey that no value
+// takes, a legend and a caption. No Qt; VTK stays in the .cpp.
+#include <memory>
+#include <string>
+#include <vector>
+
+class vtkRenderer;
+class vtkInteractorObserver;
+
+namespace entroscope {
+struct Frame;
+}
+
+namespace entroscope::render {
+
+enum class FieldQuantity { LocalEpr, Density, CurrentMagnitude };
+
+// A field ready to draw: bins x bins cell values (row y = 0 first), NaN
+// where masked; the colour range (0 to the 99th percentile of the unmasked
+// cells); legend title and caption. Empty (bins 0) when the frame carries
+// no such field, with `caption` saying why.
+struct FieldPicture {
+    int bins = 0;
+    double box = 0.0;
+    std::vector<float> values;
+    int masked = 0;
+    double lo = 0.0, hi = 1.0;
+    std::string title, caption;
+};
+
+FieldPicture field_picture(const Frame& frame, FieldQuantity q);
+// "sigma", "density", "current"
+const char* to_key(FieldQuantity q);
+
+class FieldScene {
+public:
+    FieldScene();
+    ~FieldScene();
+    FieldScene(const FieldScene&) = delete;
+    FieldScene& operator=(const FieldScene&) = delete;
+
+    vtkRenderer* renderer() const;
+    vtkInteractorObserver* interactorStyle() const;
+    // Draw frame's field q (a frame without fields: only the caption says
+    // why). Fits the camera to the box on the first picture or a new box.
+    void show(const Frame& frame, FieldQuantity q);
+    void requestFit();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> d_;
+};
+
+}  // namespace entroscope::render
