@@ -15,6 +15,8 @@
 #include <vtkCellArray.h>
 #include <vtkColorTransferFunction.h>
 #include <vtkFloatArray.h>
+#include <vtkGlyph3DMapper.h>
+#include <vtkGlyphSource2D.h>
 #include <vtkLookupTable.h>
 #include <vtkNew.h>
 #include <vtkPointData.h>
@@ -232,6 +234,14 @@ double active_angle(const State& s, int i)
 
 struct ParticleScene::Impl {
     vtkNew<vtkRenderer> renderer;
+    // Arrows of a per-particle velocity (the probability flow), drawn over
+    // the disks.
+    vtkNew<vtkPoints> arrowPoints;
+    vtkNew<vtkFloatArray> arrowVectors;
+    vtkNew<vtkPolyData> arrows;
+    vtkNew<vtkGlyphSource2D> arrowGlyph;
+    vtkNew<vtkGlyph3DMapper> arrowMapper;
+    vtkNew<vtkActor> arrowActor;
     vtkNew<vtkPoints> points;
     vtkNew<vtkFloatArray> angles;  // the colour scalar: angle, or a per-particle value
     vtkNew<vtkPolyData> particles;
@@ -358,6 +368,27 @@ struct ParticleScene::Impl {
         renderer->AddActor(particleActor);
         renderer->AddActor(maskActor);
         renderer->AddActor(boxActor);
+        arrowVectors->SetNumberOfComponents(3);
+        arrowVectors->SetName("v");
+        arrows->SetPoints(arrowPoints);
+        arrows->GetPointData()->AddArray(arrowVectors);
+        arrowGlyph->SetGlyphTypeToArrow();
+        arrowGlyph->FilledOn();
+        arrowGlyph->SetScale(1.0);
+        arrowGlyph->SetCenter(0.5, 0.0, 0.0);  // the arrow starts at the particle
+        arrowMapper->SetInputData(arrows);
+        arrowMapper->SetSourceConnection(arrowGlyph->GetOutputPort());
+        arrowMapper->SetOrientationArray("v");
+        arrowMapper->SetOrientationModeToDirection();
+        arrowMapper->SetScaleArray("v");
+        arrowMapper->SetScaleModeToScaleByMagnitude();
+        arrowMapper->ScalarVisibilityOff();
+        arrowActor->SetMapper(arrowMapper);
+        arrowActor->GetProperty()->SetColor(0.97, 0.97, 0.97);
+        arrowActor->GetProperty()->LightingOff();
+        arrowActor->SetPosition(0.0, 0.0, 0.6);  // above the disks and the outline
+        arrowActor->VisibilityOff();
+        renderer->AddActor(arrowActor);
         renderer->AddActor2D(legend);
         renderer->AddActor2D(caption);
         renderer->GetActiveCamera()->ParallelProjectionOn();
@@ -611,6 +642,46 @@ void ParticleScene::setCaption(const std::string& text) { d_->caption->SetInput(
 bool ParticleScene::unicodeText() { return !unicode_font().empty(); }
 
 void ParticleScene::requestFit() { d_->fitRequested = true; }
+
+double ParticleScene::showArrows(const State& state, const std::vector<double>& v, double length)
+{
+    const int n = state.n();
+    if (static_cast<int>(v.size()) != 2 * n || n == 0 || !(length > 0.0)) {
+        clearArrows();
+        return 0.0;
+    }
+    std::vector<float> speeds;
+    speeds.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+        const double s = std::hypot(v[2 * static_cast<std::size_t>(i)], v[2 * static_cast<std::size_t>(i) + 1]);
+        if (std::isfinite(s)) speeds.push_back(static_cast<float>(s));
+    }
+    // The 95th percentile of the speeds becomes `length`: a few fast
+    // particles do not shrink every other arrow to a dot.
+    const double q = speeds.empty() ? 0.0 : quantile(speeds, 0.95);
+    if (!(q > 0.0) || !std::isfinite(q)) {
+        clearArrows();
+        return 0.0;
+    }
+    d_->arrowPoints->SetNumberOfPoints(n);
+    d_->arrowVectors->SetNumberOfTuples(n);
+    for (int i = 0; i < n; ++i) {
+        const auto k = static_cast<std::size_t>(i);
+        d_->arrowPoints->SetPoint(i, state.x[2 * k], state.x[2 * k + 1], 0.0);
+        const double vx = std::isfinite(v[2 * k]) ? v[2 * k] : 0.0, vy = std::isfinite(v[2 * k + 1]) ? v[2 * k + 1] : 0.0;
+        d_->arrowVectors->SetTuple3(i, vx, vy, 0.0);
+    }
+    d_->arrowPoints->Modified();
+    d_->arrowVectors->Modified();
+    d_->arrows->Modified();
+    d_->arrowMapper->SetScaleFactor(length / q);
+    d_->arrowActor->VisibilityOn();
+    return length / q;
+}
+
+void ParticleScene::clearArrows() { d_->arrowActor->VisibilityOff(); }
+
+bool ParticleScene::arrowsShown() const { return d_->arrowActor->GetVisibility() != 0; }
 
 int ParticleScene::particleCount() const { return d_->count; }
 

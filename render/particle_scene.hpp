@@ -83,6 +83,15 @@ public:
     // when the viewport size or the box changes).
     void requestFit();
 
+    // Arrows of a per-particle 2-D velocity v (2n numbers, the probability
+    // flow's position part v_x or, for AOUP, its active part v_g) from each
+    // particle of `state`, the 95th percentile of |v| drawn `length` long
+    // (world units). Returns the scale (length per unit speed); 0 and no
+    // arrows when v does not fit the state or is all zero.
+    double showArrows(const State& state, const std::vector<double>& v, double length);
+    void clearArrows();
+    bool arrowsShown() const;
+
     int particleCount() const;
     double boxLength() const;
 

@@ -1,7 +1,7 @@
 // entroscope: the desktop window.
 //   entroscope [--config F.json] [--no-training] [--colour-by angle|sigma]
 //              [--sim-threads N] [--train-threads N] [--prefer training|simulation|display]
-//              [--screenshot OUT.png] [--report] [--after-seconds T]
+//              [--arrows off|position|active] [--screenshot OUT.png] [--report] [--after-seconds T]
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QJsonDocument>
@@ -87,6 +87,11 @@ int main(int argc, char** argv)
     const QCommandLineOption reportOpt(QStringLiteral("report"),
                                        QStringLiteral("Run for --after-seconds, then print what the display, the "
                                                       "simulation and the learner did (one JSON line) and exit."));
+    const QCommandLineOption arrowsOpt(QStringLiteral("arrows"),
+                                       QStringLiteral("Arrows of the probability flow over the particles: off "
+                                                      "(default), position (v_x) or active (v_g, AOUP)."),
+                                       QStringLiteral("off|position|active"), QStringLiteral("off"));
+    parser.addOption(arrowsOpt);
     parser.addOption(preferOpt);
     parser.addOption(reportOpt);
     parser.addOption(simThreadsOpt);
@@ -117,6 +122,12 @@ int main(int argc, char** argv)
     const QString colourBy = parser.value(colourOpt);
     if (colourBy != QLatin1String("angle") && colourBy != QLatin1String("sigma")) {
         std::fprintf(stderr, "entroscope: --colour-by: expected angle or sigma\n");
+        return 2;
+    }
+
+    const QString arrows = parser.value(arrowsOpt);
+    if (arrows != QLatin1String("off") && arrows != QLatin1String("position") && arrows != QLatin1String("active")) {
+        std::fprintf(stderr, "entroscope: --arrows: expected off, position or active\n");
         return 2;
     }
 
@@ -159,6 +170,11 @@ int main(int argc, char** argv)
         entroscope::gui::MainWindow window(cfg, opt);
         if (colourBy == QLatin1String("sigma")) {
             window.setColourBy(entroscope::gui::MainWindow::ColourBy::LocalEntropyProduction);
+        }
+        if (arrows == QLatin1String("position")) {
+            window.setArrows(entroscope::gui::MainWindow::Arrows::PositionPart);
+        } else if (arrows == QLatin1String("active")) {
+            window.setArrows(entroscope::gui::MainWindow::Arrows::ActivePart);
         }
         window.show();
         const bool report = parser.isSet(reportOpt);

@@ -317,6 +317,33 @@ void MainWindow::buildMenus()
         fieldActions_->addAction(a);
         connect(a, &QAction::triggered, this, [this, m = mode] { setFieldShown(m); });
     }
+    viewMenu->addSeparator();
+    arrowActions_ = new QActionGroup(this);
+    arrowActions_->setExclusive(true);
+    const std::pair<Arrows, QString> arrows[] = {
+        {Arrows::Off, tr("No &arrows")},
+        {Arrows::PositionPart, tr("Arrows: probability flow, &position part vₓ")},
+        {Arrows::ActivePart, tr("Arrows: probability flow, active part v_&g (AOUP)")},
+    };
+    for (const auto& [mode, text] : arrows) {
+        QAction* a = viewMenu->addAction(text);
+        a->setCheckable(true);
+        a->setChecked(mode == arrows_);
+        a->setData(static_cast<int>(mode));
+        arrowActions_->addAction(a);
+        connect(a, &QAction::triggered, this, [this, m = mode] { setArrows(m); });
+    }
+}
+
+void MainWindow::setArrows(Arrows a)
+{
+    arrows_ = a;
+    for (QAction* act : arrowActions_->actions()) {
+        const QSignalBlocker block(act);
+        act->setChecked(act->data().toInt() == static_cast<int>(a));
+    }
+    shown_.reset();  // arrows draw the newest evaluated state
+    refreshDisplay();
 }
 
 void MainWindow::setFieldShown(FieldShown f)
@@ -478,7 +505,7 @@ void MainWindow::refreshDisplay()
     // positions and colours always belong together; until the first one
     // exists, the newest state in grey.
     std::shared_ptr<const Frame> f = newest;
-    if (colourBy_ == ColourBy::LocalEntropyProduction) {
+    if (colourBy_ == ColourBy::LocalEntropyProduction || arrows_ != Arrows::Off) {
         const auto learned = sim_->latestLearned();
         if (learned && learned->system_generation == newest->system_generation && learned->physics_tag == newest->physics_tag) {
             f = learned;
@@ -506,6 +533,18 @@ void MainWindow::showFrame(const std::shared_ptr<const Frame>& f)
     const render::Quantity q =
         colourBy_ == ColourBy::LocalEntropyProduction ? render::Quantity::SigmaSq : render::Quantity::ActiveAngle;
     scene_->show(*f, q, render::RangeRule{render::RangeMode::Quantiles0To99});
+    // Arrows only with the velocities of this very state; AOUP's active part
+    // is a 2-D g velocity, ABP's is an angle rate and has no arrow.
+    const std::vector<double>* v = nullptr;
+    if (arrows_ != Arrows::Off && f->learned && f->learned->state == f->state) {
+        v = arrows_ == Arrows::PositionPart ? &f->learned->v_x
+                                            : (f->config.model == ModelKind::Aoup ? &f->learned->v_act : nullptr);
+    }
+    if (v) {
+        scene_->showArrows(*f->state, *v, 2.5 * render::particle_radius(f->config));  // clears them when v is unusable
+    } else {
+        scene_->clearArrows();
+    }
     ++picturesDrawn_;
     view_->requestRender();
 }

@@ -44,6 +44,11 @@ public:
     // density or |J| of the newest evaluated state; hidden when off).
     widgets::VtkView* fieldView() const { return fieldView_; }
     enum class FieldShown { Off, LocalEpr, Density, Current };
+    // Arrows of the probability-flow velocity over the particles (of the
+    // newest evaluated state, whose positions the particle view then shows).
+    enum class Arrows { Off, PositionPart, ActivePart };
+    void setArrows(Arrows a);
+    Arrows arrows() const { return arrows_; }
     void setFieldShown(FieldShown f);
     FieldShown fieldShown() const { return fieldShown_; }
     // The frame the field view draws (null before the first evaluation).
@@ -102,6 +107,8 @@ private:
     std::shared_ptr<const Frame> fieldFrom_;
     bool fieldDrawn_ = false;
     QActionGroup* fieldActions_ = nullptr;
+    Arrows arrows_ = Arrows::Off;
+    QActionGroup* arrowActions_ = nullptr;
     widgets::ParameterPanel* panel_ = nullptr;
     widgets::EntropyPanel* entropy_ = nullptr;
     QActionGroup* colourActions_ = nullptr;

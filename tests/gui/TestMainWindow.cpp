@@ -39,6 +39,7 @@ private Q_SLOTS:
     void screenshotShowsColouredParticles();
     void wheelZoomsTheViewAndRFitsTheBoxAgain();
     void fieldViewDrawsTheNewestEvaluatedState();
+    void arrowsDrawTheNewestEvaluatedState();
     void invalidParameterIsReportedAndTheRunGoesOn();
     void savingTheNetworkWritesACheckpointOrSaysWhyNot();
     void pausingTrainingStopsTheLearnerAndTheSimulationGoesOn();
@@ -224,6 +225,19 @@ void TestMainWindow::fieldViewDrawsTheNewestEvaluatedState()
     window_->setFieldShown(MainWindow::FieldShown::Density);
     QVERIFY(window_->fieldView()->isVisible());
     window_->setFieldShown(MainWindow::FieldShown::LocalEpr);
+}
+
+void TestMainWindow::arrowsDrawTheNewestEvaluatedState()
+{
+    // With arrows the particle view shows the state the velocities belong
+    // to, as when colouring by sigma_i; without them, the newest state again.
+    window_->setArrows(MainWindow::Arrows::PositionPart);
+    QTRY_VERIFY_WITH_TIMEOUT(window_->shownFrame() && window_->shownFrame()->learned, 30000);
+    const auto f = window_->shownFrame();
+    QCOMPARE(f->learned->state, f->state);
+    QCOMPARE(f->learned->v_x.size(), f->state->x.size());  // 2n: the position part
+    window_->setArrows(MainWindow::Arrows::Off);
+    QTRY_VERIFY_WITH_TIMEOUT(window_->shownFrame() && !window_->shownFrame()->learned, 10000);
 }
 
 void TestMainWindow::invalidParameterIsReportedAndTheRunGoesOn()

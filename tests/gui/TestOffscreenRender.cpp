@@ -235,6 +235,7 @@ private Q_SLOTS:
     void theRuleTellsColourMapsApart();
     void fieldPictureMasksSparseCellsAndSaysWhyWhenAbsent();
     void fieldViewDrawsMaskedCellsGreyNotAsZero();
+    void arrowsShowTheFlowOfThisStateOnly();
 };
 
 void TestOffscreenRender::initTestCase()
@@ -425,6 +426,39 @@ void TestOffscreenRender::fieldViewDrawsMaskedCellsGreyNotAsZero()
     QVERIFY(grey > 100);
     QVERIFY(dark > 2 * grey);
     QVERIFY(bright > 2 * grey);
+}
+
+void TestOffscreenRender::arrowsShowTheFlowOfThisStateOnly()
+{
+    const Frame f = fixed_frame(true);
+    OffscreenRenderer r(kWidth, kHeight);
+    const auto whitePixels = [&] {
+        const std::vector<unsigned char> rgb = r.renderRgb();
+        int white = 0;
+        for (std::size_t k = 0; k + 2 < rgb.size(); k += 3)
+            if (rgb[k] >= 245 && rgb[k + 1] >= 245 && rgb[k + 2] >= 245) ++white;
+        return white;
+    };
+    r.scene().show(f, Quantity::ActiveAngle);
+    const int without = whitePixels();
+    // Every particle moving along +x; the fastest 5 % (here: all) drawn
+    // 2.5 radii long.
+    std::vector<double> v;
+    for (int i = 0; i < 12; ++i) {
+        v.push_back(1.0 + 0.1 * i);
+        v.push_back(0.0);
+    }
+    const double radius = particle_radius(f.config);
+    const double scale = r.scene().showArrows(*f.state, v, 2.5 * radius);
+    QVERIFY(scale > 0.0);
+    QVERIFY(r.scene().arrowsShown());
+    const int with = whitePixels();
+    qInfo("white pixels: %d without arrows, %d with", without, with);
+    QVERIFY(with > without + 12 * 20);
+    // Velocities that do not fit the state (another N): no arrows.
+    QCOMPARE(r.scene().showArrows(*f.state, std::vector<double>(6, 1.0), 2.5 * radius), 0.0);
+    QVERIFY(!r.scene().arrowsShown());
+    QCOMPARE(whitePixels(), without);
 }
 
 #include "TestOffscreenRender.moc"
