@@ -3,6 +3,9 @@
 #include <QAction>
 #include <QActionGroup>
 #include <QSplitter>
+#include <QHBoxLayout>
+#include <QDoubleSpinBox>
+#include <QSpinBox>
 #include <QApplication>
 #include <QDockWidget>
 #include <QFileDialog>
@@ -107,9 +110,40 @@ MainWindow::MainWindow(const Config& cfg, const LiveOptions& opt, QWidget* paren
     fieldScene_ = std::make_unique<render::FieldScene>();
     fieldView_->addRenderer(fieldScene_->renderer());
     fieldView_->setInteractorStyle(fieldScene_->interactorStyle());
+    // Above the field view: its grid and kernel width (SPEC §2: a Gaussian
+    // kernel average, sparse cells masked).
+    fieldPane_ = new QWidget(this);
+    auto* paneLay = new QVBoxLayout(fieldPane_);
+    paneLay->setContentsMargins(0, 0, 0, 0);
+    paneLay->setSpacing(2);
+    auto* controls = new QHBoxLayout;
+    controls->setContentsMargins(6, 2, 6, 2);
+    fieldBins_ = new QSpinBox(fieldPane_);
+    fieldBins_->setObjectName("fieldBins");
+    fieldBins_->setRange(8, 256);
+    fieldBins_->setValue(64);
+    fieldBins_->setSuffix(tr(" cells"));
+    fieldBins_->setKeyboardTracking(false);
+    fieldWidth_ = new QDoubleSpinBox(fieldPane_);
+    fieldWidth_->setObjectName("fieldWidth");
+    fieldWidth_->setRange(0.25, 20.0);
+    fieldWidth_->setDecimals(2);
+    fieldWidth_->setSingleStep(0.25);
+    fieldWidth_->setValue(cfg.model == ModelKind::Abp ? cfg.sigma : 2.0 * cfg.r0);
+    fieldWidth_->setKeyboardTracking(false);
+    controls->addWidget(new QLabel(tr("Field grid"), fieldPane_));
+    controls->addWidget(fieldBins_);
+    controls->addSpacing(12);
+    controls->addWidget(new QLabel(tr("kernel width w"), fieldPane_));
+    controls->addWidget(fieldWidth_);
+    controls->addStretch(1);
+    paneLay->addLayout(controls);
+    paneLay->addWidget(fieldView_, 1);
+    connect(fieldBins_, qOverload<int>(&QSpinBox::valueChanged), this, &MainWindow::applyFieldSettings);
+    connect(fieldWidth_, qOverload<double>(&QDoubleSpinBox::valueChanged), this, &MainWindow::applyFieldSettings);
     auto* views = new QSplitter(Qt::Horizontal, this);
     views->addWidget(view_);
-    views->addWidget(fieldView_);
+    views->addWidget(fieldPane_);
     views->setStretchFactor(0, 3);
     views->setStretchFactor(1, 2);
     views->setSizes({600, 400});
@@ -353,8 +387,21 @@ void MainWindow::setFieldShown(FieldShown f)
         const QSignalBlocker block(a);
         a->setChecked(a->data().toInt() == static_cast<int>(f));
     }
-    fieldView_->setVisible(f != FieldShown::Off);
+    fieldPane_->setVisible(f != FieldShown::Off);
     showField(true);
+}
+
+void MainWindow::applyFieldSettings()
+{
+    // The next evaluations grid with these; the estimate window is kept.
+    sim_->session().set_estimation(sim_->options().session.window, true, fieldBins_->value(), fieldWidth_->value(),
+                                   [this](const std::string& error) {
+                                       if (!error.empty()) {
+                                           QMetaObject::invokeMethod(this, [this, e = QString::fromStdString(error)] {
+                                               showError(tr("Cannot set the field grid: %1").arg(e));
+                                           }, Qt::QueuedConnection);
+                                       }
+                                   });
 }
 
 void MainWindow::showField(bool force)

@@ -14,6 +14,8 @@
 class QAction;
 class QActionGroup;
 class QLabel;
+class QSpinBox;
+class QDoubleSpinBox;
 
 namespace entroscope::render {
 class ParticleScene;
@@ -97,11 +99,15 @@ private:
     void showStatus(const Frame& newest);
     void showFrame(const std::shared_ptr<const Frame>& f);
     void showField(bool force);
+    void applyFieldSettings();
 
     Config base_;
     SessionController* sim_ = nullptr;
     widgets::VtkView* view_ = nullptr;
     widgets::VtkView* fieldView_ = nullptr;
+    QWidget* fieldPane_ = nullptr;  // the field view with its grid and kernel controls
+    QSpinBox* fieldBins_ = nullptr;
+    QDoubleSpinBox* fieldWidth_ = nullptr;
     std::unique_ptr<render::FieldScene> fieldScene_;
     FieldShown fieldShown_ = FieldShown::LocalEpr;
     std::shared_ptr<const Frame> fieldFrom_;

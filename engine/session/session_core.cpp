@@ -384,11 +384,14 @@ EstimatorAccumulator::Summary SessionCore::window_summary(int batches) const {
 void SessionCore::set_estimation(int window, bool fields, int bins, double width) {
     if (window < 0) throw ConfigError("window", "must be >= 0");
     if (bins < 1 || bins > 4096) throw ConfigError("bins", "must be in [1, 4096], got " + std::to_string(bins));
+    // The grid and the kernel change only the fields; the global estimate
+    // does not depend on them and keeps its window.
+    const bool same_window = window == opt_.window;
     opt_.window = window;
     opt_.fields = fields;
     opt_.field_bins = bins;
     opt_.field_width = width;
-    reset_window();
+    if (!same_window) reset_window();
 }
 
 std::shared_ptr<const Evaluation> SessionCore::evaluate(bool with_divergence, std::shared_ptr<const State> state) {

@@ -9,6 +9,7 @@
 #include <QOpenGLContext>
 #include <QSet>
 #include <QSlider>
+#include <QSpinBox>
 #include <QSignalSpy>
 #include <QSurfaceFormat>
 #include <QTemporaryDir>
@@ -219,6 +220,16 @@ void TestMainWindow::fieldViewDrawsTheNewestEvaluatedState()
             if (c.hsvSaturation() > 80 && c.value() > 60) hues.insert(c.hsvHue() / 20);
         }
     QVERIFY2(hues.size() >= 3, qPrintable(QStringLiteral("%1 hue bins").arg(hues.size())));
+
+    // A coarser grid for the next evaluations; the global estimate keeps
+    // its window (evaluations go on counting instead of starting over).
+    QTRY_VERIFY_WITH_TIMEOUT(latest()->estimate && latest()->estimate->evaluations >= 3, 60000);
+    const auto evaluationsBefore = latest()->estimate->evaluations;
+    auto* bins = window_->findChild<QSpinBox*>("fieldBins");
+    QVERIFY(bins);
+    bins->setValue(32);
+    QTRY_VERIFY_WITH_TIMEOUT(window_->shownFieldFrame() && window_->shownFieldFrame()->learned->sigma.bins == 32, 30000);
+    QVERIFY(latest()->estimate->evaluations >= evaluationsBefore);
 
     window_->setFieldShown(MainWindow::FieldShown::Off);
     QVERIFY(!window_->fieldView()->isVisible());

@@ -129,7 +129,8 @@ public:
     EstimatorAccumulator::Summary window_summary(int batches = -1) const;
     TrainingStatus training_status() const;
     // Window length, fields on/off, bins and width (as in SessionOptions);
-    // the window starts over. Throws ConfigError.
+    // a new window length starts the window over (the grid alone does not).
+    // Throws ConfigError.
     void set_estimation(int window, bool fields, int bins, double width);
     // Checkpoints between two steps. save: throws IoError. load: the file
     // must fit the running system; on failure the current network is kept
