@@ -106,7 +106,6 @@ FieldPicture field_picture(const Frame& frame, FieldQuantity q)
     const double hi = finite.empty() ? 1.0 : quantile(finite, 0.99);
     p.lo = 0.0;
     p.hi = std::isfinite(hi) && hi > 0.0 ? hi : 1.0;
-    (void)abp;
     p.caption = std::string(q == FieldQuantity::LocalEpr ? (abp ? "σ(r): kernel average of D_r s_θ²" : "σ(r): kernel average of γ|g + s_g|²")
                             : q == FieldQuantity::Density ? "ρ(r): kernel density"
                                                           : "|J(r)|: Σ_i v_x,i K(r − x_i)") +
