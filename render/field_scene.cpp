@@ -27,13 +27,13 @@
 #include "entroscope/session/frame.hpp"
 #include "render/colour_rules.hpp"
 #include "render/interactor_style_2d.hpp"
-#include "render/lookup_tables.hpp"
+#include "render/scene_parts.hpp"
 
 namespace entroscope::render {
 
 namespace {
 
-const double kBackground[3] = {0.105, 0.115, 0.135};
+using detail::kBackground;
 // Masked cells: a flat grey lighter than viridis' darkest and unlike any
 // of its hues, so "too few particles" never reads as "zero".
 const double kMasked[3] = {0.42, 0.42, 0.44};
@@ -126,10 +126,7 @@ struct FieldScene::Impl {
     vtkSmartPointer<vtkLookupTable> lut;
     vtkNew<vtkScalarBarActor> legend;
     vtkNew<vtkTextActor> caption;
-    vtkNew<vtkPoints> boxPoints;
-    vtkNew<vtkPolyData> boxOutline;
-    vtkNew<vtkPolyDataMapper> boxMapper;
-    vtkNew<vtkActor> boxActor;
+    detail::BoxOutline outline;
     vtkNew<vtkEntroscopeInteractorStyle2D> style;
     vtkNew<vtkCallbackCommand> startObserver;
     double box = 0.0;
@@ -149,19 +146,7 @@ struct FieldScene::Impl {
         actor->GetProperty()->LightingOff();
         actor->VisibilityOff();
 
-        boxPoints->SetNumberOfPoints(4);
-        vtkNew<vtkCellArray> lines;
-        const vtkIdType ids[5] = {0, 1, 2, 3, 0};
-        lines->InsertNextCell(5, ids);
-        boxOutline->SetPoints(boxPoints);
-        boxOutline->SetLines(lines);
-        boxMapper->SetInputData(boxOutline);
-        boxActor->SetMapper(boxMapper);
-        boxActor->GetProperty()->SetColor(0.78, 0.80, 0.84);
-        boxActor->GetProperty()->SetLineWidth(1.5);
-        boxActor->GetProperty()->LightingOff();
-        boxActor->SetPosition(0.0, 0.0, 0.5);
-        boxActor->VisibilityOff();
+        outline.actor->VisibilityOff();
 
         legend->SetLookupTable(lut);
         legend->SetOrientationToVertical();
@@ -174,15 +159,11 @@ struct FieldScene::Impl {
         detail::style_text(legend->GetLabelTextProperty(), 13);
         legend->VisibilityOff();
 
-        detail::style_text(caption->GetTextProperty(), 14);
-        caption->GetTextProperty()->SetVerticalJustificationToTop();
-        caption->GetTextProperty()->SetLineSpacing(1.15);
-        caption->GetPositionCoordinate()->SetCoordinateSystemToNormalizedViewport();
-        caption->SetPosition(0.012, 0.985);
+        detail::style_caption(caption, 14);
 
         renderer->SetBackground(kBackground[0], kBackground[1], kBackground[2]);
         renderer->AddActor(actor);
-        renderer->AddActor(boxActor);
+        renderer->AddActor(outline.actor);
         renderer->AddActor2D(legend);
         renderer->AddActor2D(caption);
         renderer->GetActiveCamera()->ParallelProjectionOn();
@@ -202,7 +183,7 @@ struct FieldScene::Impl {
         const int* size = renderer->GetSize();
         const double w = std::max(16, size[0]), h = std::max(16, size[1]);
         fitRequested = false;
-        // The box left of a legend strip, below the two caption lines.
+        // The box left of a legend strip, below the caption lines.
         const double strip = std::max(0.18 * w, 110.0), pad = 14.0, captionH = 90.0;
         const double availW = std::max(16.0, w - strip - 2.0 * pad), availH = std::max(16.0, h - captionH - 2.0 * pad);
         const double worldPerPixel = box / std::min(availW, availH);
@@ -237,7 +218,7 @@ void FieldScene::show(const Frame& frame, FieldQuantity q)
     if (p.bins <= 0) {
         d_->actor->VisibilityOff();
         d_->legend->VisibilityOff();
-        d_->boxActor->VisibilityOff();
+        d_->outline.actor->VisibilityOff();
         return;
     }
     if (p.box != d_->box) {
@@ -256,15 +237,10 @@ void FieldScene::show(const Frame& frame, FieldQuantity q)
     d_->lut->SetTableRange(p.lo, p.hi);
     d_->mapper->SetScalarRange(p.lo, p.hi);
     d_->legend->SetTitle(p.title.c_str());
-    const double b = p.box;
-    d_->boxPoints->SetPoint(0, 0.0, 0.0, 0.0);
-    d_->boxPoints->SetPoint(1, b, 0.0, 0.0);
-    d_->boxPoints->SetPoint(2, b, b, 0.0);
-    d_->boxPoints->SetPoint(3, 0.0, b, 0.0);
-    d_->boxPoints->Modified();
+    d_->outline.setBox(p.box);
     d_->actor->VisibilityOn();
     d_->legend->VisibilityOn();
-    d_->boxActor->VisibilityOn();
+    d_->outline.actor->VisibilityOn();
 }
 
 }  // namespace entroscope::render

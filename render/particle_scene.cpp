@@ -1,5 +1,5 @@
 #include "render/particle_scene.hpp"
-#include "render/lookup_tables.hpp"
+#include "render/scene_parts.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -42,7 +42,6 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-const double kBackground[3] = {0.105, 0.115, 0.135};
 
 // Fraction of the viewport width kept free for the colour legend, or more
 // in small viewports where its text would not fit (see fitIfNeeded).
@@ -211,10 +210,48 @@ vtkSmartPointer<vtkLookupTable> make_viridis_lut()
     return lut;
 }
 
+const double kBackground[3] = {0.105, 0.115, 0.135};
+
 void style_text(vtkTextProperty* tp, int size) { ::entroscope::render::style_text(tp, size); }
+
+void style_caption(vtkTextActor* caption, int size)
+{
+    style_text(caption->GetTextProperty(), size);
+    caption->GetTextProperty()->SetVerticalJustificationToTop();
+    caption->GetTextProperty()->SetLineSpacing(1.15);
+    caption->GetPositionCoordinate()->SetCoordinateSystemToNormalizedViewport();
+    caption->SetPosition(0.012, 0.985);
+}
+
+BoxOutline::BoxOutline()
+{
+    points->SetNumberOfPoints(4);
+    vtkNew<vtkCellArray> lines;
+    const vtkIdType ids[5] = {0, 1, 2, 3, 0};
+    lines->InsertNextCell(5, ids);
+    poly->SetPoints(points);
+    poly->SetLines(lines);
+    mapper->SetInputData(poly);
+    actor->SetMapper(mapper);
+    actor->GetProperty()->SetColor(0.78, 0.80, 0.84);
+    actor->GetProperty()->SetLineWidth(1.5);
+    actor->GetProperty()->LightingOff();
+    actor->SetPosition(0.0, 0.0, 0.5);  // above the disks or the field
+}
+
+void BoxOutline::setBox(double length)
+{
+    points->SetPoint(0, 0.0, 0.0, 0.0);
+    points->SetPoint(1, length, 0.0, 0.0);
+    points->SetPoint(2, length, length, 0.0);
+    points->SetPoint(3, 0.0, length, 0.0);
+    points->Modified();
+    poly->Modified();
+}
 
 }  // namespace detail
 
+using detail::kBackground;
 using detail::make_viridis_lut;
 
 double particle_radius(const Config& cfg)
@@ -248,10 +285,7 @@ struct ParticleScene::Impl {
     vtkNew<vtkPointGaussianMapper> diskMapper;
     vtkNew<vtkActor> particleActor;
 
-    vtkNew<vtkPoints> boxPoints;
-    vtkNew<vtkPolyData> boxOutline;
-    vtkNew<vtkPolyDataMapper> boxMapper;
-    vtkNew<vtkActor> boxActor;
+    detail::BoxOutline outline;
 
     vtkSmartPointer<vtkLookupTable> lut;
     vtkSmartPointer<vtkLookupTable> viridis;
@@ -318,13 +352,6 @@ struct ParticleScene::Impl {
         particleActor->GetProperty()->SetDiffuse(0.0);
         particleActor->GetProperty()->LightingOff();
 
-        boxPoints->SetNumberOfPoints(4);
-        vtkNew<vtkCellArray> lines;
-        const vtkIdType ids[5] = {0, 1, 2, 3, 0};
-        lines->InsertNextCell(5, ids);
-        boxOutline->SetPoints(boxPoints);
-        boxOutline->SetLines(lines);
-        boxMapper->SetInputData(boxOutline);
 
         maskPoints->SetNumberOfPoints(8);
         vtkNew<vtkCellArray> quads;
@@ -341,11 +368,6 @@ struct ParticleScene::Impl {
         maskActor->GetProperty()->SetColor(kBackground[0], kBackground[1], kBackground[2]);
         maskActor->GetProperty()->LightingOff();
         maskActor->SetPosition(0.0, 0.0, 0.25);  // between the disks and the outline
-        boxActor->SetMapper(boxMapper);
-        boxActor->GetProperty()->SetColor(0.78, 0.80, 0.84);
-        boxActor->GetProperty()->SetLineWidth(1.5);
-        boxActor->GetProperty()->LightingOff();
-        boxActor->SetPosition(0.0, 0.0, 0.5);  // above the disks
 
         useAngleLegend();
         legend->SetOrientationToVertical();
@@ -358,16 +380,12 @@ struct ParticleScene::Impl {
         style_text(legend->GetAnnotationTextProperty(), 14);
         style_text(legend->GetLabelTextProperty(), 13);
 
-        style_text(caption->GetTextProperty(), 15);
-        caption->GetTextProperty()->SetVerticalJustificationToTop();
-        caption->GetTextProperty()->SetLineSpacing(1.15);
-        caption->GetPositionCoordinate()->SetCoordinateSystemToNormalizedViewport();
-        caption->SetPosition(0.012, 0.985);
+        detail::style_caption(caption, 15);
 
         renderer->SetBackground(kBackground[0], kBackground[1], kBackground[2]);
         renderer->AddActor(particleActor);
         renderer->AddActor(maskActor);
-        renderer->AddActor(boxActor);
+        renderer->AddActor(outline.actor);
         arrowVectors->SetNumberOfComponents(3);
         arrowVectors->SetName("v");
         arrows->SetPoints(arrowPoints);
@@ -566,12 +584,7 @@ void ParticleScene::update(const State& state, double radius)
     }
     if (state.box != d_->box) {
         d_->box = state.box;
-        d_->boxPoints->SetPoint(0, 0.0, 0.0, 0.0);
-        d_->boxPoints->SetPoint(1, L, 0.0, 0.0);
-        d_->boxPoints->SetPoint(2, L, L, 0.0);
-        d_->boxPoints->SetPoint(3, 0.0, L, 0.0);
-        d_->boxPoints->Modified();
-        d_->boxOutline->Modified();
+        d_->outline.setBox(L);
         // The mask reaches far beyond the box so panning never uncovers
         // stray images.
         const double far = 50.0 * L;
