@@ -30,6 +30,7 @@
 #include "render/particle_scene.hpp"
 #include "widgets/entropy_panel.hpp"
 #include "widgets/parameter_panel.hpp"
+#include "widgets/plot_panel.hpp"
 #include "widgets/vtk_view.hpp"
 #include "render/field_scene.hpp"
 
@@ -172,6 +173,17 @@ MainWindow::MainWindow(const Config& cfg, const LiveOptions& opt, QWidget* paren
     dock->setWidget(scroll);
     dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
     addDockWidget(Qt::RightDockWidgetArea, dock);
+
+    // The live plots under the views.
+    plots_ = new widgets::PlotPanel(this);
+    plots_->setObjectName("plotPanel");
+    plotDock_ = new QDockWidget(tr("Plots"), this);
+    plotDock_->setObjectName("plotDock");
+    plotDock_->setWidget(plots_);
+    plotDock_->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable |
+                           QDockWidget::DockWidgetClosable);
+    addDockWidget(Qt::BottomDockWidgetArea, plotDock_);
+    resizeDocks({plotDock_}, {270}, Qt::Vertical);
 
     timeLabel_ = new QLabel(this);
     stepLabel_ = new QLabel(this);
@@ -352,6 +364,11 @@ void MainWindow::buildMenus()
         connect(a, &QAction::triggered, this, [this, m = mode] { setFieldShown(m); });
     }
     viewMenu->addSeparator();
+    QAction* plotsShown = plotDock_->toggleViewAction();
+    plotsShown->setText(tr("&Plots"));
+    plotsShown->setShortcut(QKeySequence(tr("Ctrl+P")));
+    viewMenu->addAction(plotsShown);
+    viewMenu->addSeparator();
     arrowActions_ = new QActionGroup(this);
     arrowActions_->setExclusive(true);
     const std::pair<Arrows, QString> arrows[] = {
@@ -525,6 +542,7 @@ void MainWindow::showError(const QString& message)
 void MainWindow::refreshDisplay()
 {
     const auto newest = sim_ && view_ ? sim_->latest() : nullptr;
+    if (plots_ && plotDock_->isVisible()) plots_->takeFrames(newest, newest ? sim_->latestLearned() : nullptr);
     if (!newest) {
         // No system yet; if it could not be built, say why.
         const QString notice = sim_ ? QString::fromStdString(sim_->session().notice()) : QString();

@@ -12,6 +12,7 @@
 #include "widgets/entropy_panel.hpp"
 
 class QAction;
+class QDockWidget;
 class QActionGroup;
 class QLabel;
 class QSpinBox;
@@ -24,6 +25,7 @@ class FieldScene;
 namespace entroscope::widgets {
 class EntropyPanel;
 class ParameterPanel;
+class PlotPanel;
 class VtkView;
 }  // namespace entroscope::widgets
 
@@ -57,6 +59,8 @@ public:
     std::shared_ptr<const Frame> shownFieldFrame() const { return fieldFrom_; }
     widgets::ParameterPanel* panel() const { return panel_; }
     widgets::EntropyPanel* entropyPanel() const { return entropy_; }
+    // The live plots (a dock under the views; View > Plots hides it).
+    widgets::PlotPanel* plots() const { return plots_; }
 
     // Online training on; the simulation on all cores but one and the
     // learner on one; the shipped pretrained model
@@ -117,6 +121,8 @@ private:
     QActionGroup* arrowActions_ = nullptr;
     widgets::ParameterPanel* panel_ = nullptr;
     widgets::EntropyPanel* entropy_ = nullptr;
+    widgets::PlotPanel* plots_ = nullptr;
+    QDockWidget* plotDock_ = nullptr;
     QActionGroup* colourActions_ = nullptr;
     QAction* trainAction_ = nullptr;
     ColourBy colourBy_ = ColourBy::ActiveAngle;

@@ -477,6 +477,7 @@ std::shared_ptr<const Evaluation> SessionCore::evaluate(bool with_divergence, st
     g->div_v = per_particle(sum.div_v, n);
     g->div_v_time_step = per_particle(sum.time_step_bias, n);
     g->v_dot_s = per_particle(sum.v_dot_s, n);
+    g->ibp = per_particle(sum.ibp, n);
     g->x_part = sum.x_part;
     g->x_note = sum.x_note;
     ev->seconds = std::chrono::duration<double>(Clock::now() - t0).count();

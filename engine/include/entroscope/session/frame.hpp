@@ -59,6 +59,7 @@ struct GlobalEstimate {
     MeanSe epr_active_identity;  // network-free -<sum div_x b_x>/n (no positional noise only)
     MeanSe epr_total_network_free;  // network-free <sum b.D^-1 b + div b>/n (positional noise only)
     MeanSe div_v, div_v_time_step, v_dot_s;
+    MeanSe ibp;  // E[|s|^2 + div s] (active variables; the position part too where it is learned)
     XPart x_part = XPart::Infinite;
     std::string x_note;
     // Exact values of a linear system (per particle; NaN otherwise): the
