@@ -138,6 +138,13 @@ void TestSessionCore::advanceIsDeterministic()
     compareOutputs(*a.model(), *b.model(), a.state());
     QCOMPARE(a.estimate()->evaluations, std::int64_t(2));
     QCOMPARE(a.estimate()->epr_active.mean, b.estimate()->epr_active.mean);
+    // The window's diagnostics are its summary per particle.
+    const auto sum = a.window_summary();
+    const double n = cfg_.n;
+    QCOMPARE(a.estimate()->ibp.mean, sum.ibp.mean / n);
+    QCOMPARE(a.estimate()->ibp.se, sum.ibp.se / n);
+    QCOMPARE(a.estimate()->div_v.mean, sum.div_v.mean / n);
+    QVERIFY(a.estimate()->ibp.count > 0 && std::isfinite(a.estimate()->ibp.mean));
 }
 
 void TestSessionCore::learnedValuesBelongToTheStateTheyShipWith()
