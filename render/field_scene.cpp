@@ -17,10 +17,12 @@
 #include <vtkNew.h>
 #include <vtkPoints.h>
 #include <vtkPolyData.h>
+#include <vtkPointData.h>
 #include <vtkPolyDataMapper.h>
 #include <vtkProperty.h>
 #include <vtkRenderer.h>
 #include <vtkScalarBarActor.h>
+#include <vtkStreamTracer.h>
 #include <vtkTextActor.h>
 #include <vtkTextProperty.h>
 
@@ -117,6 +119,78 @@ FieldPicture field_picture(const Frame& frame, FieldQuantity q)
     return p;
 }
 
+CurrentPicture current_arrows(const Frame& frame, int arrowsPerSide)
+{
+    CurrentPicture c;
+    if (!frame.learned) {
+        c.note = "no evaluation yet";
+        return c;
+    }
+    const Field& f = frame.learned->current;
+    if (f.bins <= 0 || f.components != 2 || f.value.empty()) {
+        c.note = frame.learned->v_x.empty() ? "no current field: v_x is not coarse-grained without positional noise"
+                                            : "no current field (fields off)";
+        return c;
+    }
+    const int bins = f.bins;
+    const int block = std::max(1, bins / std::max(1, arrowsPerSide));
+    const int blocks = (bins + block - 1) / block;
+    const double cell = f.cell();
+    std::vector<double> centre, mean;
+    std::vector<float> magnitude;
+    for (int by = 0; by < blocks; ++by) {
+        for (int bx = 0; bx < blocks; ++bx) {
+            double jx = 0.0, jy = 0.0, px = 0.0, py = 0.0;
+            int count = 0;
+            for (int cy = by * block; cy < std::min(bins, (by + 1) * block); ++cy) {
+                for (int cx = bx * block; cx < std::min(bins, (bx + 1) * block); ++cx) {
+                    if (!f.mask.empty() && f.masked(cx, cy)) continue;
+                    const double ax = f.at(cx, cy, 0), ay = f.at(cx, cy, 1);
+                    if (!std::isfinite(ax) || !std::isfinite(ay)) continue;
+                    jx += ax;
+                    jy += ay;
+                    px += (cx + 0.5) * cell;
+                    py += (cy + 0.5) * cell;
+                    ++count;
+                }
+            }
+            // Blocks mostly masked say little about the flow: at least half present.
+            if (2 * count < block * block) continue;
+            jx /= count;
+            jy /= count;
+            centre.push_back(px / count);
+            centre.push_back(py / count);
+            mean.push_back(jx);
+            mean.push_back(jy);
+            magnitude.push_back(static_cast<float>(std::hypot(jx, jy)));
+        }
+    }
+    c.block = block;
+    if (magnitude.empty()) {
+        c.note = "every block is masked";
+        return c;
+    }
+    const double ref = quantile(magnitude, 0.95);
+    if (!(ref > 0.0) || !std::isfinite(ref)) {
+        c.note = "J(r) is 0 everywhere";
+        return c;
+    }
+    c.reference = ref;
+    // A block-long arrow at the reference; longer ones are capped so that
+    // arrows do not cross whole neighbourhoods.
+    const double unit = 0.9 * block * cell;
+    for (std::size_t k = 0; k < magnitude.size(); ++k) {
+        const double m = magnitude[k];
+        if (!(m > 0.0)) continue;
+        const double len = unit * std::min(1.3, m / ref);
+        c.from.push_back(centre[2 * k]);
+        c.from.push_back(centre[2 * k + 1]);
+        c.along.push_back(mean[2 * k] / m * len);
+        c.along.push_back(mean[2 * k + 1] / m * len);
+    }
+    return c;
+}
+
 struct FieldScene::Impl {
     vtkNew<vtkRenderer> renderer;
     vtkNew<vtkImageData> image;
@@ -132,8 +206,117 @@ struct FieldScene::Impl {
     double box = 0.0;
     bool fitRequested = true;
 
+    // The current overlay.
+    CurrentOverlay overlay = CurrentOverlay::Off;
+    vtkNew<vtkPolyData> arrows;
+    vtkNew<vtkPolyDataMapper> arrowMapper;
+    vtkNew<vtkActor> arrowActor;
+    vtkNew<vtkImageData> flow;
+    vtkNew<vtkPolyData> seeds;
+    vtkNew<vtkStreamTracer> tracer;
+    vtkNew<vtkPolyDataMapper> lineMapper;
+    vtkNew<vtkActor> lineActor;
+    int arrowCount = 0, linePoints = 0;
+
+    void drawArrows(const CurrentPicture& c)
+    {
+        vtkNew<vtkPoints> pts;
+        vtkNew<vtkCellArray> lines;
+        const double z = 1e-3 * box;
+        const double cosA = std::cos(0.45), sinA = std::sin(0.45);
+        const std::size_t n = c.from.size() / 2;
+        for (std::size_t k = 0; k < n; ++k) {
+            const double x0 = c.from[2 * k], y0 = c.from[2 * k + 1];
+            const double ax = c.along[2 * k], ay = c.along[2 * k + 1];
+            const double tx = x0 + ax, ty = y0 + ay;
+            // Head: two strokes back from the tip, a third of the arrow long.
+            const double hx = -0.33 * ax, hy = -0.33 * ay;
+            const vtkIdType a = pts->InsertNextPoint(x0, y0, z);
+            const vtkIdType b = pts->InsertNextPoint(tx, ty, z);
+            const vtkIdType l = pts->InsertNextPoint(tx + cosA * hx - sinA * hy, ty + sinA * hx + cosA * hy, z);
+            const vtkIdType r = pts->InsertNextPoint(tx + cosA * hx + sinA * hy, ty - sinA * hx + cosA * hy, z);
+            const vtkIdType shaft[2] = {a, b}, left[2] = {b, l}, right[2] = {b, r};
+            lines->InsertNextCell(2, shaft);
+            lines->InsertNextCell(2, left);
+            lines->InsertNextCell(2, right);
+        }
+        arrows->SetPoints(pts);
+        arrows->SetLines(lines);
+        arrows->Modified();
+        arrowCount = static_cast<int>(n);
+        arrowActor->SetVisibility(n > 0);
+    }
+
+    void drawStreamlines(const Field& f, double reference)
+    {
+        const int bins = f.bins;
+        const double cell = f.cell();
+        flow->SetDimensions(bins, bins, 1);
+        flow->SetSpacing(cell, cell, 1.0);
+        flow->SetOrigin(0.5 * cell, 0.5 * cell, 0.0);
+        vtkNew<vtkFloatArray> v;
+        v->SetName("J");
+        v->SetNumberOfComponents(3);
+        v->SetNumberOfTuples(static_cast<vtkIdType>(bins) * bins);
+        for (int cy = 0; cy < bins; ++cy) {
+            for (int cx = 0; cx < bins; ++cx) {
+                double jx = f.at(cx, cy, 0), jy = f.at(cx, cy, 1);
+                // Masked cells stop a line: no flow is known there.
+                if ((!f.mask.empty() && f.masked(cx, cy)) || !std::isfinite(jx) || !std::isfinite(jy)) jx = jy = 0.0;
+                v->SetTuple3(static_cast<vtkIdType>(cy) * bins + cx, jx, jy, 0.0);
+            }
+        }
+        flow->GetPointData()->SetVectors(v);
+        flow->Modified();
+        vtkNew<vtkPoints> sp;
+        const int seedsPerSide = 14;
+        for (int j = 0; j < seedsPerSide; ++j) {
+            for (int i = 0; i < seedsPerSide; ++i) {
+                sp->InsertNextPoint((i + 0.5) * box / seedsPerSide, (j + 0.5) * box / seedsPerSide, 0.0);
+            }
+        }
+        seeds->SetPoints(sp);
+        seeds->Modified();
+        tracer->SetInputData(flow);
+        tracer->SetSourceData(seeds);
+        tracer->SetIntegratorTypeToRungeKutta4();
+        tracer->SetIntegrationDirectionToBoth();
+        tracer->SetIntegrationStepUnit(vtkStreamTracer::CELL_LENGTH_UNIT);
+        tracer->SetInitialIntegrationStep(0.3);
+        tracer->SetMaximumPropagation(0.25 * box);
+        tracer->SetMaximumNumberOfSteps(4000);
+        tracer->SetTerminalSpeed(1e-3 * reference);
+        tracer->Update();
+        vtkPolyData* out = tracer->GetOutput();
+        linePoints = out ? static_cast<int>(out->GetNumberOfPoints()) : 0;
+        lineActor->SetVisibility(linePoints > 0);
+        lineActor->SetPosition(0.0, 0.0, 1e-3 * box);
+    }
+
+    void hideOverlay()
+    {
+        arrowActor->VisibilityOff();
+        lineActor->VisibilityOff();
+        arrowCount = linePoints = 0;
+    }
+
     Impl()
     {
+        arrowMapper->SetInputData(arrows);
+        arrowActor->SetMapper(arrowMapper);
+        arrowActor->GetProperty()->SetColor(1.0, 1.0, 1.0);
+        arrowActor->GetProperty()->SetLineWidth(1.6);
+        arrowActor->GetProperty()->LightingOff();
+        arrowActor->VisibilityOff();
+        lineMapper->SetInputConnection(tracer->GetOutputPort());
+        lineMapper->ScalarVisibilityOff();
+        lineActor->SetMapper(lineMapper);
+        lineActor->GetProperty()->SetColor(1.0, 1.0, 1.0);
+        lineActor->GetProperty()->SetOpacity(0.8);
+        lineActor->GetProperty()->SetLineWidth(1.2);
+        lineActor->GetProperty()->LightingOff();
+        lineActor->VisibilityOff();
+
         lut = detail::make_viridis_lut();
         lut->SetNanColor(kMasked[0], kMasked[1], kMasked[2], 1.0);
         scalars->SetName("field");
@@ -164,6 +347,8 @@ struct FieldScene::Impl {
         renderer->SetBackground(kBackground[0], kBackground[1], kBackground[2]);
         renderer->AddActor(actor);
         renderer->AddActor(outline.actor);
+        renderer->AddActor(arrowActor);
+        renderer->AddActor(lineActor);
         renderer->AddActor2D(legend);
         renderer->AddActor2D(caption);
         renderer->GetActiveCamera()->ParallelProjectionOn();
@@ -184,7 +369,7 @@ struct FieldScene::Impl {
         const double w = std::max(16, size[0]), h = std::max(16, size[1]);
         fitRequested = false;
         // The box left of a legend strip, below the caption lines.
-        const double strip = std::max(0.18 * w, 110.0), pad = 14.0, captionH = 90.0;
+        const double strip = std::max(0.18 * w, 110.0), pad = 14.0, captionH = 110.0;
         const double availW = std::max(16.0, w - strip - 2.0 * pad), availH = std::max(16.0, h - captionH - 2.0 * pad);
         const double worldPerPixel = box / std::min(availW, availH);
         const double centreX = pad + 0.5 * availW, centreY = pad + 0.5 * availH;
@@ -210,11 +395,16 @@ FieldScene::~FieldScene() = default;
 vtkRenderer* FieldScene::renderer() const { return d_->renderer; }
 vtkInteractorObserver* FieldScene::interactorStyle() const { return d_->style; }
 void FieldScene::requestFit() { d_->fitRequested = true; }
+void FieldScene::setCurrentOverlay(CurrentOverlay o) { d_->overlay = o; }
+CurrentOverlay FieldScene::currentOverlay() const { return d_->overlay; }
+int FieldScene::overlayArrows() const { return d_->arrowCount; }
+int FieldScene::overlayStreamlinePoints() const { return d_->linePoints; }
 
 void FieldScene::show(const Frame& frame, FieldQuantity q)
 {
     const FieldPicture p = field_picture(frame, q);
     d_->caption->SetInput(p.caption.c_str());
+    d_->hideOverlay();
     if (p.bins <= 0) {
         d_->actor->VisibilityOff();
         d_->legend->VisibilityOff();
@@ -241,6 +431,23 @@ void FieldScene::show(const Frame& frame, FieldQuantity q)
     d_->actor->VisibilityOn();
     d_->legend->VisibilityOn();
     d_->outline.actor->VisibilityOn();
+
+    if (d_->overlay == CurrentOverlay::Off) return;
+    const CurrentPicture c = current_arrows(frame);
+    std::string line;
+    if (c.reference > 0.0) {
+        if (d_->overlay == CurrentOverlay::Arrows) {
+            d_->drawArrows(c);
+            line = "arrows: J(r) over " + std::to_string(c.block) + "×" + std::to_string(c.block) +
+                   " cells; one block long at |J| = " + fmt("%.3g", c.reference);
+        } else {
+            d_->drawStreamlines(frame.learned->current, c.reference);
+            line = "white lines: streamlines of J(r)";
+        }
+    } else {
+        line = "no current overlay: " + c.note;
+    }
+    d_->caption->SetInput((p.caption + "\n" + line).c_str());
 }
 
 }  // namespace entroscope::render

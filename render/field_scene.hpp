@@ -18,6 +18,21 @@ namespace entroscope::render {
 
 enum class FieldQuantity { LocalEpr, Density, CurrentMagnitude };
 
+// The coarse-grained probability current J(r) over any field: arrows on a
+// coarser grid (blocks of cells averaged) or streamlines traced through it.
+enum class CurrentOverlay { Off, Arrows, Streamlines };
+
+// What an overlay draws, in world coordinates (also for tests and vector
+// export): arrows from `from` with vector `along` (already scaled to their
+// drawn length), or polylines. Empty when the frame has no current field.
+struct CurrentPicture {
+    std::vector<double> from, along;      // 2 per arrow
+    double reference = 0.0;               // |J| drawn one block long (the 95 % quantile of the block means)
+    int block = 1;                        // cells per arrow block side
+    std::string note;                     // why it is empty
+};
+CurrentPicture current_arrows(const Frame& frame, int arrowsPerSide = 16);
+
 // A field ready to draw: bins x bins cell values (row y = 0 first), NaN
 // where masked; the colour range (0 to the 99th percentile of the unmasked
 // cells); legend title and caption. Empty (bins 0) when the frame carries
@@ -48,6 +63,12 @@ public:
     // why). Fits the camera to the box on the first picture or a new box.
     void show(const Frame& frame, FieldQuantity q);
     void requestFit();
+    // The current over the field, from the next show() on.
+    void setCurrentOverlay(CurrentOverlay o);
+    CurrentOverlay currentOverlay() const;
+    // What the last show() drew of it: arrows, and points on streamlines.
+    int overlayArrows() const;
+    int overlayStreamlinePoints() const;
 
 private:
     struct Impl;

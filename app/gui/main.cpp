@@ -13,6 +13,7 @@
 
 #include "app/gui/default_session.hpp"
 #include "app/gui/main_window.hpp"
+#include "render/field_scene.hpp"
 #include "entroscope/core/config.hpp"
 #include "entroscope/core/errors.hpp"
 #include "widgets/vtk_view.hpp"
@@ -92,6 +93,11 @@ int main(int argc, char** argv)
                                                       "(default), position (v_x) or active (v_g, AOUP)."),
                                        QStringLiteral("off|position|active"), QStringLiteral("off"));
     parser.addOption(arrowsOpt);
+    const QCommandLineOption currentOpt(QStringLiteral("current"),
+                                        QStringLiteral("The coarse-grained current J(r) over the field view: off "
+                                                       "(default), arrows or streamlines."),
+                                        QStringLiteral("off|arrows|streamlines"), QStringLiteral("off"));
+    parser.addOption(currentOpt);
     parser.addOption(preferOpt);
     parser.addOption(reportOpt);
     parser.addOption(simThreadsOpt);
@@ -128,6 +134,11 @@ int main(int argc, char** argv)
     const QString arrows = parser.value(arrowsOpt);
     if (arrows != QLatin1String("off") && arrows != QLatin1String("position") && arrows != QLatin1String("active")) {
         std::fprintf(stderr, "entroscope: --arrows: expected off, position or active\n");
+        return 2;
+    }
+    const QString current = parser.value(currentOpt);
+    if (current != QLatin1String("off") && current != QLatin1String("arrows") && current != QLatin1String("streamlines")) {
+        std::fprintf(stderr, "entroscope: --current: expected off, arrows or streamlines\n");
         return 2;
     }
 
@@ -175,6 +186,10 @@ int main(int argc, char** argv)
             window.setArrows(entroscope::gui::MainWindow::Arrows::PositionPart);
         } else if (arrows == QLatin1String("active")) {
             window.setArrows(entroscope::gui::MainWindow::Arrows::ActivePart);
+        }
+        if (current != QLatin1String("off")) {
+            window.setCurrentOverlay(current == QLatin1String("arrows") ? entroscope::render::CurrentOverlay::Arrows
+                                                                         : entroscope::render::CurrentOverlay::Streamlines);
         }
         window.show();
         const bool report = parser.isSet(reportOpt);

@@ -363,6 +363,22 @@ void MainWindow::buildMenus()
         fieldActions_->addAction(a);
         connect(a, &QAction::triggered, this, [this, m = mode] { setFieldShown(m); });
     }
+    QActionGroup* overlays = new QActionGroup(this);
+    overlays->setExclusive(true);
+    overlayActions_ = overlays;
+    const std::pair<CurrentOverlay, QString> overlayChoices[] = {
+        {CurrentOverlay::Off, tr("No current over the field")},
+        {CurrentOverlay::Arrows, tr("Current J(r) over the field: a&rrows")},
+        {CurrentOverlay::Streamlines, tr("Current J(r) over the field: &streamlines")},
+    };
+    for (const auto& [mode, text] : overlayChoices) {
+        QAction* a = viewMenu->addAction(text);
+        a->setCheckable(true);
+        a->setChecked(mode == currentOverlay());
+        a->setData(static_cast<int>(mode));
+        overlays->addAction(a);
+        connect(a, &QAction::triggered, this, [this, m = mode] { setCurrentOverlay(m); });
+    }
     viewMenu->addSeparator();
     QAction* plotsShown = plotDock_->toggleViewAction();
     plotsShown->setText(tr("&Plots"));
@@ -406,6 +422,21 @@ void MainWindow::setFieldShown(FieldShown f)
     }
     fieldPane_->setVisible(f != FieldShown::Off);
     showField(true);
+}
+
+void MainWindow::setCurrentOverlay(CurrentOverlay o)
+{
+    fieldScene_->setCurrentOverlay(o);
+    for (QAction* a : overlayActions_->actions()) {
+        const QSignalBlocker block(a);
+        a->setChecked(a->data().toInt() == static_cast<int>(o));
+    }
+    showField(true);
+}
+
+MainWindow::CurrentOverlay MainWindow::currentOverlay() const
+{
+    return fieldScene_->currentOverlay();
 }
 
 void MainWindow::applyFieldSettings()

@@ -21,6 +21,7 @@ class QDoubleSpinBox;
 namespace entroscope::render {
 class ParticleScene;
 class FieldScene;
+enum class CurrentOverlay;
 }
 namespace entroscope::widgets {
 class EntropyPanel;
@@ -54,6 +55,12 @@ public:
     void setArrows(Arrows a);
     Arrows arrows() const { return arrows_; }
     void setFieldShown(FieldShown f);
+    // The coarse-grained current J(r) over the field view (arrows or
+    // streamlines of the newest evaluated state).
+    using CurrentOverlay = render::CurrentOverlay;
+    void setCurrentOverlay(CurrentOverlay o);
+    CurrentOverlay currentOverlay() const;
+    render::FieldScene* fieldScene() const { return fieldScene_.get(); }
     FieldShown fieldShown() const { return fieldShown_; }
     // The frame the field view draws (null before the first evaluation).
     std::shared_ptr<const Frame> shownFieldFrame() const { return fieldFrom_; }
@@ -117,6 +124,7 @@ private:
     std::shared_ptr<const Frame> fieldFrom_;
     bool fieldDrawn_ = false;
     QActionGroup* fieldActions_ = nullptr;
+    QActionGroup* overlayActions_ = nullptr;
     Arrows arrows_ = Arrows::Off;
     QActionGroup* arrowActions_ = nullptr;
     widgets::ParameterPanel* panel_ = nullptr;

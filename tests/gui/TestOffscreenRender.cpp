@@ -236,6 +236,8 @@ private Q_SLOTS:
     void fieldPictureMasksSparseCellsAndSaysWhyWhenAbsent();
     void fieldViewDrawsMaskedCellsGreyNotAsZero();
     void arrowsShowTheFlowOfThisStateOnly();
+    void currentOverlayAveragesBlocksAndScalesToTheReference();
+    void currentOverlayDrawsArrowsOrStreamlinesOverTheField();
 };
 
 void TestOffscreenRender::initTestCase()
@@ -459,6 +461,80 @@ void TestOffscreenRender::arrowsShowTheFlowOfThisStateOnly()
     QCOMPARE(r.scene().showArrows(*f.state, std::vector<double>(6, 1.0), 2.5 * radius), 0.0);
     QVERIFY(!r.scene().arrowsShown());
     QCOMPARE(whitePixels(), without);
+}
+
+void TestOffscreenRender::currentOverlayAveragesBlocksAndScalesToTheReference()
+{
+    Frame f = field_frame();
+    const double cell = f.state->box / 4.0;
+    CurrentPicture c = current_arrows(f, 2);  // 2 x 2 blocks of 2 x 2 cells
+    QCOMPARE(c.block, 2);
+    QCOMPARE(c.from.size(), std::size_t(8));
+    QCOMPARE(c.reference, 5.0);
+    for (std::size_t k = 0; k < 4; ++k) {
+        // Along (3, 4) / 5, one block (less a tenth) long.
+        QVERIFY(std::abs(c.along[2 * k] - 0.6 * 0.9 * 2 * cell) < 1e-9);
+        QVERIFY(std::abs(c.along[2 * k + 1] - 0.8 * 0.9 * 2 * cell) < 1e-9);
+    }
+    QVERIFY(std::abs(c.from[0] - cell) < 1e-9 && std::abs(c.from[1] - cell) < 1e-9);  // the first block's centre
+
+    // A block with three of its four cells masked is left out; one with two
+    // is kept, at the mean position of its present cells.
+    auto e = std::make_shared<entroscope::Evaluation>(*f.learned);
+    e->current.mask.assign(16, 0);
+    for (int k : {0, 1, 4}) e->current.mask[static_cast<std::size_t>(k)] = 1;       // block (0, 0)
+    for (int k : {2, 3}) e->current.mask[static_cast<std::size_t>(k)] = 1;          // block (1, 0): row 0 masked
+    e->current.value[2 * 6] = 30.0;  // cell (2, 1) of block (1, 0): its mean becomes (16.5, 4)
+    f.learned = e;
+    c = current_arrows(f, 2);
+    QCOMPARE(c.from.size(), std::size_t(6));
+    QVERIFY(std::abs(c.from[0] - 3.0 * cell) < 1e-9 && std::abs(c.from[1] - 1.5 * cell) < 1e-9);
+    // The reference is the 95 % quantile of |J| over the three blocks; the
+    // strong block is capped at 1.3 blocks.
+    const double strong = std::hypot(c.along[0], c.along[1]);
+    QVERIFY2(strong <= 1.3 * 0.9 * 2 * cell + 1e-9, qPrintable(QString::number(strong)));
+    QVERIFY(c.reference > 5.0);
+
+    // No flow: nothing drawn, and the note says why.
+    for (double& v : e->current.value) v = 0.0;
+    c = current_arrows(f, 2);
+    QVERIFY(c.from.empty());
+    QVERIFY(c.note.find("0 everywhere") != std::string::npos);
+    // No current field at all.
+    e->current = entroscope::Field{};
+    QVERIFY(current_arrows(f, 2).from.empty());
+    QVERIFY(!current_arrows(fixed_frame(false), 2).note.empty());
+}
+
+void TestOffscreenRender::currentOverlayDrawsArrowsOrStreamlinesOverTheField()
+{
+    OffscreenRenderer r(kWidth, kHeight);
+    const auto whitePixels = [&] {
+        const std::vector<unsigned char> rgb = r.renderRgb();
+        int white = 0;
+        for (std::size_t k = 0; k + 2 < rgb.size(); k += 3)
+            if (rgb[k] >= 245 && rgb[k + 1] >= 245 && rgb[k + 2] >= 245) ++white;
+        return white;
+    };
+    r.fieldScene().show(field_frame(), FieldQuantity::Density);  // no density field: nothing but the caption
+    r.fieldScene().show(field_frame(), FieldQuantity::LocalEpr);
+    const int plain = whitePixels();
+    QCOMPARE(r.fieldScene().overlayArrows(), 0);
+    r.fieldScene().setCurrentOverlay(CurrentOverlay::Arrows);
+    r.fieldScene().show(field_frame(), FieldQuantity::LocalEpr);
+    QCOMPARE(r.fieldScene().overlayArrows(), 16);  // one per cell: 4 cells per side is below 16 arrows per side
+    const int arrows = whitePixels();
+    r.fieldScene().setCurrentOverlay(CurrentOverlay::Streamlines);
+    r.fieldScene().show(field_frame(), FieldQuantity::LocalEpr);
+    QCOMPARE(r.fieldScene().overlayArrows(), 0);
+    QVERIFY(r.fieldScene().overlayStreamlinePoints() > 14 * 14);  // every seed traced some way
+    const int lines = whitePixels();
+    qInfo("white pixels: %d plain, %d with arrows, %d with streamlines", plain, arrows, lines);
+    QVERIFY(arrows > plain + 16 * 10);
+    QVERIFY(lines > plain + 200);
+    r.fieldScene().setCurrentOverlay(CurrentOverlay::Off);
+    r.fieldScene().show(field_frame(), FieldQuantity::LocalEpr);
+    QCOMPARE(whitePixels(), plain);
 }
 
 #include "TestOffscreenRender.moc"
