@@ -13,7 +13,6 @@ namespace entroscope::render {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
-constexpr float kNaNf = std::numeric_limits<float>::quiet_NaN();
 
 // UTF-8 pieces (written out so the source stays ASCII).
 const char* const kSigmaI = "\xCF\x83\xE1\xB5\xA2";  // σᵢ
@@ -163,75 +162,6 @@ std::string legend_title(Quantity q, ModelKind model, bool unicode)
     }
     std::string title = info.units.empty() ? name : name + " (" + info.units + ")";
     return detail.empty() ? title : title + "\n" + detail;
-}
-
-std::vector<float> local_area_fraction(const State& s, const Config& cfg, double w)
-{
-    const int n = s.n();
-    std::vector<float> out(static_cast<std::size_t>(n), kNaNf);
-    const double L = s.box;
-    if (n == 0 || !(L > 0.0) || s.x.size() != 2 * static_cast<std::size_t>(n)) {
-        return out;
-    }
-    if (!(w > 0.0)) {
-        w = cfg.model == ModelKind::Aoup ? 2.0 * cfg.r0 : cfg.sigma;
-    }
-    const double rc = 3.0 * w;
-    const double rc2 = rc * rc;
-    const double inv2w2 = 1.0 / (2.0 * w * w);
-    // Renormalised for the cut at 3 w (which keeps 1 - e^{-9/2} of the kernel).
-    const double norm = cfg.particle_area() / (2.0 * kPi * w * w * (1.0 - std::exp(-4.5)));
-    const auto wrap = [L](double d) { return d - L * std::round(d / L); };
-    std::vector<double> sum(static_cast<std::size_t>(n), 0.0);
-    const int cells = static_cast<int>(std::floor(L / rc));
-    if (cells < 3) {
-        for (int i = 0; i < n; ++i) {
-            for (int j = 0; j < n; ++j) {
-                const double dx = wrap(s.x[2 * i] - s.x[2 * j]);
-                const double dy = wrap(s.x[2 * i + 1] - s.x[2 * j + 1]);
-                const double r2 = dx * dx + dy * dy;
-                if (r2 <= rc2) {
-                    sum[i] += std::exp(-r2 * inv2w2);
-                }
-            }
-        }
-    } else {
-        // Cell list: each cell at least rc wide, neighbours among the 3 x 3 block.
-        const double h = L / cells;
-        const auto cell_of = [&](double v) {
-            int c = static_cast<int>(std::floor(v / h));
-            return ((c % cells) + cells) % cells;
-        };
-        std::vector<int> head(static_cast<std::size_t>(cells) * cells, -1), next(static_cast<std::size_t>(n), -1);
-        std::vector<int> home(static_cast<std::size_t>(n));
-        for (int i = 0; i < n; ++i) {
-            const int c = cell_of(s.x[2 * i + 1]) * cells + cell_of(s.x[2 * i]);
-            home[i] = c;
-            next[i] = head[c];
-            head[c] = i;
-        }
-        for (int i = 0; i < n; ++i) {
-            const int cx = home[i] % cells;
-            const int cy = home[i] / cells;
-            for (int oy = -1; oy <= 1; ++oy) {
-                for (int ox = -1; ox <= 1; ++ox) {
-                    const int c = ((cy + oy + cells) % cells) * cells + (cx + ox + cells) % cells;
-                    for (int j = head[c]; j >= 0; j = next[j]) {
-                        const double dx = wrap(s.x[2 * i] - s.x[2 * j]);
-                        const double dy = wrap(s.x[2 * i + 1] - s.x[2 * j + 1]);
-                        const double r2 = dx * dx + dy * dy;
-                        if (r2 <= rc2) {
-                            sum[i] += std::exp(-r2 * inv2w2);
-                        }
-                    }
-                }
-            }
-        }
-    }
-    for (int i = 0; i < n; ++i) {
-        out[i] = static_cast<float>(norm * sum[i]);
-    }
-    return out;
 }
 
 QuantityValues quantity_values(const Frame& frame, Quantity q)

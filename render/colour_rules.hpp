@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "entroscope/analysis/phase.hpp"
 #include "entroscope/core/config.hpp"
 
 namespace entroscope {
@@ -74,11 +75,9 @@ struct QuantityValues {
 // another state. Non-finite values are kept (the scene draws NaN grey).
 QuantityValues quantity_values(const Frame& frame, Quantity q);
 
-// Local area fraction at each particle: phi_i = a sum_j exp(-r_ij^2 / (2 w^2)) / (2 pi w^2)
-// over the periodic box (minimum image, truncated at 3 w and renormalised for
-// it, the particle itself included), a = cfg.particle_area(). w <= 0: a
-// particle diameter (2 r0 for AOUP, sigma for ABP).
-std::vector<float> local_area_fraction(const State& s, const Config& cfg, double w = 0.0);
+// Local area fraction at each particle: the engine's (analysis/phase.hpp),
+// named here too because it is one of the view's quantities.
+using entroscope::local_area_fraction;
 
 // ---------------------------------------------------------------------------
 // Colour ranges

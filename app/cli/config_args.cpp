@@ -37,24 +37,25 @@ json config_file_json(const Args& a) {
     return j;
 }
 
-Config load_config(const Args& a) {
+Config load_config(const Args& a, const std::set<std::string>& skip) {
     json j = config_file_json(a);
+    const auto has = [&](const char* flag) { return skip.count(flag) == 0 && a.has(flag); };
     if (const auto m = a.value("--kind")) j["model"] = *m;  // --model names a checkpoint
-    if (a.has("--n")) j["n"] = a.integer("--n", 0);
-    if (a.has("--phi")) {
+    if (has("--n")) j["n"] = a.integer("--n", 0);
+    if (has("--phi")) {
         j.erase("box");
         j["phi"] = a.number("--phi", 0);
     }
-    if (a.has("--v0") && a.has("--pe")) throw ConfigError("--pe", "give at most one of --v0 and --pe");
-    if (a.has("--v0")) {
+    if (has("--v0") && has("--pe")) throw ConfigError("--pe", "give at most one of --v0 and --pe");
+    if (has("--v0")) {
         j.erase("pe");
         j["v0"] = a.number("--v0", 0);
     }
-    if (a.has("--pe")) {
+    if (has("--pe")) {
         j.erase("v0");
         j["pe"] = a.number("--pe", 0);
     }
-    if (a.has("--seed")) {
+    if (has("--seed")) {
         const auto s = a.integer("--seed", 0);
         if (s < 0) throw ConfigError("--seed", "must be >= 0");
         j["seed"] = s;

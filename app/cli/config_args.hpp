@@ -19,7 +19,9 @@ std::set<std::string> with_config_flags(std::set<std::string> s);
 nlohmann::json config_file_json(const Args& a);
 
 // The config is the file (or the model's defaults) with command-line
-// overrides applied to its JSON, so validation names the same keys.
-Config load_config(const Args& a);
+// overrides applied to its JSON, so validation names the same keys. The
+// overrides named in `skip` are left out (a command that gives --phi and
+// --pe a meaning of its own: sweep's lists).
+Config load_config(const Args& a, const std::set<std::string>& skip = {});
 
 }  // namespace entroscope::cli

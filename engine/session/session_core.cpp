@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "entroscope/analysis/estimators.hpp"
+#include "entroscope/analysis/phase.hpp"
 #include "entroscope/core/errors.hpp"
 #include "entroscope/core/seeding.hpp"
 #include "entroscope/learn/replay_buffer.hpp"
@@ -419,6 +420,7 @@ std::shared_ptr<const Evaluation> SessionCore::evaluate(bool with_divergence, st
             ev->sigma = grid.average(e.sigma_sq);
             ev->current = grid.current(e.v_x);
         }
+        ev->phase = phase_indicators(*state, learn_cfg_);
     } catch (const NumericalError& err) {
         fail(std::string("Training stopped (numerical, while estimating): ") + err.what());
         return nullptr;

@@ -338,6 +338,160 @@ private Q_SLOTS:
         }
     }
 
+    // --- sweep -------------------------------------------------------------
+    static QJsonArray sweepPoints(const QByteArray& out) { return QJsonDocument::fromJson(out).object()["points"].toArray(); }
+    static QStringList tinySweep(const QString& cfg) {
+        return {"sweep", "--config", cfg, "--burn-in", "200", "--samples", "3", "--sample-every", "50", "--json"};
+    }
+
+    void sweepWritesOneRowPerGridPointInGridOrderWithTheContractKeys() {
+        // The shipped network transferred (the default) to a tiny ABP system.
+        const auto cfg = write("sweep.json", R"({"model":"abp","n":64,"phi":0.3,"interaction":"wca","seed":2})");
+        const auto table = dir.filePath("grid.csv");
+        auto args = tinySweep(cfg);
+        args += {"--phi", "0.2,0.4", "--pe", "10:50:2", "--out", table};
+        const auto r = cli(args);
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonArray pts = sweepPoints(r.out);
+        QCOMPARE(pts.size(), 4);
+        const double phis[] = {0.2, 0.2, 0.4, 0.4}, pes[] = {10, 50, 10, 50};
+        for (int k = 0; k < 4; ++k) {
+            const QJsonObject p = pts[k].toObject();
+            QCOMPARE(p["index"].toInt(), k);
+            QCOMPARE(p["phi"].toDouble(), phis[k]);
+            QCOMPARE(p["pe"].toDouble(), pes[k]);
+            for (const char* key : {"epr_active", "epr_active_div", "epr_total_network_free"}) {
+                const QJsonObject e = p[key].toObject();
+                QVERIFY2(std::isfinite(e["mean"].toDouble()) && e["se"].toDouble() >= 0 && e.contains("mean"), key);
+            }
+            // ABP has positional noise: no network-free active part, a finite total.
+            QVERIFY(p.contains("epr_active_network_free") && p["epr_active_network_free"].isNull());
+            QVERIFY(p["epr_total"].isObject());
+            const double c = p["largest_cluster_fraction"].toDouble(-1);
+            QVERIFY(c >= 0 && c <= 1);
+            QVERIFY(p.contains("density_bimodality"));
+            QVERIFY(p["phase"].toString() == "homogeneous" || p["phase"].toString() == "separated");
+            QCOMPARE(p["states"].toInt(), 3);
+            QCOMPARE(p["evaluations"].toInt(), 3);
+            QVERIFY(p["network_step"].toInt() > 0);  // the shipped network's own steps
+            QVERIFY(p["note"].toString().contains("transferred"));
+        }
+        // The CSV holds the same rows and numbers.
+        QFile f(table);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QStringList lines = QString::fromUtf8(f.readAll()).trimmed().split('\n');
+        QCOMPARE(lines.size(), 5);
+        const QStringList head = lines[0].split(',');
+        for (const char* key : {"phi", "pe", "phase", "largest_cluster_fraction", "density_bimodality", "epr_active_mean", "epr_active_se",
+                                "epr_active_network_free_mean", "epr_total_network_free_mean"})
+            QVERIFY2(head.contains(key), key);
+        for (int k = 0; k < 4; ++k) {
+            const QStringList cells = lines[k + 1].split(',');
+            const QJsonObject p = pts[k].toObject();
+            QCOMPARE(cells[head.indexOf("phi")].toDouble(), phis[k]);
+            QCOMPARE(cells[head.indexOf("pe")].toDouble(), pes[k]);
+            QCOMPARE(cells[head.indexOf("phase")], p["phase"].toString());
+            QVERIFY(std::fabs(cells[head.indexOf("epr_active_mean")].toDouble() - p["epr_active"].toObject()["mean"].toDouble()) <=
+                    1e-8 * std::fabs(p["epr_active"].toObject()["mean"].toDouble()));
+            QVERIFY(cells[head.indexOf("epr_active_network_free_mean")].isEmpty());
+        }
+    }
+
+    void sweepResumeSkipsTheFinishedPoints() {
+        const auto cfg = write("resume.json", R"({"model":"abp","n":64,"phi":0.3,"interaction":"wca"})");
+        const auto table = dir.filePath("resume.jsonl");
+        auto args = tinySweep(cfg);
+        args += {"--model", "none", "--pe", "20", "--out", table};
+        auto r = cli(QStringList(args) << "--phi" << "0.2,0.4");
+        QVERIFY2(r.code == 0, r.err.constData());
+        QCOMPARE(sweepPoints(r.out).size(), 2);
+        // Mark the finished rows: a skipped point keeps its row as it was.
+        QFile f(table);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QByteArray text = f.readAll();
+        f.close();
+        QCOMPARE(text.count('\n'), 2);
+        text.replace("phase indicators only", "MARK");
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write(text);
+        f.close();
+        r = cli(QStringList(args) << "--phi" << "0.2,0.4,0.6" << "--resume");
+        QVERIFY2(r.code == 0, r.err.constData());
+        QVERIFY2(r.err.contains("2 already in the table, 1 to run"), r.err.constData());
+        const QJsonArray pts = sweepPoints(r.out);
+        QCOMPARE(pts.size(), 3);
+        QCOMPARE(pts[0].toObject()["note"].toString(), QString("no network: MARK"));
+        QCOMPARE(pts[1].toObject()["note"].toString(), QString("no network: MARK"));
+        QCOMPARE(pts[2].toObject()["phi"].toDouble(), 0.6);
+        QVERIFY(!pts[2].toObject()["note"].toString().contains("MARK"));
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.readAll().count('\n'), 3);
+        f.close();
+        // Nothing left to run: the table stays, the rows come back.
+        r = cli(QStringList(args) << "--phi" << "0.2,0.4,0.6");
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.err.contains("3 already in the table, 0 to run"));
+        QCOMPARE(sweepPoints(r.out).size(), 3);
+        // --resume insists on an existing table.
+        r = cli(QStringList(args) << "--phi" << "0.2" << "--resume" << "--out" << dir.filePath("absent.jsonl"));
+        QCOMPARE(r.code, 2);
+        QVERIFY(r.err.contains("--resume"));
+    }
+
+    void sweepOnlyTakesEveryNthPointFromTheIth() {
+        const auto cfg = write("only.json", R"({"model":"abp","n":64,"phi":0.3,"interaction":"wca"})");
+        const QString list = "0.1,10;0.2,10;0.3,10;0.4,10;0.5,10";
+        QList<double> seen;
+        for (const QString& slice : {QString("1/2"), QString("0/2")}) {
+            auto args = tinySweep(cfg);
+            args += {"--model", "none", "--points", list, "--only", slice};
+            const auto r = cli(args);
+            QVERIFY2(r.code == 0, r.err.constData());
+            const QJsonArray pts = sweepPoints(r.out);
+            const QList<int> want = slice == "1/2" ? QList<int>{1, 3} : QList<int>{0, 2, 4};
+            QCOMPARE(pts.size(), want.size());
+            for (int k = 0; k < pts.size(); ++k) {
+                QCOMPARE(pts[k].toObject()["index"].toInt(), want[k]);
+                QCOMPARE(pts[k].toObject()["phi"].toDouble(), 0.1 * (want[k] + 1));
+                seen << pts[k].toObject()["phi"].toDouble();
+            }
+        }
+        QCOMPARE(seen.size(), 5);  // the two slices partition the list
+    }
+
+    void sweepRefusesBadInputWithExitTwoNamingTheOption_data() {
+        QTest::addColumn<QStringList>("extra");
+        QTest::addColumn<QString>("option");
+        QTest::newRow("range without count") << QStringList{"--phi", "0.1:0.5", "--pe", "10"} << "--phi";
+        QTest::newRow("count zero") << QStringList{"--phi", "0.1:0.5:0", "--pe", "10"} << "--phi";
+        QTest::newRow("not a number") << QStringList{"--phi", "0.2,abc", "--pe", "10"} << "--phi";
+        QTest::newRow("empty item") << QStringList{"--phi", "0.2,,0.3", "--pe", "10"} << "--phi";
+        QTest::newRow("phi out of range") << QStringList{"--phi", "0.2,0.99", "--pe", "10"} << "--phi";
+        QTest::newRow("negative pe") << QStringList{"--phi", "0.2", "--pe", "-5"} << "--pe";
+        QTest::newRow("missing pe") << QStringList{"--phi", "0.2"} << "--pe";
+        QTest::newRow("point without pe") << QStringList{"--points", "0.3"} << "--points";
+        QTest::newRow("points and a grid") << QStringList{"--points", "0.3,10", "--phi", "0.2"} << "--points";
+        QTest::newRow("slice past the end") << QStringList{"--phi", "0.2", "--pe", "10", "--only", "2/2"} << "--only";
+        QTest::newRow("slice malformed") << QStringList{"--phi", "0.2", "--pe", "10", "--only", "1"} << "--only";
+        QTest::newRow("no samples") << QStringList{"--phi", "0.2", "--pe", "10", "--samples", "0"} << "--samples";
+        QTest::newRow("missing model") << QStringList{"--phi", "0.2", "--pe", "10", "--model", "absent.pt"} << "--model";
+    }
+    void sweepRefusesBadInputWithExitTwoNamingTheOption() {
+        QFETCH(QStringList, extra);
+        QFETCH(QString, option);
+        const auto cfg = write("badsweep.json", R"({"model":"abp","n":64,"phi":0.3,"interaction":"wca"})");
+        const auto out = dir.filePath("badsweep.csv");
+        QStringList args{"sweep", "--config", cfg, "--burn-in", "10", "--samples", "1", "--sample-every", "10", "--out", out, "--json"};
+        args += extra;
+        const auto r = cli(args);
+        QCOMPARE(r.code, 2);
+        QVERIFY(r.out.isEmpty());
+        const QString err = QString::fromUtf8(r.err).trimmed();
+        QCOMPARE(err.count('\n'), 0);
+        QVERIFY2(err.contains(option), qPrintable(err));
+        QVERIFY(!QFile::exists(out));
+    }
+
     void missingConfigFileExitsTwo() {
         const auto r = cli({"simulate", "--config", "/nonexistent/x.json", "--steps", "1"});
         QCOMPARE(r.code, 2);

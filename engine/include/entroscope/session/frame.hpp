@@ -14,6 +14,7 @@
 #include "entroscope/analysis/estimators.hpp"
 #include "entroscope/analysis/fields.hpp"
 #include "entroscope/analysis/observables.hpp"
+#include "entroscope/analysis/phase.hpp"
 #include "entroscope/core/config.hpp"
 #include "entroscope/core/state.hpp"
 
@@ -43,6 +44,11 @@ struct Evaluation {
     // Gridded (empty when fields are off): kernel density, kernel average of
     // sigma_sq (masked where sparse) and the coarse-grained current of v_x.
     Field density, sigma, current;
+
+    // Homogeneous or phase-separated (analysis/phase.hpp, default options):
+    // of the positions alone, computed with every evaluation (about 3 ms at
+    // N = 4096), so that every state with learned values has them too.
+    PhaseIndicators phase;
 };
 
 // The global estimate over the session's estimate window: per particle,
