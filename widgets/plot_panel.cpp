@@ -23,6 +23,7 @@
 #include <map>
 #include <vector>
 
+#include "entroscope/analysis/phase.hpp"
 #include "render/colour_rules.hpp"
 
 namespace entroscope::widgets {
@@ -412,7 +413,8 @@ void PlotPanel::takeFrames(const std::shared_ptr<const Frame>& newest, const std
         for (Plot p : {Plot::Epr, Plot::Diagnostics, Plot::Training}) box(p).news = true;
     }
     takeHistograms(newest, learned);
-    if (sinceDraw_.elapsed() < redrawMs_) return;
+    // Hidden (the dock closed or another tab in front): collect, draw later.
+    if (!isVisible() || sinceDraw_.elapsed() < redrawMs_) return;
     bool any = false;
     for (int i = 0; i < kPlots; ++i) {
         Box& b = *boxes_[static_cast<std::size_t>(i)];
@@ -464,7 +466,7 @@ void PlotPanel::takeHistograms(const std::shared_ptr<const Frame>& newest, const
         (densityStep_ == ~std::uint64_t(0) || sinceDensity_.elapsed() >= 500)) {
         densityStep_ = newest->state->step;
         sinceDensity_.restart();
-        const std::vector<float> phi = render::local_area_fraction(*newest->state, newest->config);
+        const std::vector<float> phi = entroscope::local_area_fraction(*newest->state, newest->config);
         densityHist_.add(histogram(phi, 0.0, kDensityTop, kHistogramBins));
         box(Plot::DensityHistogram).news = true;
     }

@@ -30,7 +30,10 @@
 #include "render/particle_scene.hpp"
 #include "widgets/entropy_panel.hpp"
 #include "widgets/parameter_panel.hpp"
+#include "widgets/phase_diagram.hpp"
 #include "widgets/plot_panel.hpp"
+#include "app/gui/sweep_controller.hpp"
+#include <QTemporaryDir>
 #include "widgets/vtk_view.hpp"
 #include "render/field_scene.hpp"
 
@@ -183,7 +186,18 @@ MainWindow::MainWindow(const Config& cfg, const LiveOptions& opt, QWidget* paren
     plotDock_->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable |
                            QDockWidget::DockWidgetClosable);
     addDockWidget(Qt::BottomDockWidgetArea, plotDock_);
+    // The phase-diagram explorer: a tab beside the plots.
+    phase_ = new widgets::PhaseDiagram(this);
+    phase_->setObjectName("phaseDiagram");
+    phaseDock_ = new QDockWidget(tr("Phase diagram"), this);
+    phaseDock_->setObjectName("phaseDock");
+    phaseDock_->setWidget(phase_);
+    phaseDock_->setFeatures(plotDock_->features());
+    addDockWidget(Qt::BottomDockWidgetArea, phaseDock_);
+    tabifyDockWidget(plotDock_, phaseDock_);
+    plotDock_->raise();
     resizeDocks({plotDock_}, {270}, Qt::Vertical);
+    sweeps_ = new SweepController(this);
 
     timeLabel_ = new QLabel(this);
     stepLabel_ = new QLabel(this);
@@ -233,6 +247,19 @@ MainWindow::MainWindow(const Config& cfg, const LiveOptions& opt, QWidget* paren
     connect(panel_, &widgets::ParameterPanel::resetRequested, this, &MainWindow::rebuildFromPanel);
     connect(panel_, &widgets::ParameterPanel::modelChanged, this, &MainWindow::switchModel);
     connect(entropy_, &widgets::EntropyPanel::colourByChanged, this, &MainWindow::setColourBy);
+    connect(phase_, &widgets::PhaseDiagram::sweepRequested, this, &MainWindow::startSweep);
+    connect(phase_, &widgets::PhaseDiagram::sweepCancelRequested, sweeps_, &SweepController::cancel);
+    connect(phase_, &widgets::PhaseDiagram::pointActivated, this, &MainWindow::goToPoint);
+    connect(sweeps_, &SweepController::pointFinished, phase_, &widgets::PhaseDiagram::addSweepResult);
+    connect(sweeps_, &SweepController::progress, phase_, &widgets::PhaseDiagram::setSweepProgress);
+    connect(sweeps_, &SweepController::finished, this, [this](bool cancelled, const QString& error) {
+        phase_->setSweepRunning(false);
+        if (!error.isEmpty()) {
+            phase_->setSweepMessage(tr("The sweep stopped: %1").arg(error));
+        } else {
+            phase_->setSweepMessage(cancelled ? tr("Sweep cancelled; the finished points are kept.") : tr("Sweep finished."));
+        }
+    });
     if (!trainingEnabled_) {
         trainLabel_->setText(tr("training off"));
     }
@@ -259,9 +286,91 @@ MainWindow::MainWindow(const Config& cfg, const LiveOptions& opt, QWidget* paren
     panel_->setRunning(true);
 }
 
+void MainWindow::startSweep(const widgets::SweepRequest& r)
+{
+    const auto newest = sim_ ? sim_->latest() : nullptr;
+    if (!newest) {
+        phase_->setSweepMessage(tr("Cannot start the sweep: no system is running."));
+        return;
+    }
+    if (sweeps_->running()) {
+        phase_->setSweepMessage(tr("A sweep is running; cancel it first."));
+        return;
+    }
+    Config base = newest->config;
+    if (r.n > 0 && r.n != base.n) {
+        if (!base.types.empty()) {
+            phase_->setSweepMessage(tr("Cannot start the sweep: this system has particle types for N = %1; sweep it at "
+                                       "its own N (0).").arg(base.n));
+            return;
+        }
+        base.n = r.n;
+    }
+    SweepOptions opt = r.options;
+    const std::vector<SweepPoint> points = r.points;
+    const int threads = r.threads;
+    const auto launch = [this, base, points, threads](SweepOptions o) {
+        if (!sweeps_->start(base, points, o, threads)) return;
+        phase_->setSweepRunning(true);
+        phase_->setSweepMessage(tr("Sweeping %1 point(s) of N = %2 on %3 thread(s); the live run shares the cores.")
+                                    .arg(points.size())
+                                    .arg(base.n)
+                                    .arg(threads));
+    };
+    if (r.network == widgets::SweepRequest::Network::None) {
+        launch(opt);
+        return;
+    }
+    const bool haveNetwork = newest->training.model_generation > 0 && trainingEnabled_;
+    if (!haveNetwork) {
+        if (r.network == widgets::SweepRequest::Network::Transfer) {
+            phase_->setSweepMessage(tr("Cannot transfer a network: none is running. Train one at each point, or sweep "
+                                       "the phase only."));
+            return;
+        }
+        launch(opt);  // a fresh network at each point
+        return;
+    }
+    // The running network, as it is now, goes to every point.
+    if (!sweepDir_) sweepDir_ = std::make_unique<QTemporaryDir>();
+    const QString path = sweepDir_->filePath(QStringLiteral("sweep-network.pt"));
+    phase_->setSweepMessage(tr("Saving the running network for the sweep…"));
+    sim_->session().save_model(path.toStdString(), [this, path, opt, launch](const std::string& error) mutable {
+        QMetaObject::invokeMethod(this, [this, path, opt, launch, error]() mutable {
+            if (!error.empty()) {
+                phase_->setSweepMessage(tr("Cannot save the network for the sweep: %1").arg(QString::fromStdString(error)));
+                return;
+            }
+            opt.model_path = path.toStdString();
+            launch(opt);
+        }, Qt::QueuedConnection);
+    });
+}
+
+void MainWindow::goToPoint(double phi, double pe)
+{
+    const auto newest = sim_ ? sim_->latest() : nullptr;
+    if (!newest) return;
+    Config c = newest->config;
+    c.phi = phi;
+    try {
+        c = c.with_peclet(pe);
+    } catch (const std::exception& e) {
+        showError(tr("Cannot go to Pe = %1: %2").arg(pe).arg(QString::fromUtf8(e.what())));
+        return;
+    }
+    panel_->setConfig(c);
+    sim_->setPackingFraction(phi);
+    sim_->setPeclet(pe);
+    sim_->setRunning(true);
+    statusBar()->showMessage(tr("Moved to φ = %1, Pe = %2 (from the phase diagram)").arg(phi, 0, 'f', 3).arg(pe, 0, 'g', 4), 6000);
+}
+
 MainWindow::~MainWindow()
 {
     displayTimer_.stop();
+    delete sweeps_;  // cancels and joins its worker
+    sweeps_ = nullptr;
     // Stop the worker first, then the view (and its GL resources) while the
     // scene it renders still exists.
     delete sim_;
@@ -384,6 +493,10 @@ void MainWindow::buildMenus()
     plotsShown->setText(tr("&Plots"));
     plotsShown->setShortcut(QKeySequence(tr("Ctrl+P")));
     viewMenu->addAction(plotsShown);
+    QAction* phaseShown = phaseDock_->toggleViewAction();
+    phaseShown->setText(tr("P&hase diagram"));
+    phaseShown->setShortcut(QKeySequence(tr("Ctrl+D")));
+    viewMenu->addAction(phaseShown);
     viewMenu->addSeparator();
     arrowActions_ = new QActionGroup(this);
     arrowActions_->setExclusive(true);
@@ -573,7 +686,11 @@ void MainWindow::showError(const QString& message)
 void MainWindow::refreshDisplay()
 {
     const auto newest = sim_ && view_ ? sim_->latest() : nullptr;
-    if (plots_ && plotDock_->isVisible()) plots_->takeFrames(newest, newest ? sim_->latestLearned() : nullptr);
+    if (newest) {
+        const auto learned = sim_->latestLearned();
+        plots_->takeFrames(newest, learned);
+        phase_->takeFrames(newest, learned);
+    }
     if (!newest) {
         // No system yet; if it could not be built, say why.
         const QString notice = sim_ ? QString::fromStdString(sim_->session().notice()) : QString();

@@ -8,11 +8,13 @@
 #include <memory>
 
 #include "app/gui/session_controller.hpp"
+#include "app/gui/sweep_controller.hpp"
 #include "entroscope/core/config.hpp"
 #include "widgets/entropy_panel.hpp"
 
 class QAction;
 class QDockWidget;
+class QTemporaryDir;
 class QActionGroup;
 class QLabel;
 class QSpinBox;
@@ -27,6 +29,8 @@ namespace entroscope::widgets {
 class EntropyPanel;
 class ParameterPanel;
 class PlotPanel;
+class PhaseDiagram;
+struct SweepRequest;
 class VtkView;
 }  // namespace entroscope::widgets
 
@@ -68,6 +72,12 @@ public:
     widgets::EntropyPanel* entropyPanel() const { return entropy_; }
     // The live plots (a dock under the views; View > Plots hides it).
     widgets::PlotPanel* plots() const { return plots_; }
+    // The phase-diagram explorer (a dock tabbed with the plots) and the
+    // sweeps it starts.
+    widgets::PhaseDiagram* phaseDiagram() const { return phase_; }
+    SweepController* sweeps() const { return sweeps_; }
+    // Move the sliders to (phi, Pe) and run there (a click on a point).
+    void goToPoint(double phi, double pe);
 
     // Online training on; the simulation on all cores but one and the
     // learner on one; the shipped pretrained model
@@ -103,6 +113,7 @@ public Q_SLOTS:
     void setColourBy(ColourBy c);
 
 private:
+    void startSweep(const widgets::SweepRequest& r);
     void buildMenus();
     void rebuildFromPanel();
     void switchModel(ModelKind model);
@@ -131,6 +142,10 @@ private:
     widgets::EntropyPanel* entropy_ = nullptr;
     widgets::PlotPanel* plots_ = nullptr;
     QDockWidget* plotDock_ = nullptr;
+    widgets::PhaseDiagram* phase_ = nullptr;
+    QDockWidget* phaseDock_ = nullptr;
+    SweepController* sweeps_ = nullptr;
+    std::unique_ptr<QTemporaryDir> sweepDir_;  // the running network, saved for a sweep
     QActionGroup* colourActions_ = nullptr;
     QAction* trainAction_ = nullptr;
     ColourBy colourBy_ = ColourBy::ActiveAngle;

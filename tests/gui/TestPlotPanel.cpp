@@ -106,6 +106,7 @@ private Q_SLOTS:
     void eprPlotShowsTheActivePartWhenItHasAReference();
     void pausedPlotDoesNotRedrawAndCatchesUpOnResume();
     void windowShowsTheNewestPoints();
+    void hiddenPanelCollectsAndDrawsWhenShown();
     void hiddenCurveLeavesTheAxes();
     void histogramsCountEveryParticle();
 };
@@ -265,6 +266,7 @@ void TestPlotPanel::eprPlotShowsTheActivePartWhenItHasAReference() {
 void TestPlotPanel::pausedPlotDoesNotRedrawAndCatchesUpOnResume() {
     PlotPanel panel;
     panel.setRedrawIntervalMs(0);
+    panel.show();  // a hidden panel collects but does not draw
     Stream s;
     s.index = 1;
     panel.takeFrames(s.frame(1.0, 900, 5, 930, 10), nullptr);
@@ -280,6 +282,22 @@ void TestPlotPanel::pausedPlotDoesNotRedrawAndCatchesUpOnResume() {
     QCOMPARE(panel.seriesPoints(PlotPanel::Plot::Epr, QStringLiteral("learned total")).size(), 1);
     panel.setPaused(PlotPanel::Plot::Epr, false);
     QCOMPARE(panel.seriesPoints(PlotPanel::Plot::Epr, QStringLiteral("learned total")).size(), 5);
+}
+
+void TestPlotPanel::hiddenPanelCollectsAndDrawsWhenShown() {
+    PlotPanel panel;
+    panel.setRedrawIntervalMs(0);
+    Stream s;
+    for (int k = 1; k <= 3; ++k) {
+        s.index = static_cast<std::uint64_t>(k);
+        panel.takeFrames(s.frame(k, 900, 5, 930, 10), nullptr);
+    }
+    QCOMPARE(panel.redraws(PlotPanel::Plot::Epr), std::uint64_t(0));
+    QCOMPARE(panel.history().estimates().size(), std::size_t(3));
+    panel.show();
+    panel.takeFrames(s.frame(3, 900, 5, 930, 10), nullptr);  // nothing new, but news not yet drawn
+    QCOMPARE(panel.redraws(PlotPanel::Plot::Epr), std::uint64_t(1));
+    QCOMPARE(panel.seriesPoints(PlotPanel::Plot::Epr, QStringLiteral("learned total")).size(), 3);
 }
 
 void TestPlotPanel::windowShowsTheNewestPoints() {
