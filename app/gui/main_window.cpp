@@ -13,6 +13,7 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QPainter>
+#include <QPushButton>
 #include <QScrollArea>
 #include <QLocale>
 #include <QSignalBlocker>
@@ -181,6 +182,31 @@ MainWindow::MainWindow(const Config& cfg, const LiveOptions& opt, QWidget* paren
     errorLabel_ = new QLabel(this);
     errorLabel_->setObjectName("errorLabel");
     errorLabel_->setStyleSheet(QStringLiteral("color: #d33;"));
+    // After a blow-up the frame says which dt fixes it; one click takes it
+    // and resumes from the kept state.
+    fixButton_ = new QPushButton(this);
+    fixButton_->setObjectName("fixTimeStepButton");
+    fixButton_->setToolTip(tr("Set the smaller time step and go on from the last good state (kept)"));
+    fixButton_->hide();
+    connect(fixButton_, &QPushButton::clicked, this, [this] {
+        if (!(fixDt_ > 0.0)) {
+            return;
+        }
+        sim_->setTimeStep(fixDt_);
+        sim_->setRunning(true);
+        if (statusFrom_) {
+            fixTaken_ = true;
+            fixGeneration_ = statusFrom_->system_generation;
+            fixTag_ = statusFrom_->physics_tag;
+        }
+        // A reset keeps the step the user took.
+        base_.dt = fixDt_;
+        base_.dt_auto = false;
+        panel_->setTimeStep(fixDt_);
+        errorLabel_->clear();
+        fixButton_->hide();
+        fixDt_ = 0.0;
+    });
     noteLabel_ = new QLabel(this);
     noteLabel_->setObjectName("noteLabel");
     noteLabel_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
@@ -192,6 +218,7 @@ MainWindow::MainWindow(const Config& cfg, const LiveOptions& opt, QWidget* paren
     rateLabel_->setMinimumWidth(320);
     trainLabel_->setMinimumWidth(200);
     statusBar()->addWidget(errorLabel_, 1);
+    statusBar()->addWidget(fixButton_);
     statusBar()->addWidget(noteLabel_, 2);
     statusBar()->addPermanentWidget(timeLabel_);
     statusBar()->addPermanentWidget(stepLabel_);
@@ -450,6 +477,13 @@ void MainWindow::showStatus(const Frame& f)
         if (!f.running) {
             panel_->setRunning(false);
         }
+    }
+    const bool taken = fixTaken_ && f.system_generation == fixGeneration_ && f.physics_tag == fixTag_;
+    const double offer = taken ? 0.0 : f.suggested_dt;
+    if (offer != fixDt_) {
+        fixDt_ = offer;
+        fixButton_->setText(tr("Use dt = %1 and resume").arg(fixDt_, 0, 'g', 3));
+        fixButton_->setVisible(fixDt_ > 0.0);
     }
     entropy_->setFrame(f);
     const TrainingStatus& t = f.training;

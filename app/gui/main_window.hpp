@@ -14,6 +14,7 @@
 class QAction;
 class QActionGroup;
 class QLabel;
+class QPushButton;
 class QSpinBox;
 class QDoubleSpinBox;
 
@@ -135,6 +136,12 @@ private:
     QElapsedTimer sinceBuilt_;
     QTimer fpsTimer_;
     QLabel* errorLabel_ = nullptr;
+    QPushButton* fixButton_ = nullptr;  // "Use dt = X and resume" after a blow-up
+    double fixDt_ = 0.0;
+    // The system and physics at which the offer was taken: frames still
+    // queued from before the new dt do not bring the button back.
+    std::uint64_t fixGeneration_ = 0, fixTag_ = 0;
+    bool fixTaken_ = false;
     QLabel* noteLabel_ = nullptr;
     QLabel* trainLabel_ = nullptr;
 };

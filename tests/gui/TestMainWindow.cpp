@@ -5,6 +5,7 @@
 #include <QColor>
 #include <QComboBox>
 #include <QLabel>
+#include <QPushButton>
 #include <QOffscreenSurface>
 #include <QOpenGLContext>
 #include <QSet>
@@ -44,6 +45,7 @@ private Q_SLOTS:
     void invalidParameterIsReportedAndTheRunGoesOn();
     void savingTheNetworkWritesACheckpointOrSaysWhyNot();
     void pausingTrainingStopsTheLearnerAndTheSimulationGoesOn();
+    void aBlowUpOffersASmallerTimeStepThatResumes();
     void choosingAoupRebuildsWithThePaperDefaults();
     void cleanupTestCase();
 
@@ -299,6 +301,53 @@ void TestMainWindow::pausingTrainingStopsTheLearnerAndTheSimulationGoesOn()
     QVERIFY(label && label->text().contains(QStringLiteral("paused")));
     train->setChecked(true);
     QTRY_VERIFY_WITH_TIMEOUT(latest()->training.network_steps > steps, 60000);
+}
+
+// A blow-up pauses the run; the window offers the frame's smaller dt next
+// to the message, and one click sets it and resumes from the kept state.
+void TestMainWindow::aBlowUpOffersASmallerTimeStepThatResumes()
+{
+    // Twice the default speed: a physics bound of 5e-5, not the 1e-4 the
+    // panel shows for the system it was set up with.
+    Config cfg = entroscope::default_config(ModelKind::Abp);
+    cfg.n = 256;
+    cfg.v0 *= 2.0;
+    cfg.dt = cfg.abp_time_step();
+    cfg.finalize();
+    QCOMPARE(cfg.dt, 5e-5);
+    QVERIFY(window_->panel()->timeStep() != cfg.dt);
+    const auto before = latest()->system_generation;
+    window_->simulation()->reset(cfg);
+    QTRY_VERIFY_WITH_TIMEOUT(latest()->system_generation > before && latest()->state->step >= 500, 30000);
+    auto* fix = window_->findChild<QPushButton*>("fixTimeStepButton");
+    QVERIFY(fix);
+    QVERIFY(!fix->isVisible());
+    // Far beyond the WCA bound: the next chunk blows up.
+    window_->simulation()->setTimeStep(500.0 * cfg.dt);
+    QTRY_VERIFY_WITH_TIMEOUT(!latest()->running && latest()->suggested_dt > 0.0, 30000);
+    const auto kept = latest();
+    QCOMPARE(kept->suggested_dt, cfg.dt);
+    auto* error = window_->findChild<QLabel*>("errorLabel");
+    QTRY_VERIFY_WITH_TIMEOUT(fix->isVisible(), 5000);
+    QVERIFY2(error->text().contains(QStringLiteral("Simulation paused")), qPrintable(error->text()));
+    QVERIFY2(fix->text().contains(QStringLiteral("dt = 5e-05")), qPrintable(fix->text()));
+    QVERIFY2(fix->text().contains(QStringLiteral("resume")), qPrintable(fix->text()));
+
+    QTest::mouseClick(fix, Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(latest()->config.dt == cfg.dt && latest()->running, 10000);
+    QCOMPARE(latest()->system_generation, kept->system_generation);
+    QTRY_VERIFY_WITH_TIMEOUT(latest()->state->step > kept->state->step + 200, 20000);
+    QVERIFY(latest()->notice.empty());
+    for (double x : latest()->state->x) {
+        QVERIFY(std::isfinite(x));
+    }
+    QVERIFY(!fix->isVisible());
+    QVERIFY(error->text().isEmpty());
+    // The panel's dt line shows the step now in use.
+    QCOMPARE(window_->panel()->timeStep(), cfg.dt);
+    auto* derived = window_->panel()->findChild<QLabel*>("derivedLabel");
+    QVERIFY(derived);
+    QVERIFY2(derived->text().contains(QStringLiteral("dt = 5e-05")), qPrintable(derived->text()));
 }
 
 void TestMainWindow::choosingAoupRebuildsWithThePaperDefaults()
