@@ -27,6 +27,7 @@
 #include <vtkProperty.h>
 #include <vtkRenderer.h>
 #include <vtkScalarBarActor.h>
+#include <vtkScalarsToColors.h>
 #include <vtkSmartPointer.h>
 #include <vtkTextActor.h>
 #include <vtkTextProperty.h>
@@ -624,6 +625,12 @@ void ParticleScene::colourByScalar(std::vector<float> values, double lo, double 
 bool ParticleScene::colouredByScalar() const { return d_->scalarMode; }
 
 ColourMapKind ParticleScene::colourMap() const { return d_->map; }
+
+std::pair<double, double> ParticleScene::legendRange() const
+{
+    const double* r = d_->legend->GetLookupTable()->GetRange();
+    return {r[0], r[1]};
+}
 
 ColourRange ParticleScene::show(const Frame& frame, Quantity q, const RangeRule& rule, bool withCaption)
 {

@@ -9,6 +9,7 @@
 // forward-declared here so that including this header stays cheap.
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "render/colour_rules.hpp"
@@ -65,6 +66,8 @@ public:
     bool colouredByScalar() const;
     // The map in use (Cyclic for the active angle).
     ColourMapKind colourMap() const;
+    // The range the legend (and the disks) are coloured over.
+    std::pair<double, double> legendRange() const;
 
     // One frame coloured by one quantity, by the rules of colour_rules.hpp:
     // the quantity's values and map, the range `rule` gives, the legend title

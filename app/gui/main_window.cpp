@@ -248,6 +248,10 @@ MainWindow::MainWindow(const Config& cfg, const LiveOptions& opt, QWidget* paren
     connect(panel_, &widgets::ParameterPanel::resetRequested, this, &MainWindow::rebuildFromPanel);
     connect(panel_, &widgets::ParameterPanel::modelChanged, this, &MainWindow::switchModel);
     connect(entropy_, &widgets::EntropyPanel::colourByChanged, this, &MainWindow::setColourBy);
+    connect(entropy_, &widgets::EntropyPanel::rangeRuleChanged, this, [this] {
+        shown_.reset();  // the same frame on the new range
+        refreshDisplay();
+    });
     if (!trainingEnabled_) {
         trainLabel_->setText(tr("training off"));
     }
@@ -613,7 +617,8 @@ void MainWindow::showFrame(const std::shared_ptr<const Frame>& f)
     // the same as offscreen rendering's.
     const render::Quantity q =
         colourBy_ == ColourBy::LocalEntropyProduction ? render::Quantity::SigmaSq : render::Quantity::ActiveAngle;
-    scene_->show(*f, q, render::RangeRule{render::RangeMode::Quantiles0To99});
+    const render::ColourRange range = scene_->show(*f, q, entropy_->rangeRule());
+    entropy_->setShownRange(range.lo, range.hi);
     // Arrows only with the velocities of this very state; AOUP's active part
     // is a 2-D g velocity, ABP's is an angle rate and has no arrow.
     const std::vector<double>* v = nullptr;

@@ -58,6 +58,7 @@ public:
     std::shared_ptr<const Frame> shownFieldFrame() const { return fieldFrom_; }
     widgets::ParameterPanel* panel() const { return panel_; }
     widgets::EntropyPanel* entropyPanel() const { return entropy_; }
+    render::ParticleScene* particleScene() const { return scene_.get(); }
 
     // Online training on; the simulation on all cores but one and the
     // learner on one; the shipped pretrained model
