@@ -557,6 +557,7 @@ void MainWindow::switchModel(ModelKind model)
 void MainWindow::showError(const QString& message)
 {
     errorLabel_->setText(QStringLiteral("⚠ ") + message);
+    errorLabel_->setToolTip(message);  // the status bar cuts long ones
     std::fprintf(stderr, "entroscope: %s\n", message.toLocal8Bit().constData());
 }
 
