@@ -43,6 +43,7 @@ public:
 
     SessionController* simulation() const { return sim_; }
     widgets::VtkView* view() const { return view_; }
+    render::ParticleScene* particleScene() const { return scene_.get(); }
     // The field view beside the particles (the local EPR density, the
     // density or |J| of the newest evaluated state; hidden when off).
     widgets::VtkView* fieldView() const { return fieldView_; }
@@ -58,7 +59,6 @@ public:
     std::shared_ptr<const Frame> shownFieldFrame() const { return fieldFrom_; }
     widgets::ParameterPanel* panel() const { return panel_; }
     widgets::EntropyPanel* entropyPanel() const { return entropy_; }
-    render::ParticleScene* particleScene() const { return scene_.get(); }
 
     // Online training on; the simulation on all cores but one and the
     // learner on one; the shipped pretrained model
