@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
@@ -10,6 +11,8 @@
 
 #include <vtkActor.h>
 #include <vtkActor2D.h>
+#include <vtkPolyDataMapper2D.h>
+#include <vtkProperty2D.h>
 #include <vtkCallbackCommand.h>
 #include <vtkCamera.h>
 #include <vtkCellArray.h>
@@ -27,6 +30,7 @@
 #include <vtkProperty.h>
 #include <vtkRenderer.h>
 #include <vtkScalarBarActor.h>
+#include <vtkScalarsToColors.h>
 #include <vtkSmartPointer.h>
 #include <vtkTextActor.h>
 #include <vtkTextProperty.h>
@@ -49,6 +53,28 @@ constexpr double kLegendFraction = 0.15;
 // Pixels kept free above the box for the two-line caption, and around it.
 constexpr double kCaptionPixels = 52.0;
 constexpr double kPadPixels = 14.0;
+// Pixels kept free below the box for the scale bar (bottom-left: clear of
+// the caption above and of the legend, which spans 20-80 % of the height).
+constexpr double kScaleBarPixels = 22.0;
+constexpr double kBarBottom = 10.0;  // the bar's lower edge above the viewport's
+constexpr double kBarThickness = 3.0;
+constexpr double kTickPixels = 9.0;
+
+// The round length of the scale bar, in particle diameters: 1, 2 or 5 times
+// a power of ten, the one nearest (logarithmically) to `target` (> 0).
+double round_length(double target)
+{
+    const double decade = std::pow(10.0, std::floor(std::log10(target)));
+    double best = decade, bestDist = std::numeric_limits<double>::infinity();
+    for (double m : {1.0, 2.0, 5.0, 10.0}) {
+        const double d = std::abs(std::log(m * decade / target));
+        if (d < bestDist) {
+            bestDist = d;
+            best = m * decade;
+        }
+    }
+    return best;
+}
 
 // VTK's embedded fonts have no Greek letters. Use a system TrueType font
 // with full Unicode coverage when one exists (ENTROSCOPE_FONT overrides),
@@ -296,6 +322,17 @@ struct ParticleScene::Impl {
     ColourMapKind map = ColourMapKind::Cyclic;
     std::vector<float> scalars;
     vtkNew<vtkTextActor> caption;
+    // The scale bar: a bar and end ticks in viewport pixels, a round number
+    // of particle diameters long, with its label to the right.
+    vtkNew<vtkPoints> barPoints;
+    vtkNew<vtkPolyData> bar;
+    vtkNew<vtkPolyDataMapper2D> barMapper;
+    vtkNew<vtkActor2D> barActor;
+    vtkNew<vtkTextActor> barLabel;
+    bool aoupUnit = false;     // the diameter is AOUP's 2 r0 (else ABP's sigma)
+    double barDiameters = 0.0;
+    double barPixels = 0.0;
+    std::string barText;
     vtkNew<vtkEntroscopeInteractorStyle2D> style;
     vtkNew<vtkCallbackCommand> startObserver;
 
@@ -382,6 +419,25 @@ struct ParticleScene::Impl {
 
         detail::style_caption(caption, 15);
 
+        barPoints->SetNumberOfPoints(12);
+        vtkNew<vtkCellArray> barCells;
+        for (vtkIdType q = 0; q < 3; ++q) {
+            const vtkIdType ids[4] = {4 * q, 4 * q + 1, 4 * q + 2, 4 * q + 3};
+            barCells->InsertNextCell(4, ids);
+        }
+        bar->SetPoints(barPoints);
+        bar->SetPolys(barCells);
+        barMapper->SetInputData(bar);
+        barActor->SetMapper(barMapper);
+        barActor->GetProperty()->SetColor(0.92, 0.93, 0.95);
+        style_text(barLabel->GetTextProperty(), 13);
+        barLabel->GetTextProperty()->SetVerticalJustificationToCentered();
+        // Legible over the particles too, once zoomed in.
+        barLabel->GetTextProperty()->SetBackgroundColor(kBackground[0], kBackground[1], kBackground[2]);
+        barLabel->GetTextProperty()->SetBackgroundOpacity(0.7);
+        barActor->VisibilityOff();
+        barLabel->VisibilityOff();
+
         renderer->SetBackground(kBackground[0], kBackground[1], kBackground[2]);
         renderer->AddActor(particleActor);
         renderer->AddActor(maskActor);
@@ -409,6 +465,8 @@ struct ParticleScene::Impl {
         renderer->AddActor(arrowActor);
         renderer->AddActor2D(legend);
         renderer->AddActor2D(caption);
+        renderer->AddActor2D(barActor);
+        renderer->AddActor2D(barLabel);
         renderer->GetActiveCamera()->ParallelProjectionOn();
 
         style->SetResetCallback([this] { fitRequested = true; });
@@ -417,7 +475,9 @@ struct ParticleScene::Impl {
         // Fit lazily, right before a render, when the viewport size is known.
         startObserver->SetClientData(this);
         startObserver->SetCallback([](vtkObject*, unsigned long, void* client, void*) {
-            static_cast<Impl*>(client)->fitIfNeeded();
+            auto* self = static_cast<Impl*>(client);
+            self->fitIfNeeded();
+            self->updateScaleBar();
         });
         renderer->AddObserver(vtkCommand::StartEvent, startObserver);
     }
@@ -467,6 +527,56 @@ struct ParticleScene::Impl {
         return scalars[static_cast<std::size_t>(i)];
     }
 
+    // From the camera as it is now (a zoom changes the visible width): a
+    // round number of diameters, about a fifth of the box's visible width.
+    void updateScaleBar()
+    {
+        const int* size = renderer->GetSize();
+        vtkCamera* cam = renderer->GetActiveCamera();
+        const double diameter = 2.0 * radius;
+        if (size[0] <= 0 || size[1] <= 0 || box <= 0.0 || count == 0 || !(diameter > 0.0)) {
+            barActor->VisibilityOff();
+            barLabel->VisibilityOff();
+            return;
+        }
+        const double worldPerPixel = 2.0 * cam->GetParallelScale() / size[1];
+        const double half = 0.5 * size[0] * worldPerPixel;
+        const double fx = cam->GetFocalPoint()[0];
+        double visible = std::min(fx + half, box) - std::max(fx - half, 0.0);
+        if (!(visible > 0.0)) {
+            visible = 2.0 * half;  // panned off the box: the view's width
+        }
+        const double n = round_length(0.22 * visible / diameter);
+        const double pixels = n * diameter / worldPerPixel;
+        if (n != barDiameters || pixels != barPixels) {
+            barDiameters = n;
+            barPixels = pixels;
+            const double x0 = kPadPixels, x1 = kPadPixels + pixels, y0 = kBarBottom;
+            const double quads[3][4] = {
+                {x0, x1, y0, y0 + kBarThickness},             // the bar
+                {x0, x0 + 2.0, y0, y0 + kTickPixels},         // its end ticks
+                {x1 - 2.0, x1, y0, y0 + kTickPixels},
+            };
+            for (int q = 0; q < 3; ++q) {
+                barPoints->SetPoint(4 * q, quads[q][0], quads[q][2], 0.0);
+                barPoints->SetPoint(4 * q + 1, quads[q][1], quads[q][2], 0.0);
+                barPoints->SetPoint(4 * q + 2, quads[q][1], quads[q][3], 0.0);
+                barPoints->SetPoint(4 * q + 3, quads[q][0], quads[q][3], 0.0);
+            }
+            barPoints->Modified();
+            bar->Modified();
+            char number[32];
+            std::snprintf(number, sizeof number, "%g", n);
+            const bool greek = !unicode_font().empty();
+            barText = std::string(number) + (aoupUnit ? (greek ? " \xC3\x97 2r\xE2\x82\x80" : " x 2r0")  // × 2r₀
+                                                     : (greek ? " \xCF\x83" : " sigma"));                // σ
+            barLabel->SetInput(barText.c_str());
+            barLabel->SetPosition(x1 + 8.0, y0 + 0.5 * kTickPixels);
+        }
+        barActor->VisibilityOn();
+        barLabel->VisibilityOn();
+    }
+
     void fitIfNeeded()
     {
         const int* size = renderer->GetSize();
@@ -491,10 +601,10 @@ struct ParticleScene::Impl {
         const double legendX = w - legendW - margin;
         const double strip = std::max(kLegendFraction * w, legendW + margin + 3.0 * font + 6.0);
         const double availW = std::max(16.0, w - strip - 2.0 * kPadPixels);
-        const double availH = std::max(16.0, h - kCaptionPixels - 2.0 * kPadPixels);
+        const double availH = std::max(16.0, h - kCaptionPixels - kScaleBarPixels - 2.0 * kPadPixels);
         const double worldPerPixel = box / std::min(availW, availH);
         const double centreX = kPadPixels + 0.5 * availW;               // pixels from the left
-        const double centreY = kPadPixels + 0.5 * availH;               // pixels from the bottom
+        const double centreY = kScaleBarPixels + kPadPixels + 0.5 * availH;  // pixels from the bottom
         const double scale = 0.5 * h * worldPerPixel;                   // half the visible height
         const double cx = 0.5 * box + (0.5 * w - centreX) * worldPerPixel;
         const double cy = 0.5 * box + (0.5 * h - centreY) * worldPerPixel;
@@ -513,6 +623,8 @@ struct ParticleScene::Impl {
         legend->GetTitleTextProperty()->SetFontSize(font);
         legend->GetAnnotationTextProperty()->SetFontSize(font - 1);
         legend->GetLabelTextProperty()->SetFontSize(font - 2);
+
+        barLabel->GetTextProperty()->SetFontSize(font - 1);
 
         fittedBox = box;
         fittedSize[0] = size[0];
@@ -578,6 +690,10 @@ void ParticleScene::update(const State& state, double radius)
     d_->angles->Modified();
     d_->particles->Modified();
 
+    if ((state.active_dim() == 2) != d_->aoupUnit) {
+        d_->aoupUnit = state.active_dim() == 2;
+        d_->barDiameters = 0.0;  // relabel
+    }
     if (radius != d_->radius) {
         d_->radius = radius;
         d_->diskMapper->SetScaleFactor(radius);
@@ -625,6 +741,12 @@ bool ParticleScene::colouredByScalar() const { return d_->scalarMode; }
 
 ColourMapKind ParticleScene::colourMap() const { return d_->map; }
 
+std::pair<double, double> ParticleScene::legendRange() const
+{
+    const double* r = d_->legend->GetLookupTable()->GetRange();
+    return {r[0], r[1]};
+}
+
 ColourRange ParticleScene::show(const Frame& frame, Quantity q, const RangeRule& rule, bool withCaption)
 {
     const bool unicode = unicodeText();
@@ -655,6 +777,13 @@ void ParticleScene::setCaption(const std::string& text) { d_->caption->SetInput(
 bool ParticleScene::unicodeText() { return !unicode_font().empty(); }
 
 void ParticleScene::requestFit() { d_->fitRequested = true; }
+
+void ParticleScene::zoom(double factor)
+{
+    if (factor > 0.0 && std::isfinite(factor)) {
+        d_->renderer->GetActiveCamera()->Zoom(factor);
+    }
+}
 
 double ParticleScene::showArrows(const State& state, const std::vector<double>& v, double length)
 {
@@ -697,6 +826,12 @@ void ParticleScene::clearArrows() { d_->arrowActor->VisibilityOff(); }
 bool ParticleScene::arrowsShown() const { return d_->arrowActor->GetVisibility() != 0; }
 
 int ParticleScene::particleCount() const { return d_->count; }
+
+double ParticleScene::scaleBarDiameters() const { return d_->barDiameters; }
+
+double ParticleScene::scaleBarPixels() const { return d_->barPixels; }
+
+std::string ParticleScene::scaleBarLabel() const { return d_->barText; }
 
 double ParticleScene::boxLength() const { return d_->box; }
 

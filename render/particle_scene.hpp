@@ -2,13 +2,14 @@
 // A 2-D particle snapshot as a VTK scene: disks at their true radius,
 // coloured by the angle of the active variable with a cyclic colour map (or
 // by any per-particle scalar with a sequential, diverging or cyclic map), a
-// colour legend, the periodic box outline and a caption. No Qt.
+// colour legend, the periodic box outline, a scale bar and a caption. No Qt.
 //
 // The scene owns a vtkRenderer; whoever owns a render window (the Qt host in
 // widgets/ or the offscreen renderer) adds it. VTK types are only
 // forward-declared here so that including this header stays cheap.
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "render/colour_rules.hpp"
@@ -65,6 +66,8 @@ public:
     bool colouredByScalar() const;
     // The map in use (Cyclic for the active angle).
     ColourMapKind colourMap() const;
+    // The range the legend (and the disks) are coloured over.
+    std::pair<double, double> legendRange() const;
 
     // One frame coloured by one quantity, by the rules of colour_rules.hpp:
     // the quantity's values and map, the range `rule` gives, the legend title
@@ -82,6 +85,9 @@ public:
     // Fit the camera to the box at the next render (also done automatically
     // when the viewport size or the box changes).
     void requestFit();
+    // Zoom the camera about the view's centre (factor > 1: closer), as the
+    // mouse wheel does; kept until the next fit.
+    void zoom(double factor);
 
     // Arrows of a per-particle 2-D velocity v (2n numbers, the probability
     // flow's position part v_x or, for AOUP, its active part v_g) from each
@@ -91,6 +97,15 @@ public:
     double showArrows(const State& state, const std::vector<double>& v, double length);
     void clearArrows();
     bool arrowsShown() const;
+
+    // The scale bar in the lower-left corner (screen space, set at each
+    // render from the camera): a round number of particle diameters (1, 2,
+    // 5, 10, 20, ... ; ABP: sigma, AOUP: 2 r0) about a fifth of the box's
+    // visible width, so zooming relabels it. 0 and "" before the first
+    // render.
+    double scaleBarDiameters() const;
+    double scaleBarPixels() const;
+    std::string scaleBarLabel() const;  // "10 σ", "5 × 2r₀" (ASCII without a Unicode font)
 
     int particleCount() const;
     double boxLength() const;

@@ -1,6 +1,9 @@
 #include "widgets/entropy_panel.hpp"
 
+#include <QCheckBox>
 #include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QHBoxLayout>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QLabel>
@@ -49,6 +52,28 @@ QString meanSe(double mean, double se)
     return text.replace(QLatin1Char('-'), QChar(0x2212));
 }
 
+// A spin box that writes its value with four significant digits ("1.234e-05",
+// "9.87e+04"), so ranges of any magnitude (AOUP's sigma_i of 1e-4, ABP's of
+// 1e3) fit and stay readable.
+class RangeSpinBox : public QDoubleSpinBox {
+public:
+    explicit RangeSpinBox(QWidget* parent) : QDoubleSpinBox(parent)
+    {
+        setDecimals(12);  // the value is kept as typed, not rounded to the display
+        setRange(-1e12, 1e12);
+        setStepType(QAbstractSpinBox::AdaptiveDecimalStepType);
+        setKeyboardTracking(false);
+    }
+    QString textFromValue(double v) const override { return QLocale().toString(v, 'g', 4); }
+    double valueFromText(const QString& text) const override { return QLocale().toDouble(text.trimmed()); }
+    QValidator::State validate(QString& text, int&) const override
+    {
+        bool ok = false;
+        QLocale().toDouble(text.trimmed(), &ok);
+        return ok ? QValidator::Acceptable : QValidator::Intermediate;
+    }
+};
+
 }  // namespace
 
 EntropyPanel::EntropyPanel(QWidget* parent) : QWidget(parent)
@@ -65,6 +90,33 @@ EntropyPanel::EntropyPanel(QWidget* parent) : QWidget(parent)
     vForm->addRow(tr("Colour by"), colourBy_);
     colourNote_ = makeNoteLabel(QString(), view);
     vForm->addRow(colourNote_);
+    const QString resets = tr("Choosing another quantity under “Colour by” returns to the automatic range.");
+    rangeMode_ = new QComboBox(view);
+    rangeMode_->setObjectName("rangeModeCombo");
+    rangeMode_->addItem(tr("Quantiles 5–95 %"), static_cast<int>(render::RangeMode::Quantiles5To95));
+    rangeMode_->addItem(tr("Minimum – 99 % quantile"), static_cast<int>(render::RangeMode::Quantiles0To99));
+    rangeMode_->addItem(tr("Fixed lo … hi"), static_cast<int>(render::RangeMode::Fixed));
+    rangeMode_->setToolTip(tr("Colour range of the particle view: the 5 % and 95 % quantiles of the frame on screen (as "
+                              "in the paper's figures), its minimum and 99 % quantile, or lo … hi as typed. ") + resets);
+    vForm->addRow(tr("Range"), rangeMode_);
+    auto* bounds = new QWidget(view);
+    auto* bLay = new QHBoxLayout(bounds);
+    bLay->setContentsMargins(0, 0, 0, 0);
+    rangeLo_ = new RangeSpinBox(bounds);
+    rangeLo_->setObjectName("rangeLoSpin");
+    rangeHi_ = new RangeSpinBox(bounds);
+    rangeHi_->setObjectName("rangeHiSpin");
+    rangeLo_->setToolTip(tr("Lower end of the colour range (the automatic one while the range is not fixed)"));
+    rangeHi_->setToolTip(tr("Upper end of the colour range (the automatic one while the range is not fixed)"));
+    bLay->addWidget(rangeLo_, 1);
+    bLay->addWidget(new QLabel(QStringLiteral("…"), bounds));
+    bLay->addWidget(rangeHi_, 1);
+    vForm->addRow(tr("lo … hi"), bounds);
+    hold_ = new QCheckBox(tr("Hold range"), view);
+    hold_->setObjectName("holdRangeCheck");
+    hold_->setToolTip(tr("Freeze the automatic range of the frame on screen, so every later frame is coloured on the same "
+                         "scale (for movies); unchecking returns to the automatic range. ") + resets);
+    vForm->addRow(QString(), hold_);
     root->addWidget(view);
 
     auto* box = new QGroupBox(tr("Entropy production (learned)"), this);
@@ -102,8 +154,37 @@ EntropyPanel::EntropyPanel(QWidget* parent) : QWidget(parent)
     root->addWidget(box);
 
     connect(colourBy_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int) {
+        setColourBy(colourBy());  // the range back to automatic
         Q_EMIT colourByChanged(colourBy());
     });
+    connect(rangeMode_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int) {
+        const auto m = static_cast<render::RangeMode>(rangeMode_->currentData().toInt());
+        if (m != render::RangeMode::Fixed) {
+            automatic_ = m;
+            const QSignalBlocker block(hold_);
+            hold_->setChecked(false);
+        }
+        updateRangeControls();
+        Q_EMIT rangeRuleChanged();
+    });
+    connect(hold_, &QCheckBox::toggled, this, [this](bool on) {
+        if (on) {
+            // Freeze what is on screen.
+            const QSignalBlocker b1(rangeLo_), b2(rangeHi_);
+            rangeLo_->setValue(shownLo_);
+            rangeHi_->setValue(shownHi_);
+        }
+        setRangeMode(on ? render::RangeMode::Fixed : automatic_);
+        Q_EMIT rangeRuleChanged();
+    });
+    for (QDoubleSpinBox* b : {rangeLo_, rangeHi_}) {
+        connect(b, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this] {
+            if (rangeRule().mode == render::RangeMode::Fixed) {
+                Q_EMIT rangeRuleChanged();
+            }
+        });
+    }
+    setRangeMode(automatic_);
     setColourBy(ColourBy::ActiveAngle);
     epr_->setText(QStringLiteral("—"));
     details_->setText(tr("Waiting for the first evaluation of the learned score…"));
@@ -114,19 +195,71 @@ EntropyPanel::ColourBy EntropyPanel::colourBy() const
     return static_cast<ColourBy>(colourBy_->currentData().toInt());
 }
 
+render::RangeRule EntropyPanel::rangeRule() const
+{
+    render::RangeRule r;
+    r.mode = static_cast<render::RangeMode>(rangeMode_->currentData().toInt());
+    r.lo = rangeLo_->value();
+    r.hi = rangeHi_->value();
+    return r;
+}
+
+bool EntropyPanel::rangeHeld() const { return hold_->isChecked(); }
+
+void EntropyPanel::setShownRange(double lo, double hi)
+{
+    shownLo_ = lo;
+    shownHi_ = hi;
+    if (rangeRule().mode != render::RangeMode::Fixed) {
+        const QSignalBlocker b1(rangeLo_), b2(rangeHi_);
+        rangeLo_->setValue(lo);
+        rangeHi_->setValue(hi);
+    }
+}
+
+void EntropyPanel::setRangeMode(render::RangeMode m)
+{
+    {
+        const QSignalBlocker block(rangeMode_);
+        rangeMode_->setCurrentIndex(rangeMode_->findData(static_cast<int>(m)));
+    }
+    if (m != render::RangeMode::Fixed) {
+        const QSignalBlocker block(hold_);
+        hold_->setChecked(false);
+    }
+    updateRangeControls();
+}
+
+void EntropyPanel::updateRangeControls()
+{
+    // The angle always spans -pi .. pi on its cyclic map.
+    const bool scalar = colourBy() != ColourBy::ActiveAngle;
+    const bool fixed = rangeRule().mode == render::RangeMode::Fixed;
+    rangeMode_->setEnabled(scalar);
+    hold_->setEnabled(scalar);
+    rangeLo_->setEnabled(scalar && fixed);
+    rangeHi_->setEnabled(scalar && fixed);
+}
+
 void EntropyPanel::setColourBy(ColourBy c)
 {
     {
         const QSignalBlocker block(colourBy_);
         colourBy_->setCurrentIndex(colourBy_->findData(static_cast<int>(c)));
     }
+    // A range held or typed for one quantity means nothing for another.
+    if (c != quantity_) {
+        quantity_ = c;
+        setRangeMode(automatic_);
+    }
+    updateRangeControls();
     if (c == ColourBy::ActiveAngle) {
         colourNote_->setText(tr("Direction of the active variable (AOUP: atan2(g<sub>y</sub>, g<sub>x</sub>); "
                                 "ABP: θ), cyclic map."));
     } else {
         colourNote_->setText(tr("Instantaneous σ<sub>i</sub> = |v<sub>a,i</sub>|²/D<sub>a</sub> ≥ 0 of the "
                                 "state drawn (the newest evaluated one; the caption gives its time and network "
-                                "step); viridis, minimum to the 99th percentile."));
+                                "step); viridis over the colour range chosen below."));
     }
 }
 

@@ -12,8 +12,11 @@
 
 #include "entroscope/core/config.hpp"
 #include "entroscope/session/frame.hpp"
+#include "render/colour_rules.hpp"
 
+class QCheckBox;
 class QComboBox;
+class QDoubleSpinBox;
 class QLabel;
 
 namespace entroscope::widgets {
@@ -27,14 +30,35 @@ public:
 
     void setFrame(const Frame& f);
     ColourBy colourBy() const;
-    // No signal.
+    // No signal. A new quantity returns the colour range to automatic.
     void setColourBy(ColourBy c);
+
+    // The colour range of the particle view: quantiles (5-95 %, 0-99 %),
+    // or lo..hi fixed by the user, or held: the automatic range of the
+    // frame on screen when "Hold range" was checked, kept for every frame
+    // after (for movies) until it is unchecked or the quantity changes.
+    render::RangeRule rangeRule() const;
+    bool rangeHeld() const;
+    // The range the view drew last (no signal): what "Hold range" freezes,
+    // and what the lo/hi boxes show while the range is automatic.
+    void setShownRange(double lo, double hi);
 
 Q_SIGNALS:
     void colourByChanged(entroscope::widgets::EntropyPanel::ColourBy c);
+    void rangeRuleChanged();
 
 private:
+    void setRangeMode(render::RangeMode m);
+    void updateRangeControls();
+
     QComboBox* colourBy_ = nullptr;
+    QComboBox* rangeMode_ = nullptr;
+    QDoubleSpinBox* rangeLo_ = nullptr;
+    QDoubleSpinBox* rangeHi_ = nullptr;
+    QCheckBox* hold_ = nullptr;
+    render::RangeMode automatic_ = render::RangeMode::Quantiles0To99;  // the one a held range returns to
+    double shownLo_ = 0.0, shownHi_ = 1.0;
+    ColourBy quantity_ = ColourBy::ActiveAngle;
     QLabel* colourNote_ = nullptr;
     QLabel* epr_ = nullptr;
     QLabel* convention_ = nullptr;

@@ -168,6 +168,13 @@ void ParameterPanel::setConfig(const Config& cfg)
     updateConventionText();
 }
 
+void ParameterPanel::setTimeStep(double dt)
+{
+    cfg_.dt = dt;
+    cfg_.dt_auto = false;
+    updateConventionText();
+}
+
 void ParameterPanel::setRunning(bool running)
 {
     const QSignalBlocker block(run_);
@@ -244,7 +251,7 @@ void ParameterPanel::updateConventionText()
         phiNote_->setText(tr("φ = N π r<sub>0</sub><sup>2</sup> / L<sup>2</sup> is <i>nominal</i>; the soft "
                              "repulsion lets particles overlap, so the effective packing is "
                              "10–20% higher."));
-        derived_->setText(tr("v<sub>0</sub> = %1, box L = %2").arg(cfg_.v0, 0, 'g', 4).arg(L, 0, 'f', 1));
+        derived_->setText(tr("v<sub>0</sub> = %1, dt = %2, box L = %3").arg(cfg_.v0, 0, 'g', 4).arg(cfg_.dt, 0, 'g', 3).arg(L, 0, 'f', 1));
     } else {
         if (cfg_.pe_convention == PecletConvention::FixedSpeed) {
             peConvention_->setText(

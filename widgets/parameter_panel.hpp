@@ -23,6 +23,10 @@ public:
 
     // Show a configuration (no signals are emitted).
     void setConfig(const Config& cfg);
+    // A new time step of the running system (no signal): the user's, so a
+    // change of Pe keeps it.
+    void setTimeStep(double dt);
+    double timeStep() const { return cfg_.dt; }
     // Reflect the worker's run state on the run/pause button (no signal).
     void setRunning(bool running);
 

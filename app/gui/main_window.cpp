@@ -13,6 +13,7 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QPainter>
+#include <QPushButton>
 #include <QScrollArea>
 #include <QLocale>
 #include <QSignalBlocker>
@@ -207,6 +208,31 @@ MainWindow::MainWindow(const Config& cfg, const LiveOptions& opt, QWidget* paren
     errorLabel_ = new QLabel(this);
     errorLabel_->setObjectName("errorLabel");
     errorLabel_->setStyleSheet(QStringLiteral("color: #d33;"));
+    // After a blow-up the frame says which dt fixes it; one click takes it
+    // and resumes from the kept state.
+    fixButton_ = new QPushButton(this);
+    fixButton_->setObjectName("fixTimeStepButton");
+    fixButton_->setToolTip(tr("Set the smaller time step and go on from the last good state (kept)"));
+    fixButton_->hide();
+    connect(fixButton_, &QPushButton::clicked, this, [this] {
+        if (!(fixDt_ > 0.0)) {
+            return;
+        }
+        sim_->setTimeStep(fixDt_);
+        sim_->setRunning(true);
+        if (statusFrom_) {
+            fixTaken_ = true;
+            fixGeneration_ = statusFrom_->system_generation;
+            fixTag_ = statusFrom_->physics_tag;
+        }
+        // A reset keeps the step the user took.
+        base_.dt = fixDt_;
+        base_.dt_auto = false;
+        panel_->setTimeStep(fixDt_);
+        errorLabel_->clear();
+        fixButton_->hide();
+        fixDt_ = 0.0;
+    });
     noteLabel_ = new QLabel(this);
     noteLabel_->setObjectName("noteLabel");
     noteLabel_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
@@ -218,6 +244,7 @@ MainWindow::MainWindow(const Config& cfg, const LiveOptions& opt, QWidget* paren
     rateLabel_->setMinimumWidth(320);
     trainLabel_->setMinimumWidth(200);
     statusBar()->addWidget(errorLabel_, 1);
+    statusBar()->addWidget(fixButton_);
     statusBar()->addWidget(noteLabel_, 2);
     statusBar()->addPermanentWidget(timeLabel_);
     statusBar()->addPermanentWidget(stepLabel_);
@@ -259,6 +286,10 @@ MainWindow::MainWindow(const Config& cfg, const LiveOptions& opt, QWidget* paren
         } else {
             phase_->setSweepMessage(cancelled ? tr("Sweep cancelled; the finished points are kept.") : tr("Sweep finished."));
         }
+    });
+    connect(entropy_, &widgets::EntropyPanel::rangeRuleChanged, this, [this] {
+        shown_.reset();  // the same frame on the new range
+        refreshDisplay();
     });
     if (!trainingEnabled_) {
         trainLabel_->setText(tr("training off"));
@@ -612,6 +643,13 @@ void MainWindow::showStatus(const Frame& f)
             panel_->setRunning(false);
         }
     }
+    const bool taken = fixTaken_ && f.system_generation == fixGeneration_ && f.physics_tag == fixTag_;
+    const double offer = taken ? 0.0 : f.suggested_dt;
+    if (offer != fixDt_) {
+        fixDt_ = offer;
+        fixButton_->setText(tr("Use dt = %1 and resume").arg(fixDt_, 0, 'g', 3));
+        fixButton_->setVisible(fixDt_ > 0.0);
+    }
     entropy_->setFrame(f);
     const TrainingStatus& t = f.training;
     if (!t.enabled && !t.failed) {
@@ -680,6 +718,7 @@ void MainWindow::switchModel(ModelKind model)
 void MainWindow::showError(const QString& message)
 {
     errorLabel_->setText(QStringLiteral("⚠ ") + message);
+    errorLabel_->setToolTip(message);  // the status bar cuts long ones
     std::fprintf(stderr, "entroscope: %s\n", message.toLocal8Bit().constData());
 }
 
@@ -745,7 +784,8 @@ void MainWindow::showFrame(const std::shared_ptr<const Frame>& f)
     // the same as offscreen rendering's.
     const render::Quantity q =
         colourBy_ == ColourBy::LocalEntropyProduction ? render::Quantity::SigmaSq : render::Quantity::ActiveAngle;
-    scene_->show(*f, q, render::RangeRule{render::RangeMode::Quantiles0To99});
+    const render::ColourRange range = scene_->show(*f, q, entropy_->rangeRule());
+    entropy_->setShownRange(range.lo, range.hi);
     // Arrows only with the velocities of this very state; AOUP's active part
     // is a 2-D g velocity, ABP's is an angle rate and has no arrow.
     const std::vector<double>* v = nullptr;

@@ -17,6 +17,7 @@ class QDockWidget;
 class QTemporaryDir;
 class QActionGroup;
 class QLabel;
+class QPushButton;
 class QSpinBox;
 class QDoubleSpinBox;
 
@@ -49,6 +50,7 @@ public:
 
     SessionController* simulation() const { return sim_; }
     widgets::VtkView* view() const { return view_; }
+    render::ParticleScene* particleScene() const { return scene_.get(); }
     // The field view beside the particles (the local EPR density, the
     // density or |J| of the newest evaluated state; hidden when off).
     widgets::VtkView* fieldView() const { return fieldView_; }
@@ -164,6 +166,12 @@ private:
     QElapsedTimer sinceBuilt_;
     QTimer fpsTimer_;
     QLabel* errorLabel_ = nullptr;
+    QPushButton* fixButton_ = nullptr;  // "Use dt = X and resume" after a blow-up
+    double fixDt_ = 0.0;
+    // The system and physics at which the offer was taken: frames still
+    // queued from before the new dt do not bring the button back.
+    std::uint64_t fixGeneration_ = 0, fixTag_ = 0;
+    bool fixTaken_ = false;
     QLabel* noteLabel_ = nullptr;
     QLabel* trainLabel_ = nullptr;
 };

@@ -21,6 +21,8 @@ void SessionController::setPackingFraction(double phi) { session_->set_packing_f
 
 void SessionController::setPeclet(double pe) { session_->set_peclet(pe); }
 
+void SessionController::setTimeStep(double dt) { session_->set_time_step(dt); }
+
 void SessionController::setRunning(bool run)
 {
     session_->set_running(run);

@@ -30,6 +30,7 @@ public:
     void reset(const Config& cfg);
     void setPackingFraction(double phi);
     void setPeclet(double pe);
+    void setTimeStep(double dt);
     void setRunning(bool run);
     void step();
     void setTraining(bool on);

@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include <sys/resource.h>
@@ -83,6 +84,11 @@ void LiveSession::set_peclet(double pe) {
     c.value = pe;
     queue(std::move(c));
 }
+void LiveSession::set_time_step(double dt) {
+    Command c(Command::TimeStep);
+    c.value = dt;
+    queue(std::move(c));
+}
 void LiveSession::set_running(bool running) {
     Command c(Command::Running);
     c.flag = running;
@@ -114,6 +120,13 @@ void LiveSession::set_estimation(int window, bool fields, int bins, double width
     c.width = width;
     c.done = std::move(done);
     queue(std::move(c));
+}
+
+double LiveSession::suggested_time_step(const Config& cfg) {
+    double dt = 0.5 * cfg.dt;
+    // A dt far above the bound would only blow up again a few halvings later.
+    if (cfg.model == ModelKind::Abp) dt = std::min(dt, cfg.abp_time_step());
+    return dt;
 }
 
 std::shared_ptr<const Frame> LiveSession::latest() const {
@@ -201,6 +214,7 @@ void LiveSession::build(const Config& cfg) {
     }
     learn_wake_.notify_all();
     notice_ = note;
+    suggested_dt_ = 0.0;
     ++generation_;
     sim_rate_ = 0.0;
     seconds_per_step_ = 0.0;
@@ -223,6 +237,7 @@ void LiveSession::apply(Command& c) {
         return;
     case Command::Running:
         running_ = c.flag;
+        if (running_) suggested_dt_ = 0.0;  // resumed as it was: the offer is gone
         return;
     case Command::Training:
         training_on_ = c.flag;
@@ -238,8 +253,11 @@ void LiveSession::apply(Command& c) {
     try {
         switch (c.kind) {
         case Command::Phi:
-        case Command::Pe: {
-            const std::uint64_t tag = c.kind == Command::Phi ? core_->set_packing_fraction(c.value) : core_->set_peclet(c.value);
+        case Command::Pe:
+        case Command::TimeStep: {
+            const std::uint64_t tag = c.kind == Command::Phi  ? core_->set_packing_fraction(c.value)
+                                      : c.kind == Command::Pe ? core_->set_peclet(c.value)
+                                                              : core_->set_time_step(c.value);
             const auto lock = lock_learner();
             core_->apply_physics(core_->config(), tag);
             last_push_ = -1.0;  // the new physics needs samples at once
@@ -276,6 +294,11 @@ void LiveSession::apply(Command& c) {
     if (c.kind == Command::Phi || c.kind == Command::Pe) {
         notice_ = error.empty() ? std::string() : (c.kind == Command::Phi ? "Cannot set the packing fraction: " : "Cannot set the activity: ") + error;
     }
+    if (c.kind == Command::TimeStep) {
+        // A new dt answers a blow-up: its notice and offer go with it.
+        notice_ = error.empty() ? std::string() : "Cannot set the time step: " + error;
+        if (error.empty()) suggested_dt_ = 0.0;
+    }
     if (c.done) c.done(error);
 }
 
@@ -284,6 +307,7 @@ void LiveSession::publish(std::shared_ptr<Frame> f) {
     f->running = running_;
     f->sim_steps_per_second = running_ ? sim_rate_ : 0.0;
     f->notice = notice_;
+    f->suggested_dt = running_ ? 0.0 : suggested_dt_;
     {
         std::lock_guard<std::mutex> lock(pub_mutex_);
         f->training.steps_per_second = train_rate_;
@@ -323,8 +347,14 @@ void LiveSession::sim_loop() {
                 // The state from before the chunk is kept; the session pauses.
                 running_ = false;
                 republish_ = true;
-                notice_ = std::string("Simulation paused: ") + e.what() +
-                          " The last good state is kept; a smaller time step (\"dt\") avoids this.";
+                const double dt = core_->config().dt;
+                suggested_dt_ = suggested_time_step(core_->config());
+                char fix[160];
+                std::snprintf(fix, sizeof fix, " The last good state is kept; a smaller time step (\"dt\" = %.3g instead of %.3g) avoids this.",
+                              suggested_dt_, dt);
+                std::string why = e.what();
+                if (!why.empty() && why.back() != '.') why += '.';
+                notice_ = "Simulation paused: " + why + fix;
             }
             const double elapsed = std::max(1e-9, now_seconds() - t0);
             if (running_) {

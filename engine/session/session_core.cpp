@@ -277,6 +277,15 @@ std::uint64_t SessionCore::set_peclet(double pe) {
     return tag_;
 }
 
+std::uint64_t SessionCore::set_time_step(double dt) {
+    if (!sim_) throw ConfigError("session", "trains on stored frames; there is no simulation");
+    sim_->set_time_step(dt);
+    cfg_ = sim_->config();
+    cfg_.seed = learn_cfg_.seed;
+    buffer_->set_current_tag(++tag_);
+    return tag_;
+}
+
 std::shared_ptr<Frame> SessionCore::frame() const {
     auto f = std::make_shared<Frame>();
     f->physics_tag = tag_;

@@ -360,6 +360,12 @@ void Simulator::set_activity(const Config& next) {
     cfg_.dt_auto = checked.dt_auto;
 }
 
+void Simulator::set_time_step(double dt) {
+    if (!(dt > 0.0) || !std::isfinite(dt)) throw ConfigError("dt", "must be > 0 and finite, got " + std::to_string(dt));
+    cfg_.dt = dt;
+    cfg_.dt_auto = false;
+}
+
 std::uint64_t Simulator::neighbor_rebuilds() const { return impl_->rebuilds; }
 
 double Simulator::mean_sq_position() const {

@@ -84,6 +84,7 @@ private Q_SLOTS:
     void newSystemStartsAFreshModelAndShowsNothingOfTheOld();
     void savesAndLoadsTheOnlineNetwork();
     void blowUpPausesAndKeepsTheLastGoodState();
+    void aSmallerTimeStepResumesFromTheKeptState();
     void pausedSimulationKeepsTraining();
     void aSystemThatCannotBeBuiltIsReportedAndLosesNothing();
 
@@ -258,6 +259,66 @@ void TestLiveSession::blowUpPausesAndKeepsTheLastGoodState()
     const auto step = f->state->step;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     QCOMPARE(s.latest()->state->step, step);
+}
+
+void TestLiveSession::aSmallerTimeStepResumesFromTheKeptState()
+{
+    // A run that is fine at its own dt blows up at a far larger one (set
+    // through the same command); the frame offers a smaller dt, and taking
+    // it goes on from the state that was kept, not from a new one.
+    const Config cfg = smallSystem(ModelKind::Abp, 256);
+    LiveOptions opt;
+    opt.session.training = false;
+    LiveSession s(cfg, opt);
+    QVERIFY(waitFor(s, [](const Frame& f) { return f.state->step >= 500; }));
+    QCOMPARE(s.latest()->suggested_dt, 0.0);
+    s.set_time_step(500.0 * cfg.dt);
+    const auto f = waitFor(s, [](const Frame& f) { return !f.notice.empty(); });
+    QVERIFY(f);
+    QVERIFY(!f->running);
+    QCOMPARE(f->config.dt, 500.0 * cfg.dt);
+    QVERIFY(f->state->step >= 500);
+    for (double x : f->state->x) {
+        QVERIFY(std::isfinite(x));
+    }
+    const double dt = f->suggested_dt;
+    QVERIFY2(dt > 0.0 && dt <= 0.5 * f->config.dt, std::to_string(dt).c_str());
+    QCOMPARE(dt, LiveSession::suggested_time_step(f->config));
+    QCOMPARE(dt, cfg.dt);  // ABP: no more than the physics bound the run was fine at
+    QVERIFY2(f->notice.find(QString::number(dt, 'g', 3).toStdString()) != std::string::npos, f->notice.c_str());
+
+    s.set_time_step(dt);
+    const auto g = waitFor(s, [&](const Frame& g) { return g.config.dt == dt; }, 20000);
+    QVERIFY(g);
+    QVERIFY(!g->running);  // taking the offer alone does not start the run
+    QVERIFY(!g->config.dt_auto);
+    QVERIFY(g->notice.empty());
+    QCOMPARE(g->suggested_dt, 0.0);
+    QVERIFY(g->physics_tag > f->physics_tag);
+    QCOMPARE(g->system_generation, f->system_generation);
+    QCOMPARE(g->state->step, f->state->step);
+    QCOMPARE(g->state->time, f->state->time);
+    QVERIFY(g->state->x == f->state->x);
+    QVERIFY(g->state->act == f->state->act);
+
+    s.set_running(true);
+    const auto h = waitFor(s, [&](const Frame& h) { return h.state->step >= f->state->step + 2000 || !h.notice.empty(); });
+    QVERIFY(h);
+    QVERIFY2(h->notice.empty(), h->notice.c_str());
+    QVERIFY(h->running);
+    QCOMPARE(h->system_generation, f->system_generation);
+    for (double x : h->state->x) {
+        QVERIFY(std::isfinite(x));
+    }
+    // Time goes on at the new step from where it stopped.
+    QVERIFY(std::abs(h->state->time - (f->state->time + (h->state->step - f->state->step) * dt)) < 1e-9 * (1.0 + h->state->time));
+
+    // A step that is not a step is refused and said; nothing else changes.
+    s.set_time_step(-1.0);
+    const auto r = waitFor(s, [](const Frame& r) { return !r.notice.empty(); }, 20000);
+    QVERIFY(r);
+    QVERIFY2(r->notice.find("Cannot set the time step") == 0, r->notice.c_str());
+    QCOMPARE(r->config.dt, dt);
 }
 
 void TestLiveSession::pausedSimulationKeepsTraining()

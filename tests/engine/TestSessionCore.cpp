@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <string>
 
 #include "entroscope/core/config.hpp"
@@ -57,6 +58,7 @@ private Q_SLOTS:
     void trainsOnStoredFramesWithoutASimulation();
     void badOptionsAreRefusedByName();
     void onlyAResumedTrainingRunDrawsNewData();
+    void aNewTimeStepIsAParameterChangeAtTheSameState();
 
 private:
     QTemporaryDir dir_;
@@ -219,6 +221,40 @@ void TestSessionCore::badOptionsAreRefusedByName()
     so = SessionOptions{};
     so.model_path = dir_.filePath(QStringLiteral("missing.pt")).toStdString();
     QVERIFY_THROWS_EXCEPTION(entroscope::IoError, SessionCore(cfg_, so));
+}
+
+// The way out of a blow-up: the same state goes on at another dt, under a
+// new physics tag (the Euler chain's law depends on dt); a dt that is not
+// a step is refused by name and changes nothing.
+void TestSessionCore::aNewTimeStepIsAParameterChangeAtTheSameState()
+{
+    SessionOptions so;
+    so.training = false;
+    SessionCore core(cfg_, so);
+    core.simulate(20);
+    const entroscope::State before = core.state();
+    const auto tag = core.physics_tag();
+    const double dt = 0.25 * cfg_.dt;
+    QCOMPARE(core.set_time_step(dt), tag + 1);
+    QCOMPARE(core.physics_tag(), tag + 1);
+    QCOMPARE(core.config().dt, dt);
+    QCOMPARE(core.config().seed, cfg_.seed);
+    QVERIFY(core.state().x == before.x);
+    QCOMPARE(core.state().step, before.step);
+    QCOMPARE(core.frame()->config.dt, dt);
+    core.simulate(8);
+    QCOMPARE(core.state().step, before.step + 8);
+    QVERIFY(std::abs(core.state().time - (before.time + 8 * dt)) < 1e-12 * (1.0 + before.time));
+    for (double bad : {0.0, -1e-3, std::nan(""), std::numeric_limits<double>::infinity()}) {
+        try {
+            core.set_time_step(bad);
+            QFAIL(qPrintable(QStringLiteral("dt = %1 was accepted").arg(bad)));
+        } catch (const entroscope::ConfigError& e) {
+            QCOMPARE(e.key(), std::string("dt"));
+        }
+    }
+    QCOMPARE(core.config().dt, dt);
+    QCOMPARE(core.physics_tag(), tag + 1);
 }
 
 // The window's Seed and estimate's trajectory are the config's; only a run

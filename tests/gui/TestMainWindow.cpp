@@ -3,8 +3,11 @@
 #include <QAction>
 #include <QApplication>
 #include <QColor>
+#include <QCheckBox>
 #include <QComboBox>
+#include <QDoubleSpinBox>
 #include <QLabel>
+#include <QPushButton>
 #include <QOffscreenSurface>
 #include <QOpenGLContext>
 #include <QSet>
@@ -22,6 +25,9 @@
 #include "app/gui/session_controller.hpp"
 #include "entroscope/core/config.hpp"
 #include "entroscope/score/score_model.hpp"
+#include "render/colour_rules.hpp"
+#include "render/particle_scene.hpp"
+#include "widgets/entropy_panel.hpp"
 #include "widgets/parameter_panel.hpp"
 #include "widgets/vtk_view.hpp"
 
@@ -41,9 +47,11 @@ private Q_SLOTS:
     void wheelZoomsTheViewAndRFitsTheBoxAgain();
     void fieldViewDrawsTheNewestEvaluatedState();
     void arrowsDrawTheNewestEvaluatedState();
+    void aHeldColourRangeStaysAcrossFramesAndAFixedOneIsShown();
     void invalidParameterIsReportedAndTheRunGoesOn();
     void savingTheNetworkWritesACheckpointOrSaysWhyNot();
     void pausingTrainingStopsTheLearnerAndTheSimulationGoesOn();
+    void aBlowUpOffersASmallerTimeStepThatResumes();
     void choosingAoupRebuildsWithThePaperDefaults();
     void cleanupTestCase();
 
@@ -251,6 +259,77 @@ void TestMainWindow::arrowsDrawTheNewestEvaluatedState()
     QTRY_VERIFY_WITH_TIMEOUT(window_->shownFrame() && !window_->shownFrame()->learned, 10000);
 }
 
+// For movies: "Hold range" keeps the range of the frame on screen for
+// every later frame, although their own automatic ranges differ; a fixed
+// lo .. hi is what the legend shows; another quantity is automatic again.
+void TestMainWindow::aHeldColourRangeStaysAcrossFramesAndAFixedOneIsShown()
+{
+    using entroscope::render::Quantity;
+    using entroscope::render::RangeMode;
+    auto* panel = window_->entropyPanel();
+    auto* hold = panel->findChild<QCheckBox*>("holdRangeCheck");
+    auto* mode = panel->findChild<QComboBox*>("rangeModeCombo");
+    auto* lo = panel->findChild<QDoubleSpinBox*>("rangeLoSpin");
+    auto* hi = panel->findChild<QDoubleSpinBox*>("rangeHiSpin");
+    QVERIFY(hold && mode && lo && hi);
+    QVERIFY(!hold->isEnabled());  // the angle's range is always -pi .. pi
+    window_->setColourBy(MainWindow::ColourBy::LocalEntropyProduction);
+    QVERIFY(hold->isEnabled() && !lo->isEnabled());
+    QCOMPARE(panel->rangeRule().mode, RangeMode::Quantiles0To99);
+    QTRY_VERIFY_WITH_TIMEOUT(window_->shownFrame() && window_->shownFrame()->learned, 30000);
+    const auto legend = [this] { return window_->particleScene()->legendRange(); };
+    const auto automatic = [](const entroscope::Frame& f) {
+        const auto v = entroscope::render::quantity_values(f, Quantity::SigmaSq);
+        return entroscope::render::colour_range(Quantity::SigmaSq, v.values, {RangeMode::Quantiles0To99});
+    };
+    const auto first = window_->shownFrame();
+    const auto r0 = automatic(*first);
+    QCOMPARE(legend().first, r0.lo);
+    QCOMPARE(legend().second, r0.hi);
+
+    hold->setChecked(true);
+    QCOMPARE(panel->rangeRule().mode, RangeMode::Fixed);
+    QVERIFY(lo->isEnabled());
+    const auto held = legend();
+    QVERIFY(std::abs(held.first - r0.lo) <= 1e-9 * std::abs(r0.hi - r0.lo));
+    QVERIFY(std::abs(held.second - r0.hi) <= 1e-9 * std::abs(r0.hi - r0.lo));
+    // A later evaluation, whose own range is another one, on the held range.
+    QTRY_VERIFY_WITH_TIMEOUT(window_->shownFrame()->learned && window_->shownFrame()->learned->index > first->learned->index &&
+                                 automatic(*window_->shownFrame()).hi != r0.hi,
+                             60000);
+    QCOMPARE(legend(), held);
+
+    // Unheld: the frame's own automatic range again.
+    hold->setChecked(false);
+    QCOMPARE(panel->rangeRule().mode, RangeMode::Quantiles0To99);
+    const auto now = automatic(*window_->shownFrame());
+    QCOMPARE(legend().first, now.lo);
+    QCOMPARE(legend().second, now.hi);
+    // The paper's 5-95 %.
+    mode->setCurrentIndex(mode->findData(static_cast<int>(RangeMode::Quantiles5To95)));
+    const auto v = entroscope::render::quantity_values(*window_->shownFrame(), Quantity::SigmaSq);
+    const auto q = entroscope::render::colour_range(Quantity::SigmaSq, v.values, {RangeMode::Quantiles5To95});
+    QCOMPARE(legend().first, q.lo);
+    QCOMPARE(legend().second, q.hi);
+
+    // Fixed by the user: the legend shows lo .. hi as typed.
+    mode->setCurrentIndex(mode->findData(static_cast<int>(RangeMode::Fixed)));
+    QVERIFY(lo->isEnabled() && hi->isEnabled());
+    lo->setValue(125.0);
+    hi->setValue(2500.0);
+    QCOMPARE(legend(), std::make_pair(125.0, 2500.0));
+
+    // Another quantity: automatic again (and no hold).
+    hold->setChecked(true);
+    window_->setColourBy(MainWindow::ColourBy::ActiveAngle);
+    QVERIFY(!hold->isChecked());
+    QCOMPARE(panel->rangeRule().mode, RangeMode::Quantiles5To95);
+    window_->setColourBy(MainWindow::ColourBy::LocalEntropyProduction);
+    QCOMPARE(panel->rangeRule().mode, RangeMode::Quantiles5To95);
+    QVERIFY(!lo->isEnabled());
+    window_->setColourBy(MainWindow::ColourBy::ActiveAngle);
+}
+
 void TestMainWindow::invalidParameterIsReportedAndTheRunGoesOn()
 {
     auto* error = window_->findChild<QLabel*>("errorLabel");
@@ -299,6 +378,53 @@ void TestMainWindow::pausingTrainingStopsTheLearnerAndTheSimulationGoesOn()
     QVERIFY(label && label->text().contains(QStringLiteral("paused")));
     train->setChecked(true);
     QTRY_VERIFY_WITH_TIMEOUT(latest()->training.network_steps > steps, 60000);
+}
+
+// A blow-up pauses the run; the window offers the frame's smaller dt next
+// to the message, and one click sets it and resumes from the kept state.
+void TestMainWindow::aBlowUpOffersASmallerTimeStepThatResumes()
+{
+    // Twice the default speed: a physics bound of 5e-5, not the 1e-4 the
+    // panel shows for the system it was set up with.
+    Config cfg = entroscope::default_config(ModelKind::Abp);
+    cfg.n = 256;
+    cfg.v0 *= 2.0;
+    cfg.dt = cfg.abp_time_step();
+    cfg.finalize();
+    QCOMPARE(cfg.dt, 5e-5);
+    QVERIFY(window_->panel()->timeStep() != cfg.dt);
+    const auto before = latest()->system_generation;
+    window_->simulation()->reset(cfg);
+    QTRY_VERIFY_WITH_TIMEOUT(latest()->system_generation > before && latest()->state->step >= 500, 30000);
+    auto* fix = window_->findChild<QPushButton*>("fixTimeStepButton");
+    QVERIFY(fix);
+    QVERIFY(!fix->isVisible());
+    // Far beyond the WCA bound: the next chunk blows up.
+    window_->simulation()->setTimeStep(500.0 * cfg.dt);
+    QTRY_VERIFY_WITH_TIMEOUT(!latest()->running && latest()->suggested_dt > 0.0, 30000);
+    const auto kept = latest();
+    QCOMPARE(kept->suggested_dt, cfg.dt);
+    auto* error = window_->findChild<QLabel*>("errorLabel");
+    QTRY_VERIFY_WITH_TIMEOUT(fix->isVisible(), 5000);
+    QVERIFY2(error->text().contains(QStringLiteral("Simulation paused")), qPrintable(error->text()));
+    QVERIFY2(fix->text().contains(QStringLiteral("dt = 5e-05")), qPrintable(fix->text()));
+    QVERIFY2(fix->text().contains(QStringLiteral("resume")), qPrintable(fix->text()));
+
+    QTest::mouseClick(fix, Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(latest()->config.dt == cfg.dt && latest()->running, 10000);
+    QCOMPARE(latest()->system_generation, kept->system_generation);
+    QTRY_VERIFY_WITH_TIMEOUT(latest()->state->step > kept->state->step + 200, 20000);
+    QVERIFY(latest()->notice.empty());
+    for (double x : latest()->state->x) {
+        QVERIFY(std::isfinite(x));
+    }
+    QVERIFY(!fix->isVisible());
+    QVERIFY(error->text().isEmpty());
+    // The panel's dt line shows the step now in use.
+    QCOMPARE(window_->panel()->timeStep(), cfg.dt);
+    auto* derived = window_->panel()->findChild<QLabel*>("derivedLabel");
+    QVERIFY(derived);
+    QVERIFY2(derived->text().contains(QStringLiteral("dt = 5e-05")), qPrintable(derived->text()));
 }
 
 void TestMainWindow::choosingAoupRebuildsWithThePaperDefaults()

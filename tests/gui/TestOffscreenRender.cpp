@@ -228,6 +228,7 @@ private Q_SLOTS:
     void activeAngleFollowsTheModelConvention();
     void writesAPngAtomically();
     void refusesAnEmptyImageSize();
+    void scaleBarIsARoundLengthAndRelabelsWhenZoomed();
     void angleMatchesItsBaseline();
     void sequentialMatchesItsBaseline();
     void divergingMatchesItsBaseline();
@@ -289,6 +290,67 @@ void TestOffscreenRender::refusesAnEmptyImageSize()
     OffscreenOptions opt;
     opt.width = 0;
     QVERIFY_THROWS_EXCEPTION(entroscope::IoError, render_png(lattice(2, 1.0), "/tmp/never.png", opt));
+}
+
+// The scale bar: a round number of diameters (1, 2 or 5 times a power of
+// ten) near a fifth of the box's visible width, drawn in the lower-left
+// corner, relabelled when a zoom changes the visible width.
+void TestOffscreenRender::scaleBarIsARoundLengthAndRelabelsWhenZoomed()
+{
+    if (!haveFont_) {
+        QSKIP("the label's sigma needs DejaVu Sans");
+    }
+    const int w = 640, h = 480;
+    OffscreenRenderer r(w, h);
+    ParticleScene& scene = r.scene();
+    const State s = lattice(24, 1.2);  // ABP, diameter sigma = 1, box 28.8
+    scene.update(s, 0.5);
+    QCOMPARE(scene.scaleBarLabel(), std::string());  // nothing before a render
+    const auto isRound = [](double n) {
+        const double m = n / std::pow(10.0, std::floor(std::log10(n) + 1e-9));
+        return std::abs(m - 1.0) < 1e-9 || std::abs(m - 2.0) < 1e-9 || std::abs(m - 5.0) < 1e-9;
+    };
+    // Light pixels of the bar's middle row, left of its right end.
+    const auto barRowPixels = [&](const std::vector<unsigned char>& rgb, double pixels) {
+        const int row = h - 1 - 11;  // 10 px above the bottom, inside the 3 px bar
+        int light = 0;
+        for (int x = 14; x < 14 + static_cast<int>(pixels) - 2; ++x) {
+            const unsigned char* p = &rgb[3 * (static_cast<std::size_t>(row) * w + x)];
+            if (p[0] > 200 && p[1] > 200 && p[2] > 200) ++light;
+        }
+        return light;
+    };
+
+    const std::vector<unsigned char> fitted = r.renderRgb();
+    const double n0 = scene.scaleBarDiameters(), px0 = scene.scaleBarPixels();
+    qInfo("fitted: %s, %.1f px", scene.scaleBarLabel().c_str(), px0);
+    QVERIFY(isRound(n0));
+    QCOMPARE(n0, 5.0);  // 0.22 * 28.8 = 6.3 diameters: 5 is the nearest round length
+    QCOMPARE(QString::fromStdString(scene.scaleBarLabel()), QStringLiteral("5 σ"));
+    const double pixelsPerUnit = px0 / n0;
+    QVERIFY(barRowPixels(fitted, px0) >= 0.9 * (px0 - 2.0));
+
+    // Four times closer: about a quarter of the box visible, a shorter round
+    // length, a longer bar per diameter.
+    scene.zoom(4.0);
+    const std::vector<unsigned char> zoomed = r.renderRgb();
+    const double n1 = scene.scaleBarDiameters(), px1 = scene.scaleBarPixels();
+    qInfo("zoomed: %s, %.1f px", scene.scaleBarLabel().c_str(), px1);
+    QVERIFY(isRound(n1));
+    QVERIFY(n1 < n0);
+    QVERIFY(scene.scaleBarLabel() != std::string("5 σ"));
+    QCOMPARE(QString::fromStdString(scene.scaleBarLabel()), QString::number(n1) + QStringLiteral(" σ"));
+    QVERIFY(std::abs(px1 / n1 - 4.0 * pixelsPerUnit) < 1e-6 * pixelsPerUnit);
+    // A fifth of the visible width (640 px of view, all inside the box), within a round step.
+    QVERIFY2(px1 > 0.14 * w && px1 < 0.36 * w, qPrintable(QString::number(px1)));
+    QVERIFY(barRowPixels(zoomed, px1) >= 0.9 * (px1 - 2.0));
+
+    // AOUP's diameter is 2 r0.
+    scene.show(fixed_frame(false), Quantity::ActiveAngle);
+    scene.requestFit();
+    r.renderRgb();
+    const QString aoup = QString::fromStdString(scene.scaleBarLabel());
+    QVERIFY2(aoup.endsWith(QStringLiteral(" × 2r₀")), qPrintable(aoup));
 }
 
 void TestOffscreenRender::angleMatchesItsBaseline()

@@ -96,6 +96,9 @@ struct Frame {
     bool running = false;
     double sim_steps_per_second = 0.0;
     std::string notice;                   // why the simulation stopped or could not start ("" if fine)
+    // The fix a front end can offer when the run paused on a blow-up: a
+    // smaller time step (LiveSession::set_time_step), 0 otherwise.
+    double suggested_dt = 0.0;
     std::shared_ptr<const Evaluation> learned;        // of `state` exactly, or null
     std::shared_ptr<const GlobalEstimate> estimate;   // never null
     TrainingStatus training;

@@ -62,6 +62,10 @@ public:
     void reset(const Config& cfg);            // a new system: new network (pretrained when it fits)
     void set_packing_fraction(double phi);    // same system, warm start
     void set_peclet(double pe);
+    // A new time step from the current state (after a blow-up: the kept
+    // one); it does not start a paused run. A refused dt is said in the
+    // frames' notice.
+    void set_time_step(double dt);
     void set_running(bool running);
     void step();                              // one chunk while paused
     void set_training(bool on);               // pause or resume the learner's training (evaluation goes on)
@@ -75,6 +79,9 @@ public:
     std::shared_ptr<const Frame> latest() const;
     // The newest frame that carries learned values (its own state).
     std::shared_ptr<const Frame> latest_learned() const;
+    // A smaller time step for a run that blew up at cfg.dt: half of it, and
+    // for ABP at most the physics bound Config::abp_time_step().
+    static double suggested_time_step(const Config& cfg);
     // Why the simulation stopped or a system could not be built ("" if
     // fine); also before any frame exists.
     std::string notice() const;
@@ -97,7 +104,7 @@ public:
 
 private:
     struct Command {
-        enum Kind { Reset, Phi, Pe, Running, Step, Training, Save, Load, Estimation };
+        enum Kind { Reset, Phi, Pe, TimeStep, Running, Step, Training, Save, Load, Estimation };
         explicit Command(Kind k) : kind(k) {}
         Kind kind;
         Config cfg;
@@ -139,6 +146,7 @@ private:
     double sim_rate_ = 0.0;           // steps/s, smoothed
     double seconds_per_step_ = 0.0;
     std::string notice_;
+    double suggested_dt_ = 0.0;       // > 0 while paused on a blow-up
     double last_push_ = -1.0;
     std::uint64_t steps_at_push_ = 0;
     bool republish_ = false;                          // the run stopped by itself

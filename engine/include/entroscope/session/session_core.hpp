@@ -108,6 +108,11 @@ public:
     // with apply_physics (advance does it itself).
     std::uint64_t set_packing_fraction(double phi);
     std::uint64_t set_peclet(double pe);
+    // A new time step for the running system, from its current state (the
+    // way out of a blow-up). A parameter change like the two above: the
+    // Euler chain's stationary law, and so the estimate, depend on dt.
+    // Throws ConfigError unless dt > 0 and finite.
+    std::uint64_t set_time_step(double dt);
     void set_sim_threads(int threads);
 
     // --- learn half ----------------------------------------------------------

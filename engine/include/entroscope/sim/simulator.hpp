@@ -44,6 +44,10 @@ public:
     // Change the activity at once: v0, the ABP diffusion constants and dt
     // from `next` (Config::with_peclet); everything else must be as now.
     void set_activity(const Config& next);
+    // Change the time step at once (the state is kept). The step becomes the
+    // user's: dt_auto is cleared, so a later change of Pe keeps it. Throws
+    // ConfigError unless dt > 0 and finite.
+    void set_time_step(double dt);
 
     // Deterministic drift (pair + trap + spring forces,
     // without self-propulsion) on each particle for the current state (2N).
