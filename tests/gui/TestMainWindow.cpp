@@ -29,6 +29,9 @@
 #include "render/particle_scene.hpp"
 #include "widgets/entropy_panel.hpp"
 #include "widgets/parameter_panel.hpp"
+#include "widgets/phase_diagram.hpp"
+#include "widgets/plot_panel.hpp"
+#include <QLineEdit>
 #include "widgets/vtk_view.hpp"
 
 using entroscope::Config;
@@ -52,6 +55,9 @@ private Q_SLOTS:
     void savingTheNetworkWritesACheckpointOrSaysWhyNot();
     void pausingTrainingStopsTheLearnerAndTheSimulationGoesOn();
     void aBlowUpOffersASmallerTimeStepThatResumes();
+    void plotsFollowTheRunningSession();
+    void aSweepFromThePhaseDiagramFillsInItsPoints();
+    void aPointOfThePhaseDiagramMovesTheSliders();
     void choosingAoupRebuildsWithThePaperDefaults();
     void cleanupTestCase();
 
@@ -425,6 +431,76 @@ void TestMainWindow::aBlowUpOffersASmallerTimeStepThatResumes()
     auto* derived = window_->panel()->findChild<QLabel*>("derivedLabel");
     QVERIFY(derived);
     QVERIFY2(derived->text().contains(QStringLiteral("dt = 5e-05")), qPrintable(derived->text()));
+}
+
+void TestMainWindow::plotsFollowTheRunningSession()
+{
+    using Plot = entroscope::widgets::PlotPanel::Plot;
+    auto* plots = window_->plots();
+    QVERIFY(plots && plots->isVisible());
+    const auto generation = latest()->system_generation;
+    QTRY_VERIFY_WITH_TIMEOUT(plots->history().systemGeneration() == generation && plots->history().estimates().size() >= 2, 60000);
+    QTRY_VERIFY_WITH_TIMEOUT(!plots->history().losses().empty(), 30000);
+    plots->redrawNow();
+    // ABP with translational noise: the total and its network-free value.
+    QVERIFY(plots->eprShowsTotal());
+    const QStringList names = plots->seriesNames(Plot::Epr);
+    QVERIFY2(names.contains(QStringLiteral("learned total")), qPrintable(names.join('|')));
+    const auto& last = plots->history().estimates().back();
+    QCOMPARE(plots->seriesPoints(Plot::Epr, QStringLiteral("learned total")).back(), QPointF(last.t, last.total.mean));
+    QVERIFY(!plots->seriesPoints(Plot::Training, QStringLiteral("recent loss")).isEmpty());
+    QVERIFY(!plots->seriesPoints(Plot::DensityHistogram, QStringLiteral("local area fraction")).isEmpty());
+    QVERIFY(!plots->seriesPoints(Plot::SigmaHistogram, QStringLiteral("σᵢ, |v|² estimator")).isEmpty());
+}
+
+void TestMainWindow::aSweepFromThePhaseDiagramFillsInItsPoints()
+{
+    auto* phase = window_->phaseDiagram();
+    QVERIFY(phase);
+    entroscope::widgets::SweepRequest r;
+    r.points = {{0.3, 50.0}, {0.6, 150.0}};
+    r.options.burn_in = 300;
+    r.options.samples = 2;
+    r.options.sample_every = 50;
+    r.network = entroscope::widgets::SweepRequest::Network::Transfer;  // the running network
+    r.threads = 1;
+    QSignalSpy done(window_->sweeps(), &entroscope::gui::SweepController::finished);
+    Q_EMIT phase->sweepRequested(r);
+    QTRY_VERIFY_WITH_TIMEOUT(done.count() == 1, 120000);
+    QVERIFY2(done.at(0).at(1).toString().isEmpty(), qPrintable(done.at(0).at(1).toString()));
+    QVERIFY(!done.at(0).at(0).toBool());
+    QTRY_VERIFY_WITH_TIMEOUT(phase->map().points().size() >= 2, 5000);
+    int sweepPoints = 0;
+    for (const auto& p : phase->map().points()) {
+        if (p.source != entroscope::widgets::PhasePoint::Source::Sweep) continue;
+        ++sweepPoints;
+        QCOMPARE(p.model, ModelKind::Abp);
+        QCOMPARE(p.phase.states, 2);
+        QCOMPARE(p.evaluations, 2);
+        QVERIFY2(std::isfinite(p.epr_active.mean) && p.epr_active.count > 0, p.note.c_str());
+        QVERIFY(p.network_step > 0);  // the transferred network, not a fresh one
+    }
+    QCOMPARE(sweepPoints, 2);
+    QVERIFY(phase->shownPoints() >= 2);
+    // A second request while none runs is accepted; a bad one says why.
+    auto* list = phase->findChild<QLineEdit*>();
+    QVERIFY(list);
+    list->setText(QStringLiteral("0.3"));
+    for (QPushButton* b : phase->findChildren<QPushButton*>()) {
+        if (b->text() == QStringLiteral("Start sweep")) b->click();
+    }
+    QVERIFY(!window_->sweeps()->running());
+    list->clear();
+}
+
+void TestMainWindow::aPointOfThePhaseDiagramMovesTheSliders()
+{
+    window_->goToPoint(0.45, 120.0);
+    QTRY_VERIFY_WITH_TIMEOUT(std::abs(latest()->config.phi - 0.45) < 1e-12 && std::abs(latest()->config.peclet() - 120.0) < 1e-9,
+                             20000);
+    QVERIFY(std::abs(window_->panel()->packingFraction() - 0.45) < 1e-9);
+    QVERIFY(std::abs(window_->panel()->peclet() - 120.0) < 0.05);
+    QVERIFY(latest()->running);
 }
 
 void TestMainWindow::choosingAoupRebuildsWithThePaperDefaults()
