@@ -85,8 +85,9 @@ std::string fmt(const char* format, double v)
 
 const std::vector<Quantity>& all_quantities()
 {
-    static const std::vector<Quantity> all = {Quantity::ActiveAngle, Quantity::SigmaSq,      Quantity::SigmaDiv,
-                                              Quantity::ActiveSpeed, Quantity::LocalDensity, Quantity::ParticleType};
+    static const std::vector<Quantity> all = {Quantity::ActiveAngle,   Quantity::SigmaSq,      Quantity::SigmaDiv,
+                                              Quantity::ActiveSpeed,   Quantity::PositionSpeed, Quantity::LocalDensity,
+                                              Quantity::ParticleType};
     return all;
 }
 
@@ -122,6 +123,13 @@ QuantityInfo quantity_info(Quantity q, ModelKind model, bool unicode)
         info.key = "speed";
         info.name = "|v_act|";
         info.units = model == ModelKind::Aoup ? (unicode ? "L/t\xC2\xB2" : "L/t^2") : "rad/t";
+        info.learned = true;
+        info.map = ColourMapKind::Sequential;
+        break;
+    case Quantity::PositionSpeed:
+        info.key = "speed_x";
+        info.name = "|v_x|";
+        info.units = "L/t";
         info.learned = true;
         info.map = ColourMapKind::Sequential;
         break;
@@ -245,6 +253,14 @@ QuantityValues quantity_values(const Frame& frame, Quantity q)
         }
         break;
     }
+    case Quantity::PositionSpeed:
+        if (e->v_x.empty() && e->x_part == XPart::Infinite) {
+            out.reason = "v_x is not learned without positional noise";
+        } else if (sized(e->v_x, 2, "v_x")) {
+            out.values.resize(un);
+            for (std::size_t i = 0; i < un; ++i) out.values[i] = static_cast<float>(std::hypot(e->v_x[2 * i], e->v_x[2 * i + 1]));
+        }
+        break;
     default:
         break;
     }

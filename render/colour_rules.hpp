@@ -34,13 +34,14 @@ enum class Quantity {
     SigmaSq,       // learned sigma_i, |v|^2 estimator: |v_a|^2 / D_a (>= 0, sequential)
     SigmaDiv,      // learned sigma_i, divergence estimator: div_a v_a (signed, diverging)
     ActiveSpeed,   // learned |v_act|, the active part of the probability-flow velocity
+    PositionSpeed, // learned |v_x|, its position part (finite with positional noise only)
     LocalDensity,  // local area fraction from the positions (Gaussian kernel, width one diameter)
     ParticleType,  // State::types
 };
 
 struct QuantityInfo {
     Quantity quantity = Quantity::ActiveAngle;
-    std::string key;    // stable ASCII identifier: "angle", "sigma_sq", "sigma_div", "speed", "density", "type"
+    std::string key;    // stable ASCII identifier: "angle", "sigma_sq", "sigma_div", "speed", "speed_x", "density", "type"
     std::string name;   // display name (UTF-8 when unicode)
     std::string units;  // display units; empty when dimensionless
     bool learned = false;   // values come from the network (Frame::learned)

@@ -369,7 +369,7 @@ struct FieldScene::Impl {
         const double w = std::max(16, size[0]), h = std::max(16, size[1]);
         fitRequested = false;
         // The box left of a legend strip, below the caption lines.
-        const double strip = std::max(0.18 * w, 110.0), pad = 14.0, captionH = 110.0;
+        const double strip = std::max(0.18 * w, 110.0), pad = 14.0, captionH = 125.0;
         const double availW = std::max(16.0, w - strip - 2.0 * pad), availH = std::max(16.0, h - captionH - 2.0 * pad);
         const double worldPerPixel = box / std::min(availW, availH);
         const double centreX = pad + 0.5 * availW, centreY = pad + 0.5 * availH;
@@ -438,11 +438,11 @@ void FieldScene::show(const Frame& frame, FieldQuantity q)
     if (c.reference > 0.0) {
         if (d_->overlay == CurrentOverlay::Arrows) {
             d_->drawArrows(c);
-            line = "arrows: J(r) over " + std::to_string(c.block) + "×" + std::to_string(c.block) +
-                   " cells; one block long at |J| = " + fmt("%.3g", c.reference);
+            line = "arrows: J(r), means of " + std::to_string(c.block) + "×" + std::to_string(c.block) +
+                   " cells\none block long: |J| = " + fmt("%.3g", c.reference);
         } else {
             d_->drawStreamlines(frame.learned->current, c.reference);
-            line = "white lines: streamlines of J(r)";
+            line = "lines: streamlines of J(r)";
         }
     } else {
         line = "no current overlay: " + c.note;

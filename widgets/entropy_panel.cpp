@@ -86,7 +86,12 @@ EntropyPanel::EntropyPanel(QWidget* parent) : QWidget(parent)
     colourBy_ = new QComboBox(view);
     colourBy_->setObjectName("colourByCombo");
     colourBy_->addItem(tr("Active angle"), static_cast<int>(ColourBy::ActiveAngle));
-    colourBy_->addItem(tr("Local entropy production σᵢ"), static_cast<int>(ColourBy::LocalEntropyProduction));
+    colourBy_->addItem(tr("Local entropy production σᵢ (|v|²)"), static_cast<int>(ColourBy::LocalEntropyProduction));
+    colourBy_->addItem(tr("σᵢ, divergence estimator (signed)"), static_cast<int>(ColourBy::DivergenceEstimator));
+    colourBy_->addItem(tr("Probability flow, active part |v_act|"), static_cast<int>(ColourBy::ActiveSpeed));
+    colourBy_->addItem(tr("Probability flow, position part |vₓ|"), static_cast<int>(ColourBy::PositionSpeed));
+    colourBy_->addItem(tr("Local density φᵢ"), static_cast<int>(ColourBy::LocalDensity));
+    colourBy_->addItem(tr("Particle type"), static_cast<int>(ColourBy::ParticleType));
     vForm->addRow(tr("Colour by"), colourBy_);
     colourNote_ = makeNoteLabel(QString(), view);
     vForm->addRow(colourNote_);
@@ -190,6 +195,25 @@ EntropyPanel::EntropyPanel(QWidget* parent) : QWidget(parent)
     details_->setText(tr("Waiting for the first evaluation of the learned score…"));
 }
 
+render::Quantity EntropyPanel::quantity(ColourBy c)
+{
+    switch (c) {
+    case ColourBy::ActiveAngle: return render::Quantity::ActiveAngle;
+    case ColourBy::LocalEntropyProduction: return render::Quantity::SigmaSq;
+    case ColourBy::DivergenceEstimator: return render::Quantity::SigmaDiv;
+    case ColourBy::ActiveSpeed: return render::Quantity::ActiveSpeed;
+    case ColourBy::PositionSpeed: return render::Quantity::PositionSpeed;
+    case ColourBy::LocalDensity: return render::Quantity::LocalDensity;
+    case ColourBy::ParticleType: return render::Quantity::ParticleType;
+    }
+    return render::Quantity::ActiveAngle;
+}
+
+bool EntropyPanel::learned(ColourBy c)
+{
+    return render::quantity_info(quantity(c), ModelKind::Abp, false).learned;
+}
+
 EntropyPanel::ColourBy EntropyPanel::colourBy() const
 {
     return static_cast<ColourBy>(colourBy_->currentData().toInt());
@@ -232,8 +256,8 @@ void EntropyPanel::setRangeMode(render::RangeMode m)
 
 void EntropyPanel::updateRangeControls()
 {
-    // The angle always spans -pi .. pi on its cyclic map.
-    const bool scalar = colourBy() != ColourBy::ActiveAngle;
+    // The angle always spans -pi .. pi on its cyclic map; types are labels.
+    const bool scalar = colourBy() != ColourBy::ActiveAngle && colourBy() != ColourBy::ParticleType;
     const bool fixed = rangeRule().mode == render::RangeMode::Fixed;
     rangeMode_->setEnabled(scalar);
     hold_->setEnabled(scalar);
@@ -253,13 +277,36 @@ void EntropyPanel::setColourBy(ColourBy c)
         setRangeMode(automatic_);
     }
     updateRangeControls();
-    if (c == ColourBy::ActiveAngle) {
+    const QString learnedState = tr(" Of the state drawn: the newest evaluated one (the caption gives its time and "
+                                    "network step).");
+    switch (c) {
+    case ColourBy::ActiveAngle:
         colourNote_->setText(tr("Direction of the active variable (AOUP: atan2(g<sub>y</sub>, g<sub>x</sub>); "
                                 "ABP: θ), cyclic map."));
-    } else {
-        colourNote_->setText(tr("Instantaneous σ<sub>i</sub> = |v<sub>a,i</sub>|²/D<sub>a</sub> ≥ 0 of the "
-                                "state drawn (the newest evaluated one; the caption gives its time and network "
-                                "step); viridis over the colour range chosen below."));
+        break;
+    case ColourBy::LocalEntropyProduction:
+        colourNote_->setText(tr("Instantaneous σ<sub>i</sub> = |v<sub>a,i</sub>|²/D<sub>a</sub> ≥ 0; viridis over "
+                                "the colour range chosen below.") + learnedState);
+        break;
+    case ColourBy::DivergenceEstimator:
+        colourNote_->setText(tr("The divergence form of σ<sub>i</sub> (ABP: −D<sub>r</sub> ∂<sub>θ</sub>s<sub>θ</sub>; "
+                                "AOUP: −γ(2 + ∇<sub>g</sub>·s<sub>g</sub>)): signed, with the same mean as the |v|² "
+                                "form; blue–white–red, white at 0. Only some evaluations compute it.") + learnedState);
+        break;
+    case ColourBy::ActiveSpeed:
+        colourNote_->setText(tr("|v<sub>act,i</sub>|, the active part of the probability-flow velocity.") + learnedState);
+        break;
+    case ColourBy::PositionSpeed:
+        colourNote_->setText(tr("|v<sub>x,i</sub>|, the position part of the probability-flow velocity (finite with "
+                                "positional noise: ABP, AOUP with ε > 0).") + learnedState);
+        break;
+    case ColourBy::LocalDensity:
+        colourNote_->setText(tr("Local area fraction at each particle (Gaussian kernel of one diameter): the dense "
+                                "and the dilute phase apart."));
+        break;
+    case ColourBy::ParticleType:
+        colourNote_->setText(tr("The particle's type (0, 1, …), min to max."));
+        break;
     }
 }
 

@@ -24,7 +24,20 @@ namespace entroscope::widgets {
 class EntropyPanel : public QWidget {
     Q_OBJECT
 public:
-    enum class ColourBy { ActiveAngle = 0, LocalEntropyProduction = 1 };
+    // What the particle view colours by: every per-particle quantity of
+    // render/colour_rules (LocalEntropyProduction: sigma_i, |v|^2 estimator).
+    enum class ColourBy {
+        ActiveAngle = 0,
+        LocalEntropyProduction = 1,
+        DivergenceEstimator = 2,
+        ActiveSpeed = 3,
+        PositionSpeed = 4,
+        LocalDensity = 5,
+        ParticleType = 6
+    };
+    static render::Quantity quantity(ColourBy c);
+    // The quantity's values come from the network (an evaluated state).
+    static bool learned(ColourBy c);
 
     explicit EntropyPanel(QWidget* parent = nullptr);
 

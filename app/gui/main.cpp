@@ -72,9 +72,10 @@ int main(int argc, char** argv)
     const QCommandLineOption noTrainOpt(QStringLiteral("no-training"),
                                         QStringLiteral("Do not learn the score (no entropy production readout)."));
     const QCommandLineOption colourOpt(QStringLiteral("colour-by"),
-                                       QStringLiteral("Particle colours: angle (default) or sigma (learned local "
-                                                      "entropy production)."),
-                                       QStringLiteral("angle|sigma"), QStringLiteral("angle"));
+                                       QStringLiteral("Particle colours: angle (default), sigma (learned local "
+                                                      "entropy production, |v|^2), sigma_div, speed (|v_act|), "
+                                                      "speed_x (|v_x|), density or type."),
+                                       QStringLiteral("angle|sigma|sigma_div|speed|speed_x|density|type"), QStringLiteral("angle"));
     const QCommandLineOption simThreadsOpt(QStringLiteral("sim-threads"),
                                            QStringLiteral("Threads of the simulation (default: all cores but one)."),
                                            QStringLiteral("N"));
@@ -126,8 +127,22 @@ int main(int argc, char** argv)
     }
 
     const QString colourBy = parser.value(colourOpt);
-    if (colourBy != QLatin1String("angle") && colourBy != QLatin1String("sigma")) {
-        std::fprintf(stderr, "entroscope: --colour-by: expected angle or sigma\n");
+    using ColourBy = entroscope::gui::MainWindow::ColourBy;
+    const std::pair<const char*, ColourBy> colourKeys[] = {
+        {"angle", ColourBy::ActiveAngle},     {"sigma", ColourBy::LocalEntropyProduction},
+        {"sigma_div", ColourBy::DivergenceEstimator}, {"speed", ColourBy::ActiveSpeed},
+        {"speed_x", ColourBy::PositionSpeed}, {"density", ColourBy::LocalDensity},
+        {"type", ColourBy::ParticleType}};
+    ColourBy colour = ColourBy::ActiveAngle;
+    bool colourKnown = false;
+    for (const auto& [key, c] : colourKeys) {
+        if (colourBy == QLatin1String(key)) {
+            colour = c;
+            colourKnown = true;
+        }
+    }
+    if (!colourKnown) {
+        std::fprintf(stderr, "entroscope: --colour-by: expected angle, sigma, sigma_div, speed, speed_x, density or type\n");
         return 2;
     }
 
@@ -179,9 +194,7 @@ int main(int argc, char** argv)
     try {
         opt.session.training = !parser.isSet(noTrainOpt);
         entroscope::gui::MainWindow window(cfg, opt);
-        if (colourBy == QLatin1String("sigma")) {
-            window.setColourBy(entroscope::gui::MainWindow::ColourBy::LocalEntropyProduction);
-        }
+        if (colour != ColourBy::ActiveAngle) window.setColourBy(colour);
         if (arrows == QLatin1String("position")) {
             window.setArrows(entroscope::gui::MainWindow::Arrows::PositionPart);
         } else if (arrows == QLatin1String("active")) {

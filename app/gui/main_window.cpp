@@ -475,10 +475,16 @@ void MainWindow::buildMenus()
     const std::pair<ColourBy, QString> choices[] = {
         {ColourBy::ActiveAngle, tr("Colour by &active angle")},
         {ColourBy::LocalEntropyProduction, tr("Colour by local &entropy production σᵢ")},
+        {ColourBy::DivergenceEstimator, tr("Colour by σᵢ, &divergence estimator")},
+        {ColourBy::ActiveSpeed, tr("Colour by |v_act|")},
+        {ColourBy::PositionSpeed, tr("Colour by |vₓ|")},
+        {ColourBy::LocalDensity, tr("Colour by local de&nsity")},
+        {ColourBy::ParticleType, tr("Colour by particle &type")},
     };
+    QMenu* colourMenu = viewMenu->addMenu(tr("&Colour particles by"));
     int key = 1;
     for (const auto& [mode, text] : choices) {
-        QAction* a = viewMenu->addAction(text);
+        QAction* a = colourMenu->addAction(text);
         a->setCheckable(true);
         a->setChecked(mode == colourBy_);
         a->setData(static_cast<int>(mode));
@@ -757,7 +763,7 @@ void MainWindow::refreshDisplay()
     // positions and colours always belong together; until the first one
     // exists, the newest state in grey.
     std::shared_ptr<const Frame> f = newest;
-    if (colourBy_ == ColourBy::LocalEntropyProduction || arrows_ != Arrows::Off) {
+    if (widgets::EntropyPanel::learned(colourBy_) || arrows_ != Arrows::Off) {
         const auto learned = sim_->latestLearned();
         if (learned && learned->system_generation == newest->system_generation && learned->physics_tag == newest->physics_tag) {
             f = learned;
@@ -782,8 +788,7 @@ void MainWindow::showFrame(const std::shared_ptr<const Frame>& f)
     shown_ = f;
     // The colour rules (quantity, map, range, legend, caption) are render/'s,
     // the same as offscreen rendering's.
-    const render::Quantity q =
-        colourBy_ == ColourBy::LocalEntropyProduction ? render::Quantity::SigmaSq : render::Quantity::ActiveAngle;
+    const render::Quantity q = widgets::EntropyPanel::quantity(colourBy_);
     const render::ColourRange range = scene_->show(*f, q, entropy_->rangeRule());
     entropy_->setShownRange(range.lo, range.hi);
     // Arrows only with the velocities of this very state; AOUP's active part

@@ -63,6 +63,7 @@ std::shared_ptr<Evaluation> learned_for(const Frame& f, bool divergence)
     e->sigma_sq = {0.5, 1.5, 2.5};
     if (divergence) e->sigma_div = {-1.0, 0.25, 2.0};
     e->v_act = {3.0, 4.0, 0.0, 1.0, 0.0, 0.0};
+    e->v_x = {0.0, 2.0, 6.0, 8.0, 0.0, 0.0};
     return e;
 }
 
@@ -209,7 +210,7 @@ void TestColourRules::cyclicAndDiscreteRanges()
 
 void TestColourRules::quantitiesHaveNamesUnitsAndMaps()
 {
-    QCOMPARE(all_quantities().size(), std::size_t(6));
+    QCOMPARE(all_quantities().size(), std::size_t(7));
     for (Quantity q : all_quantities()) {
         const QuantityInfo info = quantity_info(q, ModelKind::Aoup, false);
         QCOMPARE(info.quantity, q);
@@ -312,7 +313,7 @@ void TestColourRules::localAreaFractionOfIsolatedAndPackedParticles()
 void TestColourRules::learnedQuantitiesComeFromThisStateOnly()
 {
     Frame f = aoup_frame();
-    for (Quantity q : {Quantity::SigmaSq, Quantity::SigmaDiv, Quantity::ActiveSpeed}) {
+    for (Quantity q : {Quantity::SigmaSq, Quantity::SigmaDiv, Quantity::ActiveSpeed, Quantity::PositionSpeed}) {
         const QuantityValues none = quantity_values(f, q);
         QVERIFY(!none.available());
         QVERIFY(!none.reason.empty());
@@ -324,6 +325,9 @@ void TestColourRules::learnedQuantitiesComeFromThisStateOnly()
     QCOMPARE(sq.network_step, std::uint64_t(1234));
     const QuantityValues speed = quantity_values(f, Quantity::ActiveSpeed);
     QCOMPARE(speed.values, (std::vector<float>{5.0f, 1.0f, 0.0f}));
+    QCOMPARE(quantity_values(f, Quantity::PositionSpeed).values, (std::vector<float>{2.0f, 10.0f, 0.0f}));
+    QVERIFY(quantity_info(Quantity::PositionSpeed, ModelKind::Abp, false).learned);
+    QCOMPARE(quantity_from_key("speed_x"), std::optional<Quantity>(Quantity::PositionSpeed));
     // Without divergences the divergence estimator is unavailable, saying so.
     const QuantityValues div = quantity_values(f, Quantity::SigmaDiv);
     QVERIFY(!div.available());
