@@ -218,6 +218,29 @@ struct FieldScene::Impl {
     vtkNew<vtkActor> lineActor;
     int arrowCount = 0, linePoints = 0;
 
+    // A camera shared with another renderer, and the watch on it.
+    vtkSmartPointer<vtkCamera> ownCamera;
+    vtkSmartPointer<vtkCamera> linked;
+    unsigned long linkObserver = 0;
+    std::function<void()> moved;
+    double lastView[7] = {0, 0, 0, 0, 0, 0, 0};
+
+    void cameraModified()
+    {
+        // Only a change of what is seen (not e.g. a clipping range reset
+        // during a render) is news; otherwise two views would keep each other
+        // rendering.
+        double now[7];
+        linked->GetPosition(now);
+        linked->GetFocalPoint(now + 3);
+        now[6] = linked->GetParallelScale();
+        bool same = true;
+        for (int k = 0; k < 7; ++k) same = same && now[k] == lastView[k];
+        if (same) return;
+        std::copy(now, now + 7, lastView);
+        if (moved) moved();
+    }
+
     void drawArrows(const CurrentPicture& c)
     {
         vtkNew<vtkPoints> pts;
@@ -362,7 +385,7 @@ struct FieldScene::Impl {
 
     void fitIfNeeded()
     {
-        if (!fitRequested || box <= 0.0) {
+        if (!fitRequested || box <= 0.0 || linked) {
             return;
         }
         const int* size = renderer->GetSize();
@@ -390,12 +413,41 @@ struct FieldScene::Impl {
 };
 
 FieldScene::FieldScene() : d_(std::make_unique<Impl>()) {}
-FieldScene::~FieldScene() = default;
+FieldScene::~FieldScene()
+{
+    // The shared camera may outlive this scene: take the watch off it.
+    if (d_->linked) d_->linked->RemoveObserver(d_->linkObserver);
+}
 
 vtkRenderer* FieldScene::renderer() const { return d_->renderer; }
 vtkInteractorObserver* FieldScene::interactorStyle() const { return d_->style; }
 void FieldScene::requestFit() { d_->fitRequested = true; }
 void FieldScene::setCurrentOverlay(CurrentOverlay o) { d_->overlay = o; }
+
+void FieldScene::linkCamera(vtkRenderer* leader, std::function<void()> moved)
+{
+    Impl& d = *d_;
+    if (d.linked) {
+        d.linked->RemoveObserver(d.linkObserver);
+        d.linked = nullptr;
+    }
+    d.moved = std::move(moved);
+    if (!leader) {
+        if (d.ownCamera) d.renderer->SetActiveCamera(d.ownCamera);
+        d.fitRequested = true;
+        return;
+    }
+    if (!d.ownCamera) d.ownCamera = d.renderer->GetActiveCamera();
+    d.linked = leader->GetActiveCamera();
+    d.renderer->SetActiveCamera(d.linked);
+    std::fill(d.lastView, d.lastView + 7, 0.0);
+    vtkNew<vtkCallbackCommand> watch;
+    watch->SetClientData(&d);
+    watch->SetCallback([](vtkObject*, unsigned long, void* client, void*) { static_cast<Impl*>(client)->cameraModified(); });
+    d.linkObserver = d.linked->AddObserver(vtkCommand::ModifiedEvent, watch);
+}
+
+bool FieldScene::cameraLinked() const { return d_->linked != nullptr; }
 CurrentOverlay FieldScene::currentOverlay() const { return d_->overlay; }
 int FieldScene::overlayArrows() const { return d_->arrowCount; }
 int FieldScene::overlayStreamlinePoints() const { return d_->linePoints; }

@@ -3,6 +3,7 @@
 // density, the density or the current's magnitude) as an image with a
 // sequential map, masked (sparse) cells drawn in a flat grey that no value
 // takes, a legend and a caption. No Qt; VTK stays in the .cpp.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -69,6 +70,13 @@ public:
     // What the last show() drew of it: arrows, and points on streamlines.
     int overlayArrows() const;
     int overlayStreamlinePoints() const;
+    // Share the camera of another view's renderer (the particle view's: both
+    // draw the box in the same world coordinates), so the two views pan and
+    // zoom together; this scene then leaves fitting to the other. `moved`
+    // is called whenever the shared camera's view changes (re-render both).
+    // Null: this scene's own camera again, fitted to the box.
+    void linkCamera(vtkRenderer* leader, std::function<void()> moved = {});
+    bool cameraLinked() const;
 
 private:
     struct Impl;

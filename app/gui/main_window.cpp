@@ -525,6 +525,12 @@ void MainWindow::buildMenus()
         overlays->addAction(a);
         connect(a, &QAction::triggered, this, [this, m = mode] { setCurrentOverlay(m); });
     }
+    QAction* link = viewMenu->addAction(tr("&Link the two views' cameras"));
+    link->setObjectName("linkCamerasAction");
+    link->setCheckable(true);
+    link->setToolTip(tr("Pan and zoom the particle and field views together (both show the box in the same "
+                        "coordinates)."));
+    connect(link, &QAction::toggled, this, &MainWindow::setCamerasLinked);
     viewMenu->addSeparator();
     QAction* plotsShown = plotDock_->toggleViewAction();
     plotsShown->setText(tr("&Plots"));
@@ -583,6 +589,26 @@ void MainWindow::setCurrentOverlay(CurrentOverlay o)
     }
     showField(true);
 }
+
+void MainWindow::setCamerasLinked(bool on)
+{
+    if (on) {
+        fieldScene_->linkCamera(scene_->renderer(), [this] {
+            view_->requestRender();
+            fieldView_->requestRender();
+        });
+    } else {
+        fieldScene_->linkCamera(nullptr);
+    }
+    if (auto* a = findChild<QAction*>("linkCamerasAction"); a && a->isChecked() != on) {
+        const QSignalBlocker block(a);
+        a->setChecked(on);
+    }
+    view_->requestRender();
+    fieldView_->requestRender();
+}
+
+bool MainWindow::camerasLinked() const { return fieldScene_->cameraLinked(); }
 
 MainWindow::CurrentOverlay MainWindow::currentOverlay() const
 {

@@ -67,6 +67,9 @@ public:
     void setCurrentOverlay(CurrentOverlay o);
     CurrentOverlay currentOverlay() const;
     render::FieldScene* fieldScene() const { return fieldScene_.get(); }
+    // One camera for both views (pan and zoom together), or one each.
+    void setCamerasLinked(bool on);
+    bool camerasLinked() const;
     FieldShown fieldShown() const { return fieldShown_; }
     // The frame the field view draws (null before the first evaluation).
     std::shared_ptr<const Frame> shownFieldFrame() const { return fieldFrom_; }

@@ -49,6 +49,7 @@ private Q_SLOTS:
     void screenshotShowsColouredParticles();
     void wheelZoomsTheViewAndRFitsTheBoxAgain();
     void fieldViewDrawsTheNewestEvaluatedState();
+    void linkedCamerasZoomBothViews();
     void arrowsDrawTheNewestEvaluatedState();
     void aHeldColourRangeStaysAcrossFramesAndAFixedOneIsShown();
     void invalidParameterIsReportedAndTheRunGoesOn();
@@ -250,6 +251,42 @@ void TestMainWindow::fieldViewDrawsTheNewestEvaluatedState()
     window_->setFieldShown(MainWindow::FieldShown::Density);
     QVERIFY(window_->fieldView()->isVisible());
     window_->setFieldShown(MainWindow::FieldShown::LocalEpr);
+}
+
+void TestMainWindow::linkedCamerasZoomBothViews()
+{
+    // Paused, so only the cameras change the pictures.
+    window_->simulation()->setRunning(false);
+    QTRY_VERIFY_WITH_TIMEOUT(!latest()->running, 10000);
+    QTest::qWait(300);
+    QWindow* surface = window_->view()->surfaceWindow();
+    const QPointF centre(surface->width() / 2.0, surface->height() / 2.0);
+    const auto wheel = [&] {
+        QWheelEvent e(centre, surface->mapToGlobal(centre), QPoint(), QPoint(0, 120), Qt::NoButton, Qt::NoModifier,
+                      Qt::NoScrollPhase, false);
+        QCoreApplication::sendEvent(surface, &e);
+        QTest::qWait(150);
+    };
+    // Independent: zooming the particles leaves the field alone.
+    const QImage field0 = window_->fieldView()->grabFramebuffer();
+    wheel();
+    QVERIFY(differingFraction(field0, window_->fieldView()->grabFramebuffer()) < 0.01);
+    QTest::keyClick(surface, Qt::Key_R);
+    QTest::qWait(100);
+    // Linked: the field view follows the particle view's camera.
+    window_->setCamerasLinked(true);
+    QVERIFY(window_->camerasLinked());
+    QTest::qWait(150);
+    const QImage field1 = window_->fieldView()->grabFramebuffer();
+    wheel();
+    wheel();
+    const double moved = differingFraction(field1, window_->fieldView()->grabFramebuffer());
+    QVERIFY2(moved > 0.2, qPrintable(QStringLiteral("the field view did not follow the zoom (%1 of the pixels changed)").arg(moved)));
+    window_->setCamerasLinked(false);
+    QVERIFY(!window_->camerasLinked());
+    QTest::keyClick(surface, Qt::Key_R);
+    window_->simulation()->setRunning(true);
+    QTRY_VERIFY_WITH_TIMEOUT(latest()->running, 10000);
 }
 
 void TestMainWindow::arrowsDrawTheNewestEvaluatedState()
