@@ -242,7 +242,15 @@ std::vector<SweepResult> run_sweep(const Config& base, const std::vector<SweepPo
             std::lock_guard<std::mutex> lock(mutex);
             fractions[i] = 1.0;
             slots[i] = *r;
-            if (cb.finished) cb.finished(*r);
+            // A callback that throws (a table that cannot be written) stops
+            // the grid like a failing point; it must not end a worker thread.
+            try {
+                if (cb.finished) cb.finished(*r);
+            } catch (...) {
+                if (!error) error = std::current_exception();
+                stop.store(true);
+                return;
+            }
         }
     };
     const int workers = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(threads), points.size()));

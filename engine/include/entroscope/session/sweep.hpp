@@ -106,7 +106,8 @@ std::optional<SweepResult> run_sweep_point(const Config& base, SweepPoint p, con
 // failed = true and the grid goes on. Throws ConfigError for bad options,
 // threads < 1 or a point the config refuses (before anything runs; the key
 // names the point, "points[3].phi"), and the first ConfigError / IoError a
-// point threw (a model that does not fit), after stopping the others.
+// point threw (a model that does not fit), or the first exception of the
+// `finished` callback, after stopping the others.
 std::vector<SweepResult> run_sweep(const Config& base, const std::vector<SweepPoint>& points, const SweepOptions& opt,
                                    int threads, const SweepCallbacks& cb = {});
 
