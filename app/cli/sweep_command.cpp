@@ -416,21 +416,17 @@ int cmd_sweep(const std::vector<std::string>& argv) {
     // Rows by point index; the file is rewritten whole, atomically, after
     // every finished point (rows of other points it held are kept at the end).
     std::map<std::size_t, json> rows;
+    std::vector<const json*> used;
     for (std::size_t k : mine)
-        if (const json* r = done_row(points[k])) rows[k] = *r;
+        if (const json* r = done_row(points[k])) {
+            rows[k] = *r;
+            rows[k]["index"] = k;  // its place in this run's list
+            used.push_back(r);
+        }
+    // Rows this run does not take over (other points, other slices) stay as they were.
     std::vector<json> foreign;
-    for (const json& r : old_rows) {
-        bool listed = false;
-        for (const SweepPoint& p : points) listed = listed || (r["phi"].get<double>() == p.phi && r["pe"].get<double>() == p.pe);
-        if (!listed) foreign.push_back(r);
-    }
-    // Rows of listed points outside this slice stay too.
-    for (const json& r : old_rows) {
-        for (std::size_t k = 0; k < points.size(); ++k)
-            if (r["phi"].get<double>() == points[k].phi && r["pe"].get<double>() == points[k].pe && !rows.count(k) &&
-                std::find(mine.begin(), mine.end(), k) == mine.end())
-                foreign.push_back(r);
-    }
+    for (const json& r : old_rows)
+        if (std::find(used.begin(), used.end(), &r) == used.end()) foreign.push_back(r);
     const auto write_table = [&] {
         if (!out) return;
         std::vector<json> all;
