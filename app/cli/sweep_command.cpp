@@ -328,6 +328,8 @@ int cmd_sweep(const std::vector<std::string>& argv) {
         }
     }
 
+    const Config points_cfg0 = sweep_point_config(base, points.front());
+
     SweepOptions opt;
     const auto count = [&](const char* flag, long long fallback, long long lo) {
         const long long v = a.integer(flag, fallback);
@@ -411,33 +413,20 @@ int cmd_sweep(const std::vector<std::string>& argv) {
     opt.sim_threads = std::max(1, static_cast<int>(threads) / workers);
     set_network_threads(opt.sim_threads);
 
-    std::cerr << "sweep: " << to_string(base.model) << ", n = " << base.n << ", " << points.size() << " point(s)";
-    if (mine.size() != points.size()) std::cerr << ", " << mine.size() << " in this slice";
-    std::cerr << ", " << mine.size() - todo.size() << " already in the table, " << todo.size() << " to run on " << workers
-              << " worker(s); burn-in " << opt.burn_in << ", " << opt.samples << " states " << opt.sample_every << " steps apart, "
-              << (opt.network ? (opt.train_steps > 0 ? "training " + std::to_string(opt.train_steps) + " steps per point"
-                                                     : "network " + std::filesystem::path(opt.model_path).filename().string() + " transferred")
-                              : std::string("no network"))
-              << "\n";
-
     // Rows by point index; the file is rewritten whole, atomically, after
     // every finished point (rows of other points it held are kept at the end).
     std::map<std::size_t, json> rows;
+    std::vector<const json*> used;
     for (std::size_t k : mine)
-        if (const json* r = done_row(points[k])) rows[k] = *r;
+        if (const json* r = done_row(points[k])) {
+            rows[k] = *r;
+            rows[k]["index"] = k;  // its place in this run's list
+            used.push_back(r);
+        }
+    // Rows this run does not take over (other points, other slices) stay as they were.
     std::vector<json> foreign;
-    for (const json& r : old_rows) {
-        bool listed = false;
-        for (const SweepPoint& p : points) listed = listed || (r["phi"].get<double>() == p.phi && r["pe"].get<double>() == p.pe);
-        if (!listed) foreign.push_back(r);
-    }
-    // Rows of listed points outside this slice stay too.
-    for (const json& r : old_rows) {
-        for (std::size_t k = 0; k < points.size(); ++k)
-            if (r["phi"].get<double>() == points[k].phi && r["pe"].get<double>() == points[k].pe && !rows.count(k) &&
-                std::find(mine.begin(), mine.end(), k) == mine.end())
-                foreign.push_back(r);
-    }
+    for (const json& r : old_rows)
+        if (std::find(used.begin(), used.end(), &r) == used.end()) foreign.push_back(r);
     const auto write_table = [&] {
         if (!out) return;
         std::vector<json> all;
@@ -474,8 +463,27 @@ int cmd_sweep(const std::vector<std::string>& argv) {
         if (r.failed) std::cerr << ": " << r.note;
         std::cerr << " [" << finished << "/" << run_points.size() << "]\n";
     };
+    // A network that does not fit (another model kind or architecture) is
+    // bad input, said now rather than by every point.
+    if (opt.network && !opt.model_path.empty()) {
+        try {
+            ScoreModel::load(opt.model_path, &points_cfg0);
+        } catch (const ConfigError& e) {
+            throw ConfigError("--model", "'" + opt.model_path + "' does not fit this system (" + e.what() + ")");
+        }
+    }
+    // Written once before the first point, so that an unwritable --out is
+    // an error now and not after the first point's minutes.
+    write_table();
+    std::cerr << "sweep: " << to_string(base.model) << ", n = " << base.n << ", " << points.size() << " point(s)";
+    if (mine.size() != points.size()) std::cerr << ", " << mine.size() << " in this slice";
+    std::cerr << ", " << mine.size() - todo.size() << " already in the table, " << todo.size() << " to run on " << workers
+              << " worker(s); burn-in " << opt.burn_in << ", " << opt.samples << " states " << opt.sample_every << " steps apart, "
+              << (opt.network ? (opt.train_steps > 0 ? "training " + std::to_string(opt.train_steps) + " steps per point"
+                                                     : "network " + std::filesystem::path(opt.model_path).filename().string() + " transferred")
+                              : std::string("no network"))
+              << "\n";
     if (!run_points.empty()) run_sweep(base, run_points, opt, workers, cb);
-    else write_table();
 
     if (a.has("--json")) {
         json o;

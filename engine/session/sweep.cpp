@@ -20,12 +20,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// Work units for the progress fraction, in particle-steps of the simulator.
-// An optimiser step (batch 1024) and an evaluation with divergences were
-// measured at about 0.5 s and 2e-4 s per particle on one core, against 2e-8 s
-// per particle-step (docs/cli.md, "sweep"); rough, for an ETA only.
-constexpr double kTrainStepUnits = 2.5e7;
-constexpr double kEvaluationUnitsPerParticle = 1e4;
+// Work units for the progress fraction, in particle-steps of the simulator
+// (about 3e-8 s each on one core). An optimiser step (batch 1024) takes
+// about 0.6 s, an evaluation with divergences about 1.7e-4 s per particle
+// (0.7 s at N = 4096), both on one core of the 2-core reference machine;
+// rough, for an ETA only.
+constexpr double kTrainStepUnits = 2e7;
+constexpr double kEvaluationUnitsPerParticle = 5e3;
 
 MeanSe unavailable() {
     MeanSe m;
@@ -241,7 +242,15 @@ std::vector<SweepResult> run_sweep(const Config& base, const std::vector<SweepPo
             std::lock_guard<std::mutex> lock(mutex);
             fractions[i] = 1.0;
             slots[i] = *r;
-            if (cb.finished) cb.finished(*r);
+            // A callback that throws (a table that cannot be written) stops
+            // the grid like a failing point; it must not end a worker thread.
+            try {
+                if (cb.finished) cb.finished(*r);
+            } catch (...) {
+                if (!error) error = std::current_exception();
+                stop.store(true);
+                return;
+            }
         }
     };
     const int workers = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(threads), points.size()));

@@ -475,6 +475,8 @@ private Q_SLOTS:
         QTest::newRow("slice malformed") << QStringList{"--phi", "0.2", "--pe", "10", "--only", "1"} << "--only";
         QTest::newRow("no samples") << QStringList{"--phi", "0.2", "--pe", "10", "--samples", "0"} << "--samples";
         QTest::newRow("missing model") << QStringList{"--phi", "0.2", "--pe", "10", "--model", "absent.pt"} << "--model";
+        QTest::newRow("unwritable table") << QStringList{"--phi", "0.2", "--pe", "10", "--model", "none", "--out", "/nonexistent-dir/t.csv"}
+                                          << "/nonexistent-dir/t.csv";
     }
     void sweepRefusesBadInputWithExitTwoNamingTheOption() {
         QFETCH(QStringList, extra);
@@ -489,6 +491,18 @@ private Q_SLOTS:
         const QString err = QString::fromUtf8(r.err).trimmed();
         QCOMPARE(err.count('\n'), 0);
         QVERIFY2(err.contains(option), qPrintable(err));
+        QVERIFY(!QFile::exists(out));
+    }
+
+    void sweepRefusesANetworkOfAnotherModelBeforeRunning() {
+        // The shipped network is ABP's; an AOUP sweep cannot transfer it.
+        const auto cfg = write("aoupsweep.json", R"({"model":"aoup","n":64})");
+        const auto out = dir.filePath("aoupsweep.csv");
+        const auto r = cli({"sweep", "--config", cfg, "--phi", "0.2", "--pe", "10", "--burn-in", "10", "--samples", "1", "--out", out});
+        QCOMPARE(r.code, 2);
+        const QString err = QString::fromUtf8(r.err).trimmed();
+        QCOMPARE(err.count('\n'), 0);
+        QVERIFY2(err.contains("--model") && err.contains("model"), qPrintable(err));
         QVERIFY(!QFile::exists(out));
     }
 

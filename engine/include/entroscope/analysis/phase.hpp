@@ -42,9 +42,9 @@ struct PhaseOptions {
     // Kernel width of local_area_fraction (<= 0: a particle diameter).
     double width = 0.0;
     // A particle is dense when its local area fraction exceeds this. It
-    // lies between the peaks of a separated state (dilute gas 0.15-0.35
-    // with the particle's own share of 0.13 included, dense phase 0.8-0.9
-    // at w = one diameter).
+    // lies between the two sides of a separated state at w = one diameter
+    // (the gas and its interface 0.2-0.45, the particle's own 0.126
+    // included; the dense phase 0.8-0.9).
     double dense_phi = 0.6;
     // Two dense particles are in contact within this many diameters: the
     // WCA range 2^(1/6) sigma.

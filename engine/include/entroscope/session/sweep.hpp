@@ -8,11 +8,13 @@
 // phase indicators (analysis/phase.hpp). The network is not trained during
 // the measurement.
 //
-// Threads: run_sweep_point runs on the calling thread; run_sweep runs points
-// on worker threads of its own. Neither touches LibTorch's global thread
-// pool: a caller running several points at once should first call
-// set_network_threads(1) (score/score_model.hpp), as `entroscope-cli sweep`
-// does, or the points' inference pools oversubscribe the cores.
+// Threads: run_sweep_point runs on the calling thread; run_sweep blocks,
+// running points on the calling thread and up to threads - 1 more of its
+// own (a GUI calls it from a background thread). Neither touches
+// LibTorch's global thread pool: a caller running several points at once
+// should first call set_network_threads(1) (score/score_model.hpp), as
+// `entroscope-cli sweep` does, or the points' inference pools oversubscribe
+// the cores.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -106,7 +108,8 @@ std::optional<SweepResult> run_sweep_point(const Config& base, SweepPoint p, con
 // failed = true and the grid goes on. Throws ConfigError for bad options,
 // threads < 1 or a point the config refuses (before anything runs; the key
 // names the point, "points[3].phi"), and the first ConfigError / IoError a
-// point threw (a model that does not fit), after stopping the others.
+// point threw (a model that does not fit), or the first exception of the
+// `finished` callback, after stopping the others.
 std::vector<SweepResult> run_sweep(const Config& base, const std::vector<SweepPoint>& points, const SweepOptions& opt,
                                    int threads, const SweepCallbacks& cb = {});
 
