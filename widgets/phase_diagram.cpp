@@ -256,7 +256,7 @@ PhaseDiagram::PhaseDiagram(QWidget* parent) : QWidget(parent) {
     n_ = ispin(0, 65536, 1024, 256);
     n_->setSpecialValueText(tr("as running"));
     n_->setToolTip(tr("Particles per point (smaller runs faster; 0: the running system's N)."));
-    burnIn_ = ispin(0, 100000000, 50000, 10000);
+    burnIn_ = ispin(0, 100000000, 200000, 10000);
     samples_ = ispin(1, 1000, 10);
     sampleEvery_ = ispin(1, 10000000, 2000, 500);
     f->addRow(tr("N"), n_);

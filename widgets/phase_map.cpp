@@ -134,6 +134,24 @@ void PhaseMap::add(const SweepResult& r, ModelKind model, int n) {
     put(p);
 }
 
+SweepResult to_sweep_result(const PhasePoint& p) {
+    SweepResult r;
+    r.phi = p.phi;
+    r.pe = p.pe;
+    r.epr_active = p.epr_active;
+    r.epr_active_div = p.epr_active_div;
+    r.epr_total = p.epr_total;
+    r.epr_total_network_free = p.epr_total_network_free;
+    r.epr_active_identity = p.epr_active_identity;
+    r.phase = p.phase;
+    r.evaluations = p.evaluations;
+    r.network_step = p.network_step;
+    r.seconds = p.seconds;
+    r.failed = p.failed;
+    r.note = p.note;
+    return r;
+}
+
 std::string phase_point_summary(const PhasePoint& p) {
     char head[160];
     std::snprintf(head, sizeof head, "%s  N = %d  φ = %.3f  Pe = %.4g: %s (%s)", p.model == ModelKind::Abp ? "ABP" : "AOUP", p.n,

@@ -74,6 +74,9 @@ private:
     double liveStart_ = 0.0;
 };
 
+// A point as a sweep result (for a table; index 0).
+SweepResult to_sweep_result(const PhasePoint& p);
+
 // One line per point for a tooltip (UTF-8): phase, both indicators with the
 // criterion, the EPR values with standard errors, how it was measured.
 std::string phase_point_summary(const PhasePoint& p);

@@ -19,6 +19,7 @@
 #include "entroscope/core/atomic_file.hpp"
 #include "entroscope/core/config.hpp"
 #include "entroscope/core/errors.hpp"
+#include "entroscope/io/sweep_table.hpp"
 #include "entroscope/score/score_model.hpp"
 #include "entroscope/session/sweep.hpp"
 
@@ -28,37 +29,6 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-json mean_se(const MeanSe& m) {
-    if (m.count == 0 || !std::isfinite(m.mean)) return nullptr;
-    return {{"mean", num(m.mean)}, {"se", num(m.se)}};
-}
-
-// The table's columns, in CSV order. The EPR ones are {mean, se} objects in
-// JSON lines and two columns (_mean, _se) in CSV.
-const std::vector<std::string> kEprKeys = {"epr_active", "epr_active_div", "epr_total", "epr_active_network_free",
-                                           "epr_total_network_free"};
-const std::vector<std::string> kNumberKeys = {"index", "phi", "pe", "largest_cluster_fraction", "density_bimodality", "dense_phi",
-                                              "dilute_phi", "dense_share", "states", "evaluations", "network_step", "n", "seconds"};
-const std::vector<std::string> kTextKeys = {"phase", "model", "note"};
-
-std::vector<std::string> csv_columns() {
-    std::vector<std::string> c = {"index", "phi", "pe", "phase", "largest_cluster_fraction", "density_bimodality",
-                                  "dense_phi", "dilute_phi", "dense_share"};
-    for (const auto& k : kEprKeys) {
-        c.push_back(k + "_mean");
-        c.push_back(k + "_se");
-    }
-    for (const char* k : {"states", "evaluations", "network_step", "model", "n", "seconds", "note"}) c.push_back(k);
-    return c;
-}
-
-bool is_csv(const std::string& path) {
-    std::string ext = std::filesystem::path(path).extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    return ext == ".csv";
-}
 
 // "a:b:n" (n values from a to b, evenly) or "v1,v2,...".
 std::vector<double> parse_list(const std::string& flag, const std::string& text) {
@@ -139,159 +109,6 @@ std::string format_number(double v, int digits) {
         break;
     }
     return buf;
-}
-
-std::string csv_quote(const std::string& s) {
-    if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-    std::string out = "\"";
-    for (char ch : s) {
-        if (ch == '"') out += '"';
-        out += ch;
-    }
-    return out + "\"";
-}
-
-std::vector<std::string> csv_split(const std::string& line) {
-    std::vector<std::string> out;
-    std::string cur;
-    bool quoted = false;
-    for (std::size_t k = 0; k < line.size(); ++k) {
-        const char ch = line[k];
-        if (quoted) {
-            if (ch == '"' && k + 1 < line.size() && line[k + 1] == '"') {
-                cur += '"';
-                ++k;
-            } else if (ch == '"') {
-                quoted = false;
-            } else {
-                cur += ch;
-            }
-        } else if (ch == '"') {
-            quoted = true;
-        } else if (ch == ',') {
-            out.push_back(cur);
-            cur.clear();
-        } else {
-            cur += ch;
-        }
-    }
-    out.push_back(cur);
-    return out;
-}
-
-std::string csv_row(const json& row) {
-    std::string line;
-    for (const auto& c : csv_columns()) {
-        if (!line.empty()) line += ',';
-        std::string cell;
-        const bool mean = c.size() > 5 && c.compare(c.size() - 5, 5, "_mean") == 0;
-        const bool se = c.size() > 3 && c.compare(c.size() - 3, 3, "_se") == 0;
-        if (mean || se) {
-            const json& v = row.at(c.substr(0, c.size() - (mean ? 5 : 3)));
-            if (v.is_object() && v.at(mean ? "mean" : "se").is_number()) cell = format_number(v.at(mean ? "mean" : "se").get<double>(), 10);
-        } else if (row.at(c).is_string()) {
-            cell = csv_quote(row.at(c).get<std::string>());
-        } else if (row.at(c).is_number()) {
-            cell = format_number(row.at(c).get<double>(), c == "phi" || c == "pe" ? 17 : 10);
-        }
-        line += cell;
-    }
-    return line;
-}
-
-json csv_row_json(const std::vector<std::string>& cells, const std::string& path) {
-    const auto cols = csv_columns();
-    if (cells.size() != cols.size()) throw IoError("'" + path + "': a row has " + std::to_string(cells.size()) + " cells, the header " + std::to_string(cols.size()));
-    std::map<std::string, std::string> at;
-    for (std::size_t k = 0; k < cols.size(); ++k) at[cols[k]] = cells[k];
-    const auto value = [&](const std::string& key) -> json {
-        const std::string& s = at[key];
-        if (s.empty()) return nullptr;
-        char* end = nullptr;
-        const double v = std::strtod(s.c_str(), &end);
-        if (*end != '\0') throw IoError("'" + path + "': column " + key + " holds '" + s + "', not a number");
-        return v;
-    };
-    json row;
-    for (const auto& k : kNumberKeys) row[k] = value(k);
-    for (const auto& k : kTextKeys) row[k] = at[k];
-    for (const auto& k : kEprKeys) {
-        const json m = value(k + "_mean"), s = value(k + "_se");
-        row[k] = m.is_null() ? json(nullptr) : json{{"mean", m}, {"se", s}};
-    }
-    return row;
-}
-
-// The rows of an existing table (JSON lines or CSV by the extension).
-std::vector<json> read_table(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError("cannot read '" + path + "'");
-    std::vector<json> rows;
-    std::string line;
-    bool header = is_csv(path);
-    std::string expected;
-    for (const auto& c : csv_columns()) expected += (expected.empty() ? "" : ",") + c;
-    while (std::getline(in, line)) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.empty()) continue;
-        if (header) {
-            if (line != expected) throw ConfigError("--out", "'" + path + "' is not a sweep table of this version (its header differs)");
-            header = false;
-            continue;
-        }
-        json row;
-        if (is_csv(path)) {
-            row = csv_row_json(csv_split(line), path);
-        } else {
-            try {
-                row = json::parse(line);
-            } catch (const json::parse_error&) {
-                throw ConfigError("--out", "'" + path + "' is not a sweep table (a line is not JSON)");
-            }
-        }
-        if (!row.is_object() || !row.contains("phi") || !row["phi"].is_number() || !row.contains("pe") || !row["pe"].is_number())
-            throw ConfigError("--out", "'" + path + "' is not a sweep table (a row without numbers phi and pe)");
-        rows.push_back(std::move(row));
-    }
-    return rows;
-}
-
-json row_of(const SweepResult& r, std::size_t index, const Config& cfg) {
-    json o;
-    o["index"] = index;
-    o["phi"] = r.phi;
-    o["pe"] = r.pe;
-    o["phase"] = r.phase_label();
-    o["largest_cluster_fraction"] = num(r.phase.largest_cluster_fraction);
-    o["density_bimodality"] = num(r.phase.density_bimodality);
-    o["dense_phi"] = num(r.phase.dense_phi);
-    o["dilute_phi"] = num(r.phase.dilute_phi);
-    o["dense_share"] = num(r.phase.dense_share);
-    o["epr_active"] = mean_se(r.epr_active);
-    o["epr_active_div"] = mean_se(r.epr_active_div);
-    o["epr_total"] = mean_se(r.epr_total);
-    o["epr_active_network_free"] = mean_se(r.epr_active_identity);
-    o["epr_total_network_free"] = mean_se(r.epr_total_network_free);
-    o["states"] = r.phase.states;
-    o["evaluations"] = r.evaluations;
-    o["network_step"] = r.network_step;
-    o["model"] = to_string(cfg.model);
-    o["n"] = cfg.n;
-    o["seconds"] = r.seconds;
-    o["note"] = r.note;
-    return o;
-}
-
-std::string table_text(const std::string& path, const std::vector<json>& rows) {
-    std::string text;
-    if (is_csv(path)) {
-        for (const auto& c : csv_columns()) text += (text.empty() ? "" : ",") + c;
-        text += '\n';
-        for (const auto& r : rows) text += csv_row(r) + '\n';
-    } else {
-        for (const auto& r : rows) text += r.dump() + '\n';
-    }
-    return text;
 }
 
 std::string minutes(double seconds) {
@@ -387,20 +204,26 @@ int cmd_sweep(const std::vector<std::string>& argv) {
     const auto out = a.value("--out");
     if (out && out->empty()) throw ConfigError("--out", "is empty");
     if (a.has("--resume") && !out) throw ConfigError("--resume", "needs --out (the table to continue)");
-    std::vector<json> old_rows;
+    std::vector<SweepRow> old_rows;
     if (out) {
         std::error_code ec;
-        if (std::filesystem::exists(*out, ec)) old_rows = read_table(*out);
-        else if (a.has("--resume")) throw ConfigError("--resume", "'" + *out + "' does not exist");
-        for (const json& r : old_rows) {
-            const bool same = r.contains("model") && r["model"] == to_string(base.model) && r.contains("n") && r["n"].is_number() &&
-                              r["n"].get<double>() == base.n;
-            if (!same) throw ConfigError("--out", "'" + *out + "' holds points of another system (model or n differ); choose another file");
+        if (std::filesystem::exists(*out, ec)) {
+            try {
+                old_rows = read_sweep_table(*out);
+            } catch (const IoError& e) {
+                throw ConfigError("--out", e.what());
+            }
+        } else if (a.has("--resume")) {
+            throw ConfigError("--resume", "'" + *out + "' does not exist");
+        }
+        for (const SweepRow& r : old_rows) {
+            if (r.model != base.model || r.n != base.n)
+                throw ConfigError("--out", "'" + *out + "' holds points of another system (model or n differ); choose another file");
         }
     }
-    const auto done_row = [&](const SweepPoint& p) -> const json* {
-        for (const json& r : old_rows)
-            if (r["phi"].get<double>() == p.phi && r["pe"].get<double>() == p.pe) return &r;
+    const auto done_row = [&](const SweepPoint& p) -> const SweepRow* {
+        for (const SweepRow& r : old_rows)
+            if (r.result.phi == p.phi && r.result.pe == p.pe) return &r;
         return nullptr;
     };
     std::vector<std::size_t> todo;
@@ -415,24 +238,24 @@ int cmd_sweep(const std::vector<std::string>& argv) {
 
     // Rows by point index; the file is rewritten whole, atomically, after
     // every finished point (rows of other points it held are kept at the end).
-    std::map<std::size_t, json> rows;
-    std::vector<const json*> used;
+    std::map<std::size_t, SweepRow> rows;
+    std::vector<const SweepRow*> used;
     for (std::size_t k : mine)
-        if (const json* r = done_row(points[k])) {
+        if (const SweepRow* r = done_row(points[k])) {
             rows[k] = *r;
-            rows[k]["index"] = k;  // its place in this run's list
+            rows[k].index = k;  // its place in this run's list
             used.push_back(r);
         }
     // Rows this run does not take over (other points, other slices) stay as they were.
-    std::vector<json> foreign;
-    for (const json& r : old_rows)
+    std::vector<SweepRow> foreign;
+    for (const SweepRow& r : old_rows)
         if (std::find(used.begin(), used.end(), &r) == used.end()) foreign.push_back(r);
     const auto write_table = [&] {
         if (!out) return;
-        std::vector<json> all;
+        std::vector<SweepRow> all;
         for (const auto& [k, r] : rows) all.push_back(r);
         all.insert(all.end(), foreign.begin(), foreign.end());
-        write_file_atomically(*out, table_text(*out, all));
+        write_file_atomically(*out, sweep_table_text(*out, all));
     };
 
     std::vector<SweepPoint> run_points;
@@ -451,7 +274,7 @@ int cmd_sweep(const std::vector<std::string>& argv) {
     };
     cb.finished = [&](const SweepResult& r) {
         const std::size_t k = todo[r.index];
-        rows[k] = row_of(r, k, base);
+        rows[k] = SweepRow{k, r, base.model, base.n};
         write_table();
         ++finished;
         std::cerr << "  point " << k << " (phi " << format_number(r.phi, 4) << ", Pe " << format_number(r.pe, 4) << ") in "
@@ -489,7 +312,7 @@ int cmd_sweep(const std::vector<std::string>& argv) {
         json o;
         json pts = json::array();
         for (std::size_t k : mine)
-            if (rows.count(k)) pts.push_back(rows[k]);
+            if (rows.count(k)) pts.push_back(json::parse(sweep_row_json(rows[k])));
         o["points"] = pts;
         o["criterion"] = phase_criterion(opt.phase);
         o["network"] = opt.network ? json(opt.model_path) : json(nullptr);

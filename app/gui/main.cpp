@@ -99,6 +99,11 @@ int main(int argc, char** argv)
                                                        "(default), arrows or streamlines."),
                                         QStringLiteral("off|arrows|streamlines"), QStringLiteral("off"));
     parser.addOption(currentOpt);
+    const QCommandLineOption sweepTableOpt(QStringLiteral("open-sweep"),
+                                           QStringLiteral("Load a sweep table (entroscope-cli sweep --out) into the phase "
+                                                          "diagram and show it."),
+                                           QStringLiteral("TABLE"));
+    parser.addOption(sweepTableOpt);
     parser.addOption(preferOpt);
     parser.addOption(reportOpt);
     parser.addOption(simThreadsOpt);
@@ -205,6 +210,10 @@ int main(int argc, char** argv)
                                                                          : entroscope::render::CurrentOverlay::Streamlines);
         }
         window.show();
+        if (parser.isSet(sweepTableOpt) && !window.openSweepTable(parser.value(sweepTableOpt))) {
+            std::fprintf(stderr, "entroscope: --open-sweep: cannot read %s\n", parser.value(sweepTableOpt).toLocal8Bit().constData());
+            return 2;
+        }
         const bool report = parser.isSet(reportOpt);
         if (parser.isSet(shotOpt) || report) {
             const QString out = parser.value(shotOpt);

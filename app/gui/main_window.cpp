@@ -35,6 +35,9 @@
 #include "widgets/plot_panel.hpp"
 #include "app/gui/sweep_controller.hpp"
 #include <QTemporaryDir>
+#include <QFileInfo>
+#include "entroscope/core/atomic_file.hpp"
+#include "entroscope/io/sweep_table.hpp"
 #include "widgets/vtk_view.hpp"
 #include "render/field_scene.hpp"
 
@@ -378,6 +381,45 @@ void MainWindow::startSweep(const widgets::SweepRequest& r)
     });
 }
 
+bool MainWindow::openSweepTable(const QString& path)
+{
+    std::vector<SweepRow> rows;
+    try {
+        rows = read_sweep_table(path.toStdString());
+    } catch (const std::exception& e) {
+        showError(tr("Cannot open the sweep table: %1").arg(QString::fromUtf8(e.what())));
+        return false;
+    }
+    int here = 0;
+    const auto newest = sim_ ? sim_->latest() : nullptr;
+    for (const SweepRow& r : rows) {
+        phase_->addSweepResult(r.result, r.model, r.n);
+        if (newest && r.model == newest->config.model) ++here;
+    }
+    phaseDock_->show();
+    phaseDock_->raise();
+    phase_->setSweepMessage(tr("Loaded %1 point(s) from %2; %3 of the running model are shown.")
+                                .arg(rows.size())
+                                .arg(QFileInfo(path).fileName())
+                                .arg(here));
+    return true;
+}
+
+bool MainWindow::savePhaseTable(const QString& path)
+{
+    std::vector<SweepRow> rows;
+    const auto& pts = phase_->map().points();
+    for (std::size_t i = 0; i < pts.size(); ++i) rows.push_back(SweepRow{i, widgets::to_sweep_result(pts[i]), pts[i].model, pts[i].n});
+    try {
+        write_file_atomically(path.toStdString(), sweep_table_text(path.toStdString(), rows));
+    } catch (const std::exception& e) {
+        showError(tr("Cannot save the phase-diagram table: %1").arg(QString::fromUtf8(e.what())));
+        return false;
+    }
+    statusBar()->showMessage(tr("Saved %1 point(s) to %2").arg(rows.size()).arg(path), 8000);
+    return true;
+}
+
 void MainWindow::goToPoint(double phi, double pe)
 {
     const auto newest = sim_ ? sim_->latest() : nullptr;
@@ -442,6 +484,21 @@ void MainWindow::buildMenus()
         if (!path.isEmpty()) {
             sim_->loadNetwork(path);
         }
+    });
+    file->addSeparator();
+    // Phase diagrams: a table of `entroscope-cli sweep` (batch runs) in, the
+    // explorer's points out, in the same format.
+    QAction* openTable = file->addAction(tr("&Open sweep table…"));
+    connect(openTable, &QAction::triggered, this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Open sweep table"), QString(),
+                                                          tr("Sweep tables (*.csv *.jsonl *.json);;All files (*)"));
+        if (!path.isEmpty()) openSweepTable(path);
+    });
+    QAction* saveTable = file->addAction(tr("Save &phase-diagram table…"));
+    connect(saveTable, &QAction::triggered, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Save phase-diagram table"), QStringLiteral("phase_diagram.csv"),
+                                                          tr("CSV (*.csv);;JSON lines (*.jsonl)"));
+        if (!path.isEmpty()) savePhaseTable(path);
     });
     file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"));

@@ -83,6 +83,11 @@ public:
     SweepController* sweeps() const { return sweeps_; }
     // Move the sliders to (phi, Pe) and run there (a click on a point).
     void goToPoint(double phi, double pe);
+    // A sweep table (entroscope-cli sweep --out) into the phase diagram, and
+    // the diagram's points out as one (CSV or JSON lines by the extension).
+    // False, with the reason shown, when the file cannot be read or written.
+    bool openSweepTable(const QString& path);
+    bool savePhaseTable(const QString& path);
 
     // Online training on; the simulation on all cores but one and the
     // learner on one; the shipped pretrained model

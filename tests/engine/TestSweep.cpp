@@ -9,7 +9,10 @@
 
 #include "entroscope/core/config.hpp"
 #include "entroscope/core/errors.hpp"
+#include "entroscope/io/sweep_table.hpp"
 #include "entroscope/session/sweep.hpp"
+#include <QTemporaryDir>
+#include <fstream>
 
 using namespace entroscope;
 
@@ -31,6 +34,70 @@ SweepOptions quick() {
 class TestSweep : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void tableRoundTripsAsJsonLinesAndCsv() {
+        SweepRow a;
+        a.index = 3;
+        a.model = ModelKind::Abp;
+        a.n = 1024;
+        a.result.phi = 0.3;  // not exactly representable: must read back bit for bit
+        a.result.pe = 123.456789;
+        a.result.epr_active = MeanSe{2.5, 0.125, 10};
+        a.result.epr_total = MeanSe{900.0, 12.0, 10};
+        a.result.phase.largest_cluster_fraction = 0.625;
+        a.result.phase.density_bimodality = 0.75;
+        a.result.phase.separated = true;
+        a.result.phase.states = 10;
+        a.result.evaluations = 10;
+        a.result.network_step = 16000;
+        a.result.seconds = 6.5;
+        a.result.note = "network, \"quoted\", transferred";
+        SweepRow b = a;
+        b.index = 4;
+        b.result.failed = true;
+        b.result.phase.separated = false;
+        b.result.epr_active = MeanSe{};
+        b.result.epr_active.mean = std::nan("");
+        QTemporaryDir dir;
+        for (const char* name : {"t.jsonl", "t.CSV"}) {
+            const std::string path = dir.filePath(QString::fromLatin1(name)).toStdString();
+            QCOMPARE(sweep_table_is_csv(path), std::string(name) == "t.CSV");
+            std::ofstream(path) << sweep_table_text(path, {a, b});
+            const std::vector<SweepRow> rows = read_sweep_table(path);
+            QCOMPARE(rows.size(), std::size_t(2));
+            const SweepRow& r = rows[0];
+            QCOMPARE(r.index, std::size_t(3));
+            QCOMPARE(r.model, ModelKind::Abp);
+            QCOMPARE(r.n, 1024);
+            QCOMPARE(r.result.phi, 0.3);
+            QCOMPARE(r.result.pe, 123.456789);
+            QCOMPARE(r.result.epr_active.mean, 2.5);
+            QCOMPARE(r.result.epr_active.se, 0.125);
+            QCOMPARE(r.result.epr_total.mean, 900.0);
+            QCOMPARE(r.result.epr_total_network_free.count, std::int64_t(0));
+            QVERIFY(r.result.phase.separated && !r.result.failed);
+            QCOMPARE(r.result.phase.largest_cluster_fraction, 0.625);
+            QCOMPARE(r.result.phase.states, 10);
+            QCOMPARE(r.result.network_step, std::uint64_t(16000));
+            QCOMPARE(r.result.note, a.result.note);
+            QVERIFY(rows[1].result.failed);
+            QCOMPARE(rows[1].result.phase_label(), std::string("failed"));
+            QCOMPARE(rows[1].result.epr_active.count, std::int64_t(0));
+        }
+        // Not a table: a clear IoError naming the file.
+        const std::string bad = dir.filePath(QStringLiteral("bad.jsonl")).toStdString();
+        std::ofstream(bad) << "{\"phi\": 0.3}\nnot json\n";
+        QVERIFY_THROWS_EXCEPTION(IoError, read_sweep_table(bad));
+        const std::string badCsv = dir.filePath(QStringLiteral("bad.csv")).toStdString();
+        std::ofstream(badCsv) << "a,b,c\n1,2,3\n";
+        try {
+            read_sweep_table(badCsv);
+            QFAIL("a CSV with another header was read");
+        } catch (const IoError& e) {
+            QVERIFY2(std::string(e.what()).find("bad.csv") != std::string::npos, e.what());
+        }
+        QVERIFY_THROWS_EXCEPTION(IoError, read_sweep_table(dir.filePath(QStringLiteral("missing.csv")).toStdString()));
+    }
+
     void pointConfigSetsPackingFractionAndPecletAtTheSameN() {
         Config base = tiny();
         base.box = 20.0;  // a config that gave the box: phi wins for the point

@@ -30,6 +30,8 @@
 #include "widgets/entropy_panel.hpp"
 #include "widgets/parameter_panel.hpp"
 #include "widgets/phase_diagram.hpp"
+#include "entroscope/core/atomic_file.hpp"
+#include "entroscope/io/sweep_table.hpp"
 #include "widgets/plot_panel.hpp"
 #include <QLineEdit>
 #include "widgets/vtk_view.hpp"
@@ -58,6 +60,7 @@ private Q_SLOTS:
     void aBlowUpOffersASmallerTimeStepThatResumes();
     void plotsFollowTheRunningSession();
     void aSweepFromThePhaseDiagramFillsInItsPoints();
+    void thePhaseDiagramSavesAndOpensTables();
     void aPointOfThePhaseDiagramMovesTheSliders();
     void choosingAoupRebuildsWithThePaperDefaults();
     void cleanupTestCase();
@@ -528,6 +531,33 @@ void TestMainWindow::aSweepFromThePhaseDiagramFillsInItsPoints()
     }
     QVERIFY(!window_->sweeps()->running());
     list->clear();
+}
+
+void TestMainWindow::thePhaseDiagramSavesAndOpensTables()
+{
+    auto* phase = window_->phaseDiagram();
+    const std::size_t before = phase->map().points().size();
+    QVERIFY(before >= 2);  // the sweep's
+    QTemporaryDir dir;
+    const QString table = dir.filePath(QStringLiteral("diagram.csv"));
+    QVERIFY(window_->savePhaseTable(table));
+    const auto rows = entroscope::read_sweep_table(table.toStdString());
+    QCOMPARE(rows.size(), before);
+    // Another sweep's table: its points join the diagram.
+    auto other = rows;
+    for (auto& r : other) r.result.pe += 1.0;
+    const QString jsonl = dir.filePath(QStringLiteral("other.jsonl"));
+    entroscope::write_file_atomically(jsonl.toStdString(), entroscope::sweep_table_text(jsonl.toStdString(), other));
+    QVERIFY(window_->openSweepTable(jsonl));
+    QCOMPARE(phase->map().points().size(), 2 * before);
+    // Not a table: said, and nothing lost.
+    const QString bad = dir.filePath(QStringLiteral("bad.csv"));
+    entroscope::write_file_atomically(bad.toStdString(), "not,a,table\n");
+    QVERIFY(!window_->openSweepTable(bad));
+    auto* error = window_->findChild<QLabel*>("errorLabel");
+    QVERIFY2(error->text().contains(QStringLiteral("bad.csv")), qPrintable(error->text()));
+    QCOMPARE(phase->map().points().size(), 2 * before);
+    QVERIFY(!window_->savePhaseTable(dir.filePath(QStringLiteral("no/such/folder/t.csv"))));
 }
 
 void TestMainWindow::aPointOfThePhaseDiagramMovesTheSliders()
