@@ -185,8 +185,8 @@ PhaseDiagram::PhaseDiagram(QWidget* parent) : QWidget(parent) {
     view_ = new PhaseChartView(chart_, this, [this](const QRectF& r) { selectRectangle(r); });
     view_->setRenderHint(QPainter::Antialiasing);
     view_->setMinimumSize(260, 180);
-    view_->setToolTip(tr("Hover a point for its numbers; click it to move the sliders there; drag a rectangle to "
-                         "set the sweep's ranges."));
+    view_->setToolTip(tr("Hover a point for its numbers; click it to resume its state (or, for a table's row, to "
+                         "move the sliders there); drag a rectangle to set the sweep's ranges."));
     layout->addWidget(view_, 3);
     bar_ = new ColourBar(this);
     layout->addWidget(bar_);
@@ -341,6 +341,11 @@ void PhaseDiagram::addSweepResult(const SweepResult& r, ModelKind model, int n) 
     redraw();
 }
 
+void PhaseDiagram::addSweepPoint(const SweepResult& r, const Config& pointConfig) {
+    map_.add(r, pointConfig);
+    redraw();
+}
+
 void PhaseDiagram::setColourBy(PhaseColour c) {
     colour_ = c;
     const int at = colourCombo_->findData(static_cast<int>(c));
@@ -432,7 +437,10 @@ void PhaseDiagram::onHover(const QPointF& at, bool state) {
 
 void PhaseDiagram::onClick(const QPointF& at) {
     const std::ptrdiff_t i = nearest(at);
-    if (i >= 0) Q_EMIT pointActivated(map_.points()[static_cast<std::size_t>(i)].phi, map_.points()[static_cast<std::size_t>(i)].pe);
+    if (i < 0) return;
+    const PhasePoint& p = map_.points()[static_cast<std::size_t>(i)];
+    if (p.resumable()) Q_EMIT pointResumeRequested(static_cast<std::size_t>(i));
+    else Q_EMIT pointActivated(p.phi, p.pe);
 }
 
 void PhaseDiagram::selectRectangle(const QRectF& r) {

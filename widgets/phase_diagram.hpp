@@ -54,6 +54,8 @@ public:
     // only on news).
     void takeFrames(const std::shared_ptr<const Frame>& newest, const std::shared_ptr<const Frame>& learned);
     void addSweepResult(const SweepResult& r, ModelKind model, int n);
+    // A point of a sweep run from the window, at `pointConfig`: resumable.
+    void addSweepPoint(const SweepResult& r, const Config& pointConfig);
     // Progress of the running sweep in [0, 1]; the ETA is extrapolated.
     void setSweepProgress(double fraction);
     void setSweepRunning(bool running);
@@ -80,7 +82,10 @@ public:
 Q_SIGNALS:
     void sweepRequested(const entroscope::widgets::SweepRequest& request);
     void sweepCancelRequested();
+    // A click on a point without a state (a table's row): go there.
     void pointActivated(double phi, double pe);
+    // A click on a point with a state: resume it (index into map().points()).
+    void pointResumeRequested(std::size_t index);
 
 private:
     void onHover(const QPointF& at, bool state);

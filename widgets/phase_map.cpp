@@ -109,6 +109,8 @@ bool PhaseMap::take(const Frame& newest, const Frame* learned) {
     p.network_step = g.network_step;
     p.seconds = (newest.state ? newest.state->time : liveStart_) - liveStart_;
     p.note = "live run: the window's estimate over its last " + std::to_string(g.evaluations) + " evaluations";
+    p.state = learned->learned->state;
+    p.config = std::make_shared<const Config>(learned->config);
     put(p);
     return true;
 }
@@ -152,6 +154,16 @@ SweepResult to_sweep_result(const PhasePoint& p) {
     return r;
 }
 
+void PhaseMap::add(const SweepResult& r, const Config& pointConfig) {
+    add(r, pointConfig.model, pointConfig.n);
+    for (PhasePoint& q : points_) {
+        if (q.source == PhasePoint::Source::Sweep && q.model == pointConfig.model && q.phi == r.phi && q.pe == r.pe) {
+            q.state = r.state;
+            q.config = std::make_shared<const Config>(pointConfig);
+        }
+    }
+}
+
 std::string phase_point_summary(const PhasePoint& p) {
     char head[160];
     std::snprintf(head, sizeof head, "%s  N = %d  φ = %.3f  Pe = %.4g: %s (%s)", p.model == ModelKind::Abp ? "ABP" : "AOUP", p.n,
@@ -173,6 +185,7 @@ std::string phase_point_summary(const PhasePoint& p) {
                   p.source == PhasePoint::Source::Live ? "simulation time" : "seconds", p.seconds);
     s += tail;
     if (!p.note.empty()) s += "\n" + p.note;
+    s += p.resumable() ? "\nclick: resume this state" : "\nclick: move the sliders here";
     return s;
 }
 

@@ -7,6 +7,7 @@
 // change. Points are kept per model; the same (phi, Pe) from the same
 // source replaces the older point.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,12 @@ struct PhasePoint {
     double seconds = 0.0;         // sweep: wall time of the point; live: simulation time measured
     bool failed = false;
     std::string note;
+    // The state to resume the point from, and its physics (null for rows
+    // read from a table): a live point's newest evaluated state, a sweep
+    // point's last measured one.
+    std::shared_ptr<const State> state;
+    std::shared_ptr<const Config> config;
+    bool resumable() const { return state && config; }
     std::string label() const { return failed ? "failed" : phase_label(phase.separated); }
 };
 
@@ -52,8 +59,10 @@ public:
     // with learned values (its phase indicators). Returns true when the
     // map changed.
     bool take(const Frame& newest, const Frame* learned);
-    // A finished sweep point of `model`.
+    // A finished sweep point of `model` (a table's row).
     void add(const SweepResult& r, ModelKind model, int n);
+    // A finished sweep point run at `pointConfig` (resumable when r.state is set).
+    void add(const SweepResult& r, const Config& pointConfig);
     void clear();
 
     const std::vector<PhasePoint>& points() const { return points_; }

@@ -280,7 +280,8 @@ MainWindow::MainWindow(const Config& cfg, const LiveOptions& opt, QWidget* paren
     connect(phase_, &widgets::PhaseDiagram::sweepRequested, this, &MainWindow::startSweep);
     connect(phase_, &widgets::PhaseDiagram::sweepCancelRequested, sweeps_, &SweepController::cancel);
     connect(phase_, &widgets::PhaseDiagram::pointActivated, this, &MainWindow::goToPoint);
-    connect(sweeps_, &SweepController::pointFinished, phase_, &widgets::PhaseDiagram::addSweepResult);
+    connect(sweeps_, &SweepController::pointFinished, phase_, &widgets::PhaseDiagram::addSweepPoint);
+    connect(phase_, &widgets::PhaseDiagram::pointResumeRequested, this, &MainWindow::resumePoint);
     connect(sweeps_, &SweepController::progress, phase_, &widgets::PhaseDiagram::setSweepProgress);
     connect(sweeps_, &SweepController::finished, this, [this](bool cancelled, const QString& error) {
         phase_->setSweepRunning(false);
@@ -418,6 +419,41 @@ bool MainWindow::savePhaseTable(const QString& path)
     }
     statusBar()->showMessage(tr("Saved %1 point(s) to %2").arg(rows.size()).arg(path), 8000);
     return true;
+}
+
+void MainWindow::resumePoint(std::size_t index)
+{
+    const auto& pts = phase_->map().points();
+    if (index >= pts.size() || !pts[index].resumable()) return;
+    const widgets::PhasePoint& p = pts[index];
+    const auto newest = sim_ ? sim_->latest() : nullptr;
+    // A new system from the point's state; the running network goes with
+    // it (saved, then loaded after the reset: the commands run in order).
+    const bool carryNetwork = newest && trainingEnabled_ && newest->training.model_generation > 0;
+    QString path;
+    if (carryNetwork) {
+        if (!sweepDir_) sweepDir_ = std::make_unique<QTemporaryDir>();
+        path = sweepDir_->filePath(QStringLiteral("resume-network.pt"));
+        sim_->session().save_model(path.toStdString(), {});
+    }
+    sim_->session().reset(*p.config, p.state);
+    if (carryNetwork) {
+        sim_->session().load_model(path.toStdString(), [this](const std::string& error) {
+            if (error.empty()) return;
+            QMetaObject::invokeMethod(this, [this, e = QString::fromStdString(error)] {
+                showError(tr("The resumed state runs with a fresh network: %1").arg(e));
+            }, Qt::QueuedConnection);
+        });
+    }
+    panel_->setConfig(*p.config);
+    sim_->setRunning(true);
+    statusBar()->showMessage(tr("Resumed the %1 state at φ = %2, Pe = %3 (N = %4, t = %5)")
+                                 .arg(p.source == widgets::PhasePoint::Source::Live ? tr("live run's") : tr("sweep's"))
+                                 .arg(p.phi, 0, 'f', 3)
+                                 .arg(p.pe, 0, 'g', 4)
+                                 .arg(p.n)
+                                 .arg(p.state->time, 0, 'g', 5),
+                             8000);
 }
 
 void MainWindow::goToPoint(double phi, double pe)

@@ -81,8 +81,12 @@ public:
     // sweeps it starts.
     widgets::PhaseDiagram* phaseDiagram() const { return phase_; }
     SweepController* sweeps() const { return sweeps_; }
-    // Move the sliders to (phi, Pe) and run there (a click on a point).
+    // Move the sliders to (phi, Pe) and run there (a click on a point
+    // without a state).
     void goToPoint(double phi, double pe);
+    // Continue from point `index` of the phase diagram (its state and
+    // physics, the running network carried over).
+    void resumePoint(std::size_t index);
     // A sweep table (entroscope-cli sweep --out) into the phase diagram, and
     // the diagram's points out as one (CSV or JSON lines by the extension).
     // False, with the reason shown, when the file cannot be read or written.

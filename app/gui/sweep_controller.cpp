@@ -36,10 +36,9 @@ bool SweepController::start(const Config& base, std::vector<SweepPoint> points, 
             last = now;
             QMetaObject::invokeMethod(this, [this, f] { Q_EMIT progress(f); }, Qt::QueuedConnection);
         };
-        const ModelKind model = base.model;
-        const int n = base.n;
-        cb.finished = [this, model, n](const SweepResult& r) {
-            QMetaObject::invokeMethod(this, [this, r, model, n] { Q_EMIT pointFinished(r, model, n); }, Qt::QueuedConnection);
+        cb.finished = [this, base](const SweepResult& r) {
+            const Config at = sweep_point_config(base, {r.phi, r.pe});  // checked before the run: does not throw here
+            QMetaObject::invokeMethod(this, [this, r, at] { Q_EMIT pointFinished(r, at); }, Qt::QueuedConnection);
         };
         try {
             run_sweep(base, points, opt, threads, cb);

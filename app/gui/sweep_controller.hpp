@@ -29,7 +29,8 @@ public:
     void cancel();
 
 Q_SIGNALS:
-    void pointFinished(const entroscope::SweepResult& result, entroscope::ModelKind model, int n);
+    // With the point's own config (the sweep's base at its phi and Pe).
+    void pointFinished(const entroscope::SweepResult& result, const entroscope::Config& pointConfig);
     void progress(double fraction);
     // error: "" when every point finished or the sweep was cancelled.
     void finished(bool cancelled, const QString& error);

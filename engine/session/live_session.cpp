@@ -74,6 +74,12 @@ void LiveSession::reset(const Config& cfg) {
     c.cfg = cfg;
     queue(std::move(c));
 }
+void LiveSession::reset(const Config& cfg, std::shared_ptr<const State> state) {
+    Command c(Command::Reset);
+    c.cfg = cfg;
+    c.state = std::move(state);
+    queue(std::move(c));
+}
 void LiveSession::set_packing_fraction(double phi) {
     Command c(Command::Phi);
     c.value = phi;
@@ -178,11 +184,12 @@ std::unique_lock<std::mutex> LiveSession::lock_learner() {
     return lock;
 }
 
-void LiveSession::build(const Config& cfg) {
+void LiveSession::build(const Config& cfg, std::shared_ptr<const State> state) {
     std::unique_ptr<SessionCore> core;
     std::string error;
     SessionOptions so = opt_.session;
     so.sim_threads = std::max(1, opt_.sim_threads);
+    so.initial_state = std::move(state);
     std::string note;
     try {
         core = std::make_unique<SessionCore>(cfg, so);
@@ -233,7 +240,7 @@ void LiveSession::apply(Command& c) {
     std::string error;
     switch (c.kind) {
     case Command::Reset:
-        build(c.cfg);
+        build(c.cfg, c.state);
         return;
     case Command::Running:
         running_ = c.flag;

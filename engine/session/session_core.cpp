@@ -70,7 +70,8 @@ SessionCore::SessionCore(const Config& cfg, SessionOptions opt) : opt_(std::move
     data_seed_ = data_seed_for(cfg_.seed, resuming() ? model_->steps() : 0);
     Config data_cfg = cfg_;
     data_cfg.seed = data_seed_;
-    sim_ = std::make_unique<Simulator>(data_cfg, std::max(1, opt_.sim_threads));
+    sim_ = opt_.initial_state ? std::make_unique<Simulator>(data_cfg, *opt_.initial_state, std::max(1, opt_.sim_threads))
+                              : std::make_unique<Simulator>(data_cfg, std::max(1, opt_.sim_threads));
     buffer_ = std::make_shared<ReplayBuffer>(buffer_capacity(cfg_, opt_.buffer_bytes));
     buffer_->set_current_tag(tag_);
     trainer_ = std::make_unique<Trainer>(data_seed_);

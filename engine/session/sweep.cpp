@@ -158,6 +158,7 @@ std::optional<SweepResult> run_sweep_point(const Config& base, SweepPoint p, con
             }
         }
         phase.add(phase_indicators(*snapshot, cfg, opt.phase));
+        r.state = snapshot;
     }
     r.phase = phase.mean();
     r.epr_active = r.epr_active_div = r.epr_total = r.epr_total_network_free = r.epr_active_identity = unavailable();

@@ -52,6 +52,7 @@ class TestSessionCore : public QObject {
 private Q_SLOTS:
     void initTestCase();
     void trainCommandAndCoreGiveTheSameWeights();
+    void startsFromAGivenState();
     void advanceIsDeterministic();
     void learnedValuesBelongToTheStateTheyShipWith();
     void linearSystemCarriesItsExactValues();
@@ -121,6 +122,25 @@ void TestSessionCore::trainCommandAndCoreGiveTheSameWeights()
         differs = differs || a.s_act[k] != b.s_act[k];
     }
     QVERIFY(differs);
+}
+
+void TestSessionCore::startsFromAGivenState()
+{
+    SessionOptions so;
+    so.training = false;
+    SessionCore a(cfg_, so);
+    a.simulate(50);
+    so.initial_state = std::make_shared<const entroscope::State>(a.state());
+    SessionCore b(cfg_, so);
+    QCOMPARE(b.state().step, a.state().step);
+    QCOMPARE(b.state().time, a.state().time);
+    QCOMPARE(b.state().x, a.state().x);
+    QCOMPARE(b.state().act, a.state().act);
+    // A state of another system is refused by name.
+    entroscope::State wrong = a.state();
+    wrong.types.pop_back();
+    so.initial_state = std::make_shared<const entroscope::State>(wrong);
+    QVERIFY_THROWS_EXCEPTION(entroscope::ConfigError, SessionCore(cfg_, so));
 }
 
 void TestSessionCore::advanceIsDeterministic()

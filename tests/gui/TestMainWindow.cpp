@@ -62,6 +62,7 @@ private Q_SLOTS:
     void aSweepFromThePhaseDiagramFillsInItsPoints();
     void thePhaseDiagramSavesAndOpensTables();
     void aPointOfThePhaseDiagramMovesTheSliders();
+    void aSweepPointResumesItsStateWithTheRunningNetwork();
     void choosingAoupRebuildsWithThePaperDefaults();
     void cleanupTestCase();
 
@@ -568,6 +569,37 @@ void TestMainWindow::aPointOfThePhaseDiagramMovesTheSliders()
     QVERIFY(std::abs(window_->panel()->packingFraction() - 0.45) < 1e-9);
     QVERIFY(std::abs(window_->panel()->peclet() - 120.0) < 0.05);
     QVERIFY(latest()->running);
+}
+
+void TestMainWindow::aSweepPointResumesItsStateWithTheRunningNetwork()
+{
+    auto* phase = window_->phaseDiagram();
+    std::size_t index = phase->map().points().size();
+    for (std::size_t i = 0; i < phase->map().points().size(); ++i) {
+        const auto& p = phase->map().points()[i];
+        if (p.source == entroscope::widgets::PhasePoint::Source::Sweep && p.resumable()) index = i;
+    }
+    QVERIFY2(index < phase->map().points().size(), "no resumable sweep point (the sweep test runs first)");
+    const auto point = phase->map().points()[index];
+    QVERIFY(phase->tooltip(index).contains(QStringLiteral("resume")));
+    const auto before = latest();
+    QTRY_VERIFY_WITH_TIMEOUT(latest()->training.network_steps > 0, 20000);
+    const std::uint64_t steps = latest()->training.network_steps;
+    QSignalSpy spy(phase, &entroscope::widgets::PhaseDiagram::pointResumeRequested);
+    Q_EMIT phase->pointResumeRequested(index);  // as a click on the point does
+    QTRY_VERIFY_WITH_TIMEOUT(latest()->system_generation > before->system_generation, 20000);
+    const auto resumed = latest();
+    QCOMPARE(resumed->config.phi, point.phi);
+    QVERIFY(std::abs(resumed->config.peclet() - point.pe) < 1e-9);
+    QCOMPARE(resumed->state->n(), point.n);
+    // It goes on from the sweep's last state, not from a new initial one.
+    QVERIFY(resumed->state->step >= point.state->step);
+    QVERIFY(resumed->state->time >= point.state->time);
+    // The running network came along: loaded after the reset, not the
+    // shipped one or a fresh one.
+    QTRY_VERIFY_WITH_TIMEOUT(QString::fromStdString(latest()->training.source).contains(QStringLiteral("resume-network.pt")), 20000);
+    QVERIFY(latest()->training.network_steps >= steps);
+    QTRY_VERIFY_WITH_TIMEOUT(latest()->running, 10000);
 }
 
 void TestMainWindow::choosingAoupRebuildsWithThePaperDefaults()

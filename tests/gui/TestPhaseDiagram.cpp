@@ -257,6 +257,20 @@ void TestPhaseDiagram::clickOnAPointAsksToGoThere() {
     // Far from every point: nothing.
     Q_EMIT series(d, QStringLiteral("homogeneous"))->clicked(QPointF(0.8, 10.0));
     QCOMPARE(spy.count(), 1);
+    // A point run from the window keeps its last state: a click resumes it.
+    SweepResult r = result(0.6, 200, 2.0, 0.02, 0.3);
+    r.state = std::make_shared<State>();
+    Config at = default_config(ModelKind::Abp);
+    at.phi = 0.6;
+    d.addSweepPoint(r, at);
+    QSignalSpy resume(&d, &PhaseDiagram::pointResumeRequested);
+    Q_EMIT series(d, QStringLiteral("homogeneous"))->clicked(QPointF(0.6, 200.0));
+    QCOMPARE(resume.count(), 1);
+    QCOMPARE(spy.count(), 1);
+    const std::size_t i = resume.at(0).at(0).value<std::size_t>();
+    QVERIFY(d.map().points()[i].resumable());
+    QCOMPARE(d.map().points()[i].config->phi, 0.6);
+    QVERIFY(d.tooltip(i).contains(QStringLiteral("resume")));
 }
 
 void TestPhaseDiagram::tooltipShowsBothIndicatorsAndTheRule() {

@@ -60,6 +60,9 @@ public:
 
     // --- commands (any thread) -------------------------------------------
     void reset(const Config& cfg);            // a new system: new network (pretrained when it fits)
+    // A new system that continues from `state` (which must fit cfg; a
+    // misfit is reported as a notice and the running system goes on).
+    void reset(const Config& cfg, std::shared_ptr<const State> state);
     void set_packing_fraction(double phi);    // same system, warm start
     void set_peclet(double pe);
     // A new time step from the current state (after a blow-up: the kept
@@ -108,6 +111,7 @@ private:
         explicit Command(Kind k) : kind(k) {}
         Kind kind;
         Config cfg;
+        std::shared_ptr<const State> state;
         double value = 0.0;
         bool flag = false;
         int window = 0, bins = 0;
@@ -119,7 +123,7 @@ private:
     void sim_loop();
     void learn_loop();
     void apply(Command& c);
-    void build(const Config& cfg);
+    void build(const Config& cfg, std::shared_ptr<const State> state = nullptr);
     void publish(std::shared_ptr<Frame> f);
     void notify();
     std::unique_lock<std::mutex> lock_learner();

@@ -50,6 +50,9 @@ struct SessionOptions {
     std::string device;            // "" or "cpu", "cuda", "cuda:N"
 
     // --- data ------------------------------------------------------------
+    // Start from this state instead of the config's initial one (it must fit
+    // the config: ConfigError otherwise). The window resumes a sweep point.
+    std::shared_ptr<const State> initial_state;
     std::uint64_t sample_every = 10;  // simulation steps between snapshots
     int train_per_snapshot = 0;       // optimiser steps per snapshot; 0: n / batch (SPEC §4)
     std::size_t buffer_bytes = std::size_t(256) << 20;

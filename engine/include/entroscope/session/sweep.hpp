@@ -17,6 +17,7 @@
 // the cores.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "entroscope/analysis/observables.hpp"
 #include "entroscope/analysis/phase.hpp"
 #include "entroscope/core/config.hpp"
+#include "entroscope/core/state.hpp"
 
 namespace entroscope {
 
@@ -66,6 +68,9 @@ struct SweepResult {
     int evaluations = 0;      // measured states the network evaluated
     double seconds = 0.0;     // wall time of the point
     bool failed = false;      // the run blew up (NumericalError): values unavailable, `note` says why
+    // The last measured state (null when failed or cancelled, and for rows
+    // read from a table): the window resumes a point from it.
+    std::shared_ptr<const State> state;
     std::string note;         // how it was measured (network, protocol) or why it failed
     // "separated", "homogeneous", or "failed".
     std::string phase_label() const { return failed ? "failed" : entroscope::phase_label(phase.separated); }
