@@ -29,6 +29,7 @@
 #include <limits>
 
 #include "widgets/parameter_panel.hpp"
+#include "widgets/plot_history.hpp"
 
 namespace entroscope::widgets {
 
@@ -140,6 +141,7 @@ PhaseDiagram::PhaseDiagram(QWidget* parent) : QWidget(parent) {
     QFont small = font();
     small.setPointSizeF(std::max(6.5, small.pointSizeF() - 1.0));
     chart_->legend()->setFont(small);
+    chart_->legend()->setMarkerShape(QLegend::MarkerShapeFromSeries);
     x_ = new QValueAxis(chart_);
     y_ = new QValueAxis(chart_);
     x_->setTitleText(tr("packing fraction φ"));
@@ -147,10 +149,13 @@ PhaseDiagram::PhaseDiagram(QWidget* parent) : QWidget(parent) {
     for (QValueAxis* a : {x_, y_}) {
         a->setLabelsFont(small);
         a->setTitleFont(small);
-        a->setLabelFormat(QStringLiteral("%.3g"));
     }
-    x_->setRange(0.0, ParameterPanel::kPhiMax);
+    x_->setRange(0.0, 1.0);
+    x_->setTickCount(11);
+    x_->setLabelFormat(QStringLiteral("%.1f"));
     y_->setRange(0.0, 300.0);
+    y_->setTickCount(6);
+    y_->setLabelFormat(QStringLiteral("%.0f"));
     chart_->addAxis(x_, Qt::AlignBottom);
     chart_->addAxis(y_, Qt::AlignLeft);
     const auto scatter = [&](const QString& name, QScatterSeries::MarkerShape shape, double size) {
@@ -398,9 +403,9 @@ void PhaseDiagram::redraw() {
     fill(failed_, fail, {});
     here_->replace(herePhi_ >= 0.0 ? QList<QPointF>{QPointF(herePhi_, herePe_)} : QList<QPointF>{});
     peMax = std::max(peMax, herePe_);
-    y_->setRange(0.0, std::max(50.0, 1.1 * peMax));
-    y_->applyNiceNumbers();
-    x_->setRange(0.0, ParameterPanel::kPhiMax + 0.02);
+    // Five round steps up to a little above the highest Pe.
+    const double step = roundUpNice(std::max(10.0, 1.08 * peMax) / 5.0);
+    y_->setRange(0.0, 5.0 * step);
     shown_ = static_cast<int>(shownIndex_.size());
     bar_->set(range ? lo : std::nan(""), range ? hi : std::nan(""), QString::fromStdString(phase_colour_title(colour_, true)));
     drawnRevision_ = map_.revision();

@@ -393,9 +393,10 @@ bool MainWindow::openSweepTable(const QString& path)
     }
     int here = 0;
     const auto newest = sim_ ? sim_->latest() : nullptr;
+    const ModelKind running = newest ? newest->config.model : base_.model;
     for (const SweepRow& r : rows) {
         phase_->addSweepResult(r.result, r.model, r.n);
-        if (newest && r.model == newest->config.model) ++here;
+        if (r.model == running) ++here;
     }
     phaseDock_->show();
     phaseDock_->raise();
