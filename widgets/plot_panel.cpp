@@ -158,7 +158,7 @@ PlotPanel::PlotPanel(QWidget* parent) : QWidget(parent) {
     split->setSizes({500, 360, 260, 260, 260});
     box(Plot::Training).x->setLabelFormat(QStringLiteral("%.0f"));
     box(Plot::Training).x->setTickCount(3);
-    box(Plot::Training).view->setToolTip(tr("The trainer's recent loss (denoising score matching: mean over the last steps)."));
+    box(Plot::Training).view->setToolTip(tr("The trainer's loss (the config's DSM or ISM), a running mean over its recent steps."));
 
     // The EPR plot's own choice of which part it shows.
     auto* part = new QComboBox(this);
