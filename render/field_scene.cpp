@@ -191,6 +191,132 @@ CurrentPicture current_arrows(const Frame& frame, int arrowsPerSide)
     return c;
 }
 
+namespace detail {
+
+CurrentLayer::CurrentLayer()
+{
+        arrowMapper->SetInputData(arrows);
+        arrowActor->SetMapper(arrowMapper);
+        arrowActor->GetProperty()->SetColor(1.0, 1.0, 1.0);
+        arrowActor->GetProperty()->SetLineWidth(1.6);
+        arrowActor->GetProperty()->LightingOff();
+        arrowActor->VisibilityOff();
+        lineMapper->SetInputConnection(tracer->GetOutputPort());
+        lineMapper->ScalarVisibilityOff();
+        lineActor->SetMapper(lineMapper);
+        lineActor->GetProperty()->SetColor(1.0, 1.0, 1.0);
+        lineActor->GetProperty()->SetOpacity(0.8);
+        lineActor->GetProperty()->SetLineWidth(1.2);
+        lineActor->GetProperty()->LightingOff();
+        lineActor->VisibilityOff();
+
+}
+
+void CurrentLayer::addTo(vtkRenderer* renderer)
+{
+    renderer->AddActor(arrowActor);
+    renderer->AddActor(lineActor);
+}
+
+void CurrentLayer::hide()
+{
+    arrowActor->VisibilityOff();
+    lineActor->VisibilityOff();
+    arrowCount = linePoints = 0;
+}
+
+void CurrentLayer::drawArrows(const std::vector<double>& from, const std::vector<double>& along, double z)
+{
+    vtkNew<vtkPoints> pts;
+    vtkNew<vtkCellArray> lines;
+    const double cosA = std::cos(0.45), sinA = std::sin(0.45);
+    const std::size_t n = from.size() / 2;
+    for (std::size_t k = 0; k < n; ++k) {
+        const double x0 = from[2 * k], y0 = from[2 * k + 1];
+        const double ax = along[2 * k], ay = along[2 * k + 1];
+        const double tx = x0 + ax, ty = y0 + ay;
+        // Head: two strokes back from the tip, a third of the arrow long.
+        const double hx = -0.33 * ax, hy = -0.33 * ay;
+        const vtkIdType a = pts->InsertNextPoint(x0, y0, z);
+        const vtkIdType b = pts->InsertNextPoint(tx, ty, z);
+        const vtkIdType l = pts->InsertNextPoint(tx + cosA * hx - sinA * hy, ty + sinA * hx + cosA * hy, z);
+        const vtkIdType r = pts->InsertNextPoint(tx + cosA * hx + sinA * hy, ty - sinA * hx + cosA * hy, z);
+        const vtkIdType shaft[2] = {a, b}, left[2] = {b, l}, right[2] = {b, r};
+        lines->InsertNextCell(2, shaft);
+        lines->InsertNextCell(2, left);
+        lines->InsertNextCell(2, right);
+    }
+    arrows->SetPoints(pts);
+    arrows->SetLines(lines);
+    arrows->Modified();
+    arrowCount = static_cast<int>(n);
+    arrowActor->SetVisibility(n > 0);
+}
+
+std::string CurrentLayer::draw(CurrentOverlay mode, const Frame& frame, double box)
+{
+    hide();
+    if (mode == CurrentOverlay::Off) return {};
+    const CurrentPicture c = current_arrows(frame);
+    if (!(c.reference > 0.0)) return "no current overlay: " + c.note;
+    if (mode == CurrentOverlay::Arrows) {
+        drawArrows(c.from, c.along, 2e-3 * box);
+        return "arrows: J(r), means of " + std::to_string(c.block) + "×" + std::to_string(c.block) + " cells\none block long: |J| = " +
+               fmt("%.3g", c.reference);
+    }
+    drawStreamlines(frame.learned->current, c.reference, box);
+    return "lines: streamlines of J(r)";
+}
+
+void CurrentLayer::drawStreamlines(const Field& f, double reference, double box)
+{
+    const int bins = f.bins;
+    const double cell = f.cell();
+    flow->SetDimensions(bins, bins, 1);
+    flow->SetSpacing(cell, cell, 1.0);
+    flow->SetOrigin(0.5 * cell, 0.5 * cell, 0.0);
+    vtkNew<vtkFloatArray> v;
+    v->SetName("J");
+    v->SetNumberOfComponents(3);
+    v->SetNumberOfTuples(static_cast<vtkIdType>(bins) * bins);
+    for (int cy = 0; cy < bins; ++cy) {
+        for (int cx = 0; cx < bins; ++cx) {
+            double jx = f.at(cx, cy, 0), jy = f.at(cx, cy, 1);
+            // Masked cells stop a line: no flow is known there.
+            if ((!f.mask.empty() && f.masked(cx, cy)) || !std::isfinite(jx) || !std::isfinite(jy)) jx = jy = 0.0;
+            v->SetTuple3(static_cast<vtkIdType>(cy) * bins + cx, jx, jy, 0.0);
+        }
+    }
+    flow->GetPointData()->SetVectors(v);
+    flow->Modified();
+    vtkNew<vtkPoints> sp;
+    const int seedsPerSide = 14;
+    for (int j = 0; j < seedsPerSide; ++j) {
+        for (int i = 0; i < seedsPerSide; ++i) {
+            sp->InsertNextPoint((i + 0.5) * box / seedsPerSide, (j + 0.5) * box / seedsPerSide, 0.0);
+        }
+    }
+    seeds->SetPoints(sp);
+    seeds->Modified();
+    tracer->SetInputData(flow);
+    tracer->SetSourceData(seeds);
+    tracer->SetIntegratorTypeToRungeKutta4();
+    tracer->SetIntegrationDirectionToBoth();
+    tracer->SetIntegrationStepUnit(vtkStreamTracer::CELL_LENGTH_UNIT);
+    tracer->SetInitialIntegrationStep(0.3);
+    tracer->SetMaximumPropagation(0.25 * box);
+    tracer->SetMaximumNumberOfSteps(4000);
+    tracer->SetTerminalSpeed(1e-3 * reference);
+    tracer->Update();
+    vtkPolyData* out = tracer->GetOutput();
+    linePoints = out ? static_cast<int>(out->GetNumberOfPoints()) : 0;
+    lineActor->SetVisibility(linePoints > 0);
+    lineActor->SetPosition(0.0, 0.0, 2e-3 * box);
+}
+
+
+}  // namespace detail
+
 struct FieldScene::Impl {
     vtkNew<vtkRenderer> renderer;
     vtkNew<vtkImageData> image;
@@ -208,15 +334,7 @@ struct FieldScene::Impl {
 
     // The current overlay.
     CurrentOverlay overlay = CurrentOverlay::Off;
-    vtkNew<vtkPolyData> arrows;
-    vtkNew<vtkPolyDataMapper> arrowMapper;
-    vtkNew<vtkActor> arrowActor;
-    vtkNew<vtkImageData> flow;
-    vtkNew<vtkPolyData> seeds;
-    vtkNew<vtkStreamTracer> tracer;
-    vtkNew<vtkPolyDataMapper> lineMapper;
-    vtkNew<vtkActor> lineActor;
-    int arrowCount = 0, linePoints = 0;
+    detail::CurrentLayer current;
 
     // A camera shared with another renderer, and the watch on it.
     vtkSmartPointer<vtkCamera> ownCamera;
@@ -241,105 +359,8 @@ struct FieldScene::Impl {
         if (moved) moved();
     }
 
-    void drawArrows(const CurrentPicture& c)
-    {
-        vtkNew<vtkPoints> pts;
-        vtkNew<vtkCellArray> lines;
-        const double z = 1e-3 * box;
-        const double cosA = std::cos(0.45), sinA = std::sin(0.45);
-        const std::size_t n = c.from.size() / 2;
-        for (std::size_t k = 0; k < n; ++k) {
-            const double x0 = c.from[2 * k], y0 = c.from[2 * k + 1];
-            const double ax = c.along[2 * k], ay = c.along[2 * k + 1];
-            const double tx = x0 + ax, ty = y0 + ay;
-            // Head: two strokes back from the tip, a third of the arrow long.
-            const double hx = -0.33 * ax, hy = -0.33 * ay;
-            const vtkIdType a = pts->InsertNextPoint(x0, y0, z);
-            const vtkIdType b = pts->InsertNextPoint(tx, ty, z);
-            const vtkIdType l = pts->InsertNextPoint(tx + cosA * hx - sinA * hy, ty + sinA * hx + cosA * hy, z);
-            const vtkIdType r = pts->InsertNextPoint(tx + cosA * hx + sinA * hy, ty - sinA * hx + cosA * hy, z);
-            const vtkIdType shaft[2] = {a, b}, left[2] = {b, l}, right[2] = {b, r};
-            lines->InsertNextCell(2, shaft);
-            lines->InsertNextCell(2, left);
-            lines->InsertNextCell(2, right);
-        }
-        arrows->SetPoints(pts);
-        arrows->SetLines(lines);
-        arrows->Modified();
-        arrowCount = static_cast<int>(n);
-        arrowActor->SetVisibility(n > 0);
-    }
-
-    void drawStreamlines(const Field& f, double reference)
-    {
-        const int bins = f.bins;
-        const double cell = f.cell();
-        flow->SetDimensions(bins, bins, 1);
-        flow->SetSpacing(cell, cell, 1.0);
-        flow->SetOrigin(0.5 * cell, 0.5 * cell, 0.0);
-        vtkNew<vtkFloatArray> v;
-        v->SetName("J");
-        v->SetNumberOfComponents(3);
-        v->SetNumberOfTuples(static_cast<vtkIdType>(bins) * bins);
-        for (int cy = 0; cy < bins; ++cy) {
-            for (int cx = 0; cx < bins; ++cx) {
-                double jx = f.at(cx, cy, 0), jy = f.at(cx, cy, 1);
-                // Masked cells stop a line: no flow is known there.
-                if ((!f.mask.empty() && f.masked(cx, cy)) || !std::isfinite(jx) || !std::isfinite(jy)) jx = jy = 0.0;
-                v->SetTuple3(static_cast<vtkIdType>(cy) * bins + cx, jx, jy, 0.0);
-            }
-        }
-        flow->GetPointData()->SetVectors(v);
-        flow->Modified();
-        vtkNew<vtkPoints> sp;
-        const int seedsPerSide = 14;
-        for (int j = 0; j < seedsPerSide; ++j) {
-            for (int i = 0; i < seedsPerSide; ++i) {
-                sp->InsertNextPoint((i + 0.5) * box / seedsPerSide, (j + 0.5) * box / seedsPerSide, 0.0);
-            }
-        }
-        seeds->SetPoints(sp);
-        seeds->Modified();
-        tracer->SetInputData(flow);
-        tracer->SetSourceData(seeds);
-        tracer->SetIntegratorTypeToRungeKutta4();
-        tracer->SetIntegrationDirectionToBoth();
-        tracer->SetIntegrationStepUnit(vtkStreamTracer::CELL_LENGTH_UNIT);
-        tracer->SetInitialIntegrationStep(0.3);
-        tracer->SetMaximumPropagation(0.25 * box);
-        tracer->SetMaximumNumberOfSteps(4000);
-        tracer->SetTerminalSpeed(1e-3 * reference);
-        tracer->Update();
-        vtkPolyData* out = tracer->GetOutput();
-        linePoints = out ? static_cast<int>(out->GetNumberOfPoints()) : 0;
-        lineActor->SetVisibility(linePoints > 0);
-        lineActor->SetPosition(0.0, 0.0, 1e-3 * box);
-    }
-
-    void hideOverlay()
-    {
-        arrowActor->VisibilityOff();
-        lineActor->VisibilityOff();
-        arrowCount = linePoints = 0;
-    }
-
     Impl()
     {
-        arrowMapper->SetInputData(arrows);
-        arrowActor->SetMapper(arrowMapper);
-        arrowActor->GetProperty()->SetColor(1.0, 1.0, 1.0);
-        arrowActor->GetProperty()->SetLineWidth(1.6);
-        arrowActor->GetProperty()->LightingOff();
-        arrowActor->VisibilityOff();
-        lineMapper->SetInputConnection(tracer->GetOutputPort());
-        lineMapper->ScalarVisibilityOff();
-        lineActor->SetMapper(lineMapper);
-        lineActor->GetProperty()->SetColor(1.0, 1.0, 1.0);
-        lineActor->GetProperty()->SetOpacity(0.8);
-        lineActor->GetProperty()->SetLineWidth(1.2);
-        lineActor->GetProperty()->LightingOff();
-        lineActor->VisibilityOff();
-
         lut = detail::make_viridis_lut();
         lut->SetNanColor(kMasked[0], kMasked[1], kMasked[2], 1.0);
         scalars->SetName("field");
@@ -370,8 +391,7 @@ struct FieldScene::Impl {
         renderer->SetBackground(kBackground[0], kBackground[1], kBackground[2]);
         renderer->AddActor(actor);
         renderer->AddActor(outline.actor);
-        renderer->AddActor(arrowActor);
-        renderer->AddActor(lineActor);
+        current.addTo(renderer);
         renderer->AddActor2D(legend);
         renderer->AddActor2D(caption);
         renderer->GetActiveCamera()->ParallelProjectionOn();
@@ -449,14 +469,14 @@ void FieldScene::linkCamera(vtkRenderer* leader, std::function<void()> moved)
 
 bool FieldScene::cameraLinked() const { return d_->linked != nullptr; }
 CurrentOverlay FieldScene::currentOverlay() const { return d_->overlay; }
-int FieldScene::overlayArrows() const { return d_->arrowCount; }
-int FieldScene::overlayStreamlinePoints() const { return d_->linePoints; }
+int FieldScene::overlayArrows() const { return d_->current.arrowCount; }
+int FieldScene::overlayStreamlinePoints() const { return d_->current.linePoints; }
 
 void FieldScene::show(const Frame& frame, FieldQuantity q)
 {
     const FieldPicture p = field_picture(frame, q);
     d_->caption->SetInput(p.caption.c_str());
-    d_->hideOverlay();
+    d_->current.hide();
     if (p.bins <= 0) {
         d_->actor->VisibilityOff();
         d_->legend->VisibilityOff();
@@ -484,22 +504,8 @@ void FieldScene::show(const Frame& frame, FieldQuantity q)
     d_->legend->VisibilityOn();
     d_->outline.actor->VisibilityOn();
 
-    if (d_->overlay == CurrentOverlay::Off) return;
-    const CurrentPicture c = current_arrows(frame);
-    std::string line;
-    if (c.reference > 0.0) {
-        if (d_->overlay == CurrentOverlay::Arrows) {
-            d_->drawArrows(c);
-            line = "arrows: J(r), means of " + std::to_string(c.block) + "×" + std::to_string(c.block) +
-                   " cells\none block long: |J| = " + fmt("%.3g", c.reference);
-        } else {
-            d_->drawStreamlines(frame.learned->current, c.reference);
-            line = "lines: streamlines of J(r)";
-        }
-    } else {
-        line = "no current overlay: " + c.note;
-    }
-    d_->caption->SetInput((p.caption + "\n" + line).c_str());
+    const std::string line = d_->current.draw(d_->overlay, frame, p.box);
+    if (!line.empty()) d_->caption->SetInput((p.caption + "\n" + line).c_str());
 }
 
 }  // namespace entroscope::render

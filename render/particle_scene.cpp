@@ -1,5 +1,6 @@
 #include "render/particle_scene.hpp"
 #include "render/scene_parts.hpp"
+#include "render/field_scene.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -297,6 +298,8 @@ double active_angle(const State& s, int i)
 
 struct ParticleScene::Impl {
     vtkNew<vtkRenderer> renderer;
+    CurrentOverlay overlay = CurrentOverlay::Off;
+    detail::CurrentLayer current;
     // Arrows of a per-particle velocity (the probability flow), drawn over
     // the disks.
     vtkNew<vtkPoints> arrowPoints;
@@ -463,6 +466,7 @@ struct ParticleScene::Impl {
         arrowActor->SetPosition(0.0, 0.0, 0.6);  // above the disks and the outline
         arrowActor->VisibilityOff();
         renderer->AddActor(arrowActor);
+        current.addTo(renderer);
         renderer->AddActor2D(legend);
         renderer->AddActor2D(caption);
         renderer->AddActor2D(barActor);
@@ -763,14 +767,24 @@ ColourRange ParticleScene::show(const Frame& frame, Quantity q, const RangeRule&
         }
         colourByScalar(std::move(v.values), range.lo, range.hi, legend_title(q, frame.config.model, unicode), info.map);
     }
+    const std::string overlay = frame.state ? d_->current.draw(d_->overlay, frame, frame.state->box) : std::string();
     if (withCaption) {
-        setCaption(caption(frame, q, unicode));
+        setCaption(caption(frame, q, unicode) + (overlay.empty() ? std::string() : "\n" + overlay));
     }
     if (frame.state) {
         update(*frame.state, particle_radius(frame.config));
     }
     return range;
 }
+
+void ParticleScene::setCurrentOverlay(CurrentOverlay o)
+{
+    d_->overlay = o;
+    if (o == CurrentOverlay::Off) d_->current.hide();
+}
+
+CurrentOverlay ParticleScene::currentOverlay() const { return d_->overlay; }
+int ParticleScene::overlayArrows() const { return d_->current.arrowCount; }
 
 void ParticleScene::setCaption(const std::string& text) { d_->caption->SetInput(text.c_str()); }
 

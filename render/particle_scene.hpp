@@ -33,6 +33,8 @@ double particle_radius(const Config& cfg);
 // AOUP, theta (wrapped) for ABP.
 double active_angle(const State& s, int i);
 
+enum class CurrentOverlay;  // render/field_scene.hpp
+
 class ParticleScene {
 public:
     ParticleScene();
@@ -95,6 +97,12 @@ public:
     // (world units). Returns the scale (length per unit speed); 0 and no
     // arrows when v does not fit the state or is all zero.
     double showArrows(const State& state, const std::vector<double>& v, double length);
+    // The coarse-grained current J(r) of frame.learned over the disks, as
+    // the field view draws it (render/field_scene.hpp), from the next
+    // show() on; its scale goes into the caption.
+    void setCurrentOverlay(CurrentOverlay o);
+    CurrentOverlay currentOverlay() const;
+    int overlayArrows() const;
     void clearArrows();
     bool arrowsShown() const;
 

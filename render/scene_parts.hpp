@@ -9,8 +9,24 @@
 #include <vtkPolyDataMapper.h>
 #include <vtkSmartPointer.h>
 
+#include <vector>
+
+#include <vtkImageData.h>
+#include <vtkStreamTracer.h>
+
+#include <string>
+
+class vtkRenderer;
 class vtkTextActor;
 class vtkTextProperty;
+
+namespace entroscope {
+struct Field;
+struct Frame;
+}
+namespace entroscope::render {
+enum class CurrentOverlay;
+}
 
 namespace entroscope::render::detail {
 
@@ -31,6 +47,31 @@ struct BoxOutline {
     vtkNew<vtkActor> actor;
     BoxOutline();
     void setBox(double length);
+};
+
+// The coarse-grained current J(r) over a scene: white arrows (block means)
+// or streamlines through the grid, a little above the scene's content.
+struct CurrentLayer {
+    vtkNew<vtkPolyData> arrows;
+    vtkNew<vtkPolyDataMapper> arrowMapper;
+    vtkNew<vtkActor> arrowActor;
+    vtkNew<vtkImageData> flow;
+    vtkNew<vtkPolyData> seeds;
+    vtkNew<vtkStreamTracer> tracer;
+    vtkNew<vtkPolyDataMapper> lineMapper;
+    vtkNew<vtkActor> lineActor;
+    int arrowCount = 0, linePoints = 0;
+
+    CurrentLayer();
+    void addTo(vtkRenderer* renderer);
+    void hide();
+    // Draws the frame's current in `mode` over a box of side `box`; returns
+    // the caption line that says what is drawn (or why nothing is).
+    std::string draw(CurrentOverlay mode, const Frame& frame, double box);
+
+private:
+    void drawArrows(const std::vector<double>& from, const std::vector<double>& along, double z);
+    void drawStreamlines(const Field& f, double reference, double box);
 };
 
 }  // namespace entroscope::render::detail

@@ -619,6 +619,10 @@ void MainWindow::buildMenus()
         overlays->addAction(a);
         connect(a, &QAction::triggered, this, [this, m = mode] { setCurrentOverlay(m); });
     }
+    QAction* overParticles = viewMenu->addAction(tr("Current J(r) over the &particles too"));
+    overParticles->setObjectName("currentOverParticlesAction");
+    overParticles->setCheckable(true);
+    connect(overParticles, &QAction::toggled, this, &MainWindow::setCurrentOverParticles);
     QAction* link = viewMenu->addAction(tr("&Link the two views' cameras"));
     link->setObjectName("linkCamerasAction");
     link->setCheckable(true);
@@ -674,9 +678,22 @@ void MainWindow::setFieldShown(FieldShown f)
     showField(true);
 }
 
+void MainWindow::setCurrentOverParticles(bool on)
+{
+    currentOverParticles_ = on;
+    if (auto* a = findChild<QAction*>("currentOverParticlesAction"); a && a->isChecked() != on) {
+        const QSignalBlocker block(a);
+        a->setChecked(on);
+    }
+    setCurrentOverlay(currentOverlay());
+}
+
 void MainWindow::setCurrentOverlay(CurrentOverlay o)
 {
     fieldScene_->setCurrentOverlay(o);
+    scene_->setCurrentOverlay(currentOverParticles_ ? o : CurrentOverlay::Off);
+    shown_.reset();  // the particle view redraws (the newest evaluated state when the current is on it)
+    refreshDisplay();
     for (QAction* a : overlayActions_->actions()) {
         const QSignalBlocker block(a);
         a->setChecked(a->data().toInt() == static_cast<int>(o));
@@ -883,7 +900,7 @@ void MainWindow::refreshDisplay()
     // positions and colours always belong together; until the first one
     // exists, the newest state in grey.
     std::shared_ptr<const Frame> f = newest;
-    if (widgets::EntropyPanel::learned(colourBy_) || arrows_ != Arrows::Off) {
+    if (widgets::EntropyPanel::learned(colourBy_) || arrows_ != Arrows::Off || scene_->currentOverlay() != CurrentOverlay::Off) {
         const auto learned = sim_->latestLearned();
         if (learned && learned->system_generation == newest->system_generation && learned->physics_tag == newest->physics_tag) {
             f = learned;

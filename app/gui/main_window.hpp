@@ -66,6 +66,9 @@ public:
     using CurrentOverlay = render::CurrentOverlay;
     void setCurrentOverlay(CurrentOverlay o);
     CurrentOverlay currentOverlay() const;
+    // The same current over the particle view as well (its newest evaluated state).
+    void setCurrentOverParticles(bool on);
+    bool currentOverParticles() const { return currentOverParticles_; }
     render::FieldScene* fieldScene() const { return fieldScene_.get(); }
     // One camera for both views (pan and zoom together), or one each.
     void setCamerasLinked(bool on);
@@ -150,6 +153,7 @@ private:
     bool fieldDrawn_ = false;
     QActionGroup* fieldActions_ = nullptr;
     QActionGroup* overlayActions_ = nullptr;
+    bool currentOverParticles_ = false;
     Arrows arrows_ = Arrows::Off;
     QActionGroup* arrowActions_ = nullptr;
     widgets::ParameterPanel* panel_ = nullptr;

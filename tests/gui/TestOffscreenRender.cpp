@@ -568,6 +568,17 @@ void TestOffscreenRender::currentOverlayAveragesBlocksAndScalesToTheReference()
     QVERIFY(!current_arrows(fixed_frame(false), 2).note.empty());
 }
 
+namespace {
+int whiteOf(OffscreenRenderer& r)
+{
+    const std::vector<unsigned char> rgb = r.renderRgb();
+    int white = 0;
+    for (std::size_t k = 0; k + 2 < rgb.size(); k += 3)
+        if (rgb[k] >= 245 && rgb[k + 1] >= 245 && rgb[k + 2] >= 245) ++white;
+    return white;
+}
+}  // namespace
+
 void TestOffscreenRender::currentOverlayDrawsArrowsOrStreamlinesOverTheField()
 {
     OffscreenRenderer r(kWidth, kHeight);
@@ -597,6 +608,22 @@ void TestOffscreenRender::currentOverlayDrawsArrowsOrStreamlinesOverTheField()
     r.fieldScene().setCurrentOverlay(CurrentOverlay::Off);
     r.fieldScene().show(field_frame(), FieldQuantity::LocalEpr);
     QCOMPARE(whitePixels(), plain);
+
+    // The same arrows over the particles.
+    OffscreenRenderer p(kWidth, kHeight);
+    p.scene().show(field_frame(), Quantity::ActiveAngle);
+    const int disks = whiteOf(p);
+    QCOMPARE(p.scene().overlayArrows(), 0);
+    p.scene().setCurrentOverlay(CurrentOverlay::Arrows);
+    p.scene().show(field_frame(), Quantity::ActiveAngle);
+    QCOMPARE(p.scene().overlayArrows(), 16);
+    const int over = whiteOf(p);
+    qInfo("white pixels over the particles: %d without, %d with the current", disks, over);
+    QVERIFY(over > disks + 16 * 10);
+    p.scene().setCurrentOverlay(CurrentOverlay::Off);
+    p.scene().show(field_frame(), Quantity::ActiveAngle);
+    QCOMPARE(p.scene().overlayArrows(), 0);
+    QCOMPARE(whiteOf(p), disks);
 }
 
 #include "TestOffscreenRender.moc"
