@@ -13,6 +13,7 @@
 #include <QStyle>
 #include <QVBoxLayout>
 #include <cmath>
+#include <vector>
 
 #include "widgets/note_label.hpp"
 
@@ -106,6 +107,17 @@ ParameterPanel::ParameterPanel(QWidget* parent) : QWidget(parent)
     derived_->setObjectName("derivedLabel");
     pLay->addSpacing(4);
     pLay->addWidget(derived_);
+    // The time step: the stability bound is fast; the time-step share of
+    // E[div v] falls linearly with dt (docs/notebook/time-step-share.md).
+    auto* dtRow = new QHBoxLayout;
+    dtRow->addWidget(new QLabel(tr("Time step dt"), params));
+    dt_ = new QComboBox(params);
+    dt_->setObjectName("timeStepCombo");
+    dt_->setToolTip(tr("The simulation's time step, applied to the running system at its state. A smaller dt "
+                       "makes the Euler chain's own E[∇·v] (its time-step share, shown with the EPR) smaller, at "
+                       "the same cost per step: the simulation runs slower in simulation time by the same factor."));
+    dtRow->addWidget(dt_, 1);
+    pLay->addLayout(dtRow);
     root->addWidget(params);
 
     // --- Run control ------------------------------------------------------
@@ -138,6 +150,12 @@ ParameterPanel::ParameterPanel(QWidget* parent) : QWidget(parent)
         Q_EMIT modelChanged(model());
     });
     connect(n_, qOverload<int>(&QSpinBox::valueChanged), this, [this](int) { Q_EMIT systemChanged(); });
+    connect(dt_, qOverload<int>(&QComboBox::activated), this, [this](int i) {
+        const double dt = dt_->itemData(i).toDouble();
+        if (std::abs(dt - cfg_.dt) <= 1e-12 * cfg_.dt) return;
+        setTimeStep(dt);
+        Q_EMIT timeStepChanged(dt);
+    });
     connect(seed_, qOverload<int>(&QSpinBox::valueChanged), this, [this](int) { Q_EMIT systemChanged(); });
     connect(run_, &QPushButton::toggled, this, [this](bool on) {
         setRunning(on);
@@ -173,6 +191,30 @@ void ParameterPanel::setTimeStep(double dt)
     cfg_.dt = dt;
     cfg_.dt_auto = false;
     updateConventionText();
+}
+
+void ParameterPanel::updateTimeSteps()
+{
+    const QSignalBlocker block(dt_);
+    dt_->clear();
+    std::vector<std::pair<double, QString>> items;
+    if (cfg_.model == ModelKind::Abp) {
+        // The share at the embedded default: 57 % of the EPR at the bound
+        // (1e-4), 16 % at a quarter of it, 3.8 % at 0.075 of it.
+        const double bound = cfg_.abp_time_step();
+        items = {{bound, tr("%1 (stability bound; fast)").arg(bound, 0, 'g', 3)},
+                 {0.25 * bound, tr("%1 (a quarter: 4× slower)").arg(0.25 * bound, 0, 'g', 3)},
+                 {0.075 * bound, tr("%1 (time-step share ≤ 5 %; 13× slower)").arg(0.075 * bound, 0, 'g', 3)}};
+    } else {
+        for (double f : {1.0, 0.5, 0.25, 0.1}) items.push_back({f * cfg_.dt, QString::number(f * cfg_.dt, 'g', 3)});
+    }
+    bool found = false;
+    for (const auto& [v, text] : items) found = found || std::abs(v - cfg_.dt) <= 1e-9 * v;
+    if (!found) items.insert(items.begin(), {cfg_.dt, tr("%1 (now)").arg(cfg_.dt, 0, 'g', 3)});
+    for (const auto& [v, text] : items) dt_->addItem(text, v);
+    for (int i = 0; i < dt_->count(); ++i) {
+        if (std::abs(dt_->itemData(i).toDouble() - cfg_.dt) <= 1e-9 * cfg_.dt) dt_->setCurrentIndex(i);
+    }
 }
 
 void ParameterPanel::setRunning(bool running)
@@ -241,6 +283,7 @@ void ParameterPanel::onPeSpin(double pe)
 
 void ParameterPanel::updateConventionText()
 {
+    updateTimeSteps();
     const double L = std::sqrt(cfg_.n * cfg_.particle_area() / cfg_.phi);
     if (cfg_.model == ModelKind::Aoup) {
         peConvention_->setText(

@@ -46,6 +46,9 @@ Q_SIGNALS:
     // Model, N or seed changed: the system must be rebuilt.
     void modelChanged(entroscope::ModelKind model);
     void systemChanged();
+    // A time step chosen from the panel's presets (applied to the running
+    // system at its state).
+    void timeStepChanged(double dt);
     void runToggled(bool run);
     void stepRequested();
     void resetRequested();
@@ -68,6 +71,8 @@ private:
     QLabel* peConvention_ = nullptr;
     QLabel* phiNote_ = nullptr;
     QLabel* derived_ = nullptr;
+    QComboBox* dt_ = nullptr;
+    void updateTimeSteps();
     QPushButton* run_ = nullptr;
     QPushButton* step_ = nullptr;
     QPushButton* reset_ = nullptr;

@@ -272,6 +272,7 @@ MainWindow::MainWindow(const Config& cfg, const LiveOptions& opt, QWidget* paren
     connect(panel_, &widgets::ParameterPanel::packingFractionChanged, sim_, &SessionController::setPackingFraction);
     connect(panel_, &widgets::ParameterPanel::pecletChanged, sim_, &SessionController::setPeclet);
     connect(panel_, &widgets::ParameterPanel::runToggled, sim_, &SessionController::setRunning);
+    connect(panel_, &widgets::ParameterPanel::timeStepChanged, sim_, &SessionController::setTimeStep);
     connect(panel_, &widgets::ParameterPanel::stepRequested, sim_, &SessionController::step);
     connect(panel_, &widgets::ParameterPanel::systemChanged, this, &MainWindow::rebuildFromPanel);
     connect(panel_, &widgets::ParameterPanel::resetRequested, this, &MainWindow::rebuildFromPanel);

@@ -48,6 +48,7 @@ private Q_SLOTS:
     void startsRunningTheEmbeddedAbpDefault();
     void phiSliderRescalesTheRunningSystem();
     void activitySliderChangesV0();
+    void timeStepPresetsApplyToTheRunningSystem();
     void screenshotShowsColouredParticles();
     void wheelZoomsTheViewAndRFitsTheBoxAgain();
     void fieldViewDrawsTheNewestEvaluatedState();
@@ -129,6 +130,29 @@ void TestMainWindow::activitySliderChangesV0()
     QCOMPARE(latest()->config.v0, cfg.v0);
     QVERIFY(std::abs(latest()->config.D_t - expectedDr * cfg.sigma * cfg.sigma / 3.0) < 1e-12);
     QVERIFY(std::abs(latest()->config.peclet() - 50.0) < 1e-6);
+}
+
+void TestMainWindow::timeStepPresetsApplyToTheRunningSystem()
+{
+    auto* combo = window_->panel()->findChild<QComboBox*>("timeStepCombo");
+    QVERIFY(combo);
+    const Config now = latest()->config;
+    QCOMPARE(now.model, ModelKind::Abp);
+    const double bound = now.abp_time_step();
+    QCOMPARE(combo->currentData().toDouble(), now.dt);
+    QCOMPARE(combo->count(), 3);
+    const auto before = latest();
+    // The accurate preset, as a user picks it.
+    combo->setCurrentIndex(2);
+    Q_EMIT combo->activated(2);
+    QTRY_VERIFY_WITH_TIMEOUT(std::abs(latest()->config.dt - 0.075 * bound) < 1e-15, 10000);
+    QCOMPARE(latest()->system_generation, before->system_generation);  // the same system, at its state
+    QVERIFY(latest()->physics_tag > before->physics_tag);
+    QVERIFY(std::abs(window_->panel()->timeStep() - 0.075 * bound) < 1e-15);
+    // Back to the bound for what follows.
+    combo->setCurrentIndex(0);
+    Q_EMIT combo->activated(0);
+    QTRY_VERIFY_WITH_TIMEOUT(std::abs(latest()->config.dt - bound) < 1e-15, 10000);
 }
 
 void TestMainWindow::screenshotShowsColouredParticles()
