@@ -11,10 +11,12 @@ packages=(
   libtorch-dev libopenblas0-openmp
   # movies (FFmpeg libraries)
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
-  # GUI: Qt 6 widgets + OpenGL widgets + Qt Test, Qt Charts (live plots), VTK 9.1
-  qt6-base-dev qt6-base-dev-tools libqt6opengl6-dev qt6-charts-dev libgl-dev libvtk9-dev
+  # GUI: Qt 6 widgets + OpenGL widgets + Qt Test, Qt Charts (live plots), Qt SVG (vector figures), VTK 9.1
+  qt6-base-dev qt6-base-dev-tools libqt6opengl6-dev qt6-charts-dev qt6-svg-dev libgl-dev libvtk9-dev
   # headless GUI tests and screenshots: X server, Mesa software GL, image tools
   xvfb xauth libgl1-mesa-dri imagemagick
+  # outside readers the tests check exports with: poppler (pdfinfo, pdftoppm)
+  poppler-utils
 )
 
 missing=()

@@ -1,6 +1,8 @@
 #include "widgets/phase_diagram.hpp"
 
+#include <QAction>
 #include <QComboBox>
+#include <QFileDialog>
 #include <QCursor>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
@@ -28,6 +30,7 @@
 #include <functional>
 #include <limits>
 
+#include "widgets/chart_export.hpp"
 #include "widgets/parameter_panel.hpp"
 #include "widgets/plot_history.hpp"
 
@@ -193,6 +196,15 @@ PhaseDiagram::PhaseDiagram(QWidget* parent) : QWidget(parent) {
     view_->setToolTip(tr("Hover a point for its numbers; click it to resume its state (or, for a table's row, to "
                          "move the sliders there); drag a rectangle to set the sweep's ranges."));
     layout->addWidget(view_, 3);
+    view_->setContextMenuPolicy(Qt::ActionsContextMenu);
+    auto* figure = new QAction(tr("Save figure (PNG, SVG, PDF)…"), view_);
+    view_->addAction(figure);
+    connect(figure, &QAction::triggered, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Save figure"), QStringLiteral("phase_diagram.pdf"),
+                                                          tr("PDF (*.pdf);;SVG (*.svg);;PNG (*.png)"));
+        QString error;
+        if (!path.isEmpty() && !saveFigure(path, QSize(900, 600), &error)) setSweepMessage(error);
+    });
     bar_ = new ColourBar(this);
     layout->addWidget(bar_);
 
@@ -537,5 +549,23 @@ void PhaseDiagram::setSweepProgress(double fraction) {
 }
 
 void PhaseDiagram::setSweepMessage(const QString& text) { message_->setText(text); }
+
+bool PhaseDiagram::saveFigure(const QString& path, QSize size, QString* error) {
+    redraw();
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (std::size_t i : shownIndex_) {
+        const double v = phase_value(map_.points()[i], colour_);
+        if (std::isfinite(v)) {
+            lo = std::min(lo, v);
+            hi = std::max(hi, v);
+        }
+    }
+    // The colour bar is a widget beside the chart: its range goes into the title.
+    const QString range = lo <= hi ? tr(" (viridis from %1 to %2)").arg(lo, 0, 'g', 4).arg(hi, 0, 'g', 4) : QString();
+    const QString title = tr("%1 phase diagram, colour: %2%3")
+                              .arg(model_ == ModelKind::Abp ? QStringLiteral("ABP") : QStringLiteral("AOUP"),
+                                   QString::fromStdString(phase_colour_title(colour_, true)), range);
+    return save_chart_figure(chart_, path, size, title, error);
+}
 
 }  // namespace entroscope::widgets

@@ -10,6 +10,7 @@
 // The widget holds no engine object: sweeps go out as requests.
 #include <QElapsedTimer>
 #include <QRectF>
+#include <QSize>
 #include <QString>
 #include <QWidget>
 #include <memory>
@@ -76,6 +77,10 @@ public:
     int shownPoints() const { return shown_; }
     QString tooltip(std::size_t i) const;
     QChart* chart() const { return chart_; }
+    // The plane as a figure (PNG, SVG or PDF by the extension; its legend
+    // and a title naming the colour); also in the plane's context menu. The
+    // colour scale is the title's range. False with `error` set on failure.
+    bool saveFigure(const QString& path, QSize size, QString* error = nullptr);
     // Redraws now (tests).
     void redraw();
 

@@ -1,5 +1,11 @@
 #include "widgets/plot_panel.hpp"
 
+#include <QAction>
+#include <QFileDialog>
+#include <QSaveFile>
+#include <QTextStream>
+#include <QtCharts/QLegendMarker>
+
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -25,6 +31,7 @@
 
 #include "entroscope/analysis/phase.hpp"
 #include "render/colour_rules.hpp"
+#include "widgets/chart_export.hpp"
 
 namespace entroscope::widgets {
 
@@ -258,6 +265,28 @@ QWidget* PlotPanel::makeBox(Plot p, const QString& title, const QString& xTitle,
     v->addWidget(b->note);
     w->setMinimumWidth(160);
 
+    b->view->setContextMenuPolicy(Qt::ActionsContextMenu);
+    auto* figure = new QAction(tr("Save figure (PNG, SVG, PDF)…"), b->view);
+    auto* data = new QAction(tr("Save data (CSV)…"), b->view);
+    b->view->addAction(figure);
+    b->view->addAction(data);
+    connect(figure, &QAction::triggered, this, [this, p] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Save figure"), QStringLiteral("plot.pdf"),
+                                                          tr("PDF (*.pdf);;SVG (*.svg);;PNG (*.png)"));
+        QString error;
+        if (!path.isEmpty() && !saveFigure(p, path, QSize(900, 600), &error)) {
+            box(p).note->setText(error);
+            box(p).note->show();
+        }
+    });
+    connect(data, &QAction::triggered, this, [this, p] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Save data"), QStringLiteral("plot.csv"), tr("CSV (*.csv)"));
+        QString error;
+        if (!path.isEmpty() && !saveData(p, path, &error)) {
+            box(p).note->setText(error);
+            box(p).note->show();
+        }
+    });
     connect(b->pause, &QToolButton::toggled, this, [this, p](bool on) { setPaused(p, on); });
     QComboBox* combo = b->window;
     connect(combo, QOverload<int>::of(&QComboBox::currentIndexChanged), this,
@@ -301,6 +330,7 @@ PlotPanel::Curve& PlotPanel::curve(Plot p, const QString& name, const QColor& c,
         if (style & Dashed) pen.setStyle(Qt::DashLine);
         cv.line->setPen(pen);
     }
+    cv.series()->setName(name);
     b.chart->addSeries(cv.series());
     cv.series()->attachAxis(b.x);
     cv.series()->attachAxis(b.y);
@@ -343,6 +373,93 @@ QString PlotPanel::legendText(Plot p) const {
     QTextDocument doc;
     doc.setHtml(box(p).legend->text());
     return doc.toPlainText();
+}
+
+QString PlotPanel::figureTitle(Plot p, bool total) {
+    switch (p) {
+    case Plot::Epr: return total ? tr("Total entropy production rate per particle") : tr("Active entropy production rate per particle");
+    case Plot::Diagnostics: return tr("Zero-mean diagnostics of the learned score");
+    case Plot::Training: return tr("Training loss");
+    case Plot::SigmaHistogram: return tr("Local entropy production σᵢ over the particles");
+    case Plot::DensityHistogram: return tr("Local area fraction over the particles");
+    }
+    return {};
+}
+
+bool PlotPanel::saveFigure(Plot p, const QString& path, QSize size, QString* error) {
+    Box& b = box(p);
+    if (!b.paused) draw(p);
+    // The figure carries the chart's own legend: one entry per drawn curve.
+    QLegend* legend = b.chart->legend();
+    legend->setAlignment(Qt::AlignTop);
+    legend->show();
+    bool markShown = false;
+    for (QLegendMarker* m : legend->markers()) {
+        bool on = false;
+        for (const auto& [name, c] : b.curves) {
+            if (m->series() == c.series()) on = c.hasData && !c.hidden;
+        }
+        for (QLineSeries* mark : b.marks) {
+            if (m->series() == mark && mark->isVisible() && !markShown) on = markShown = true;
+        }
+        m->setVisible(on);
+    }
+    const bool ok = save_chart_figure(b.chart, path, size, figureTitle(p, eprShowsTotal()), error);
+    legend->hide();
+    return ok;
+}
+
+namespace {
+
+QString cell(double v) { return std::isfinite(v) ? QString::number(v, 'g', 10) : QString(); }
+QString cells(const MeanSe& m) {
+    return m.count > 0 && std::isfinite(m.mean) ? cell(m.mean) + QLatin1Char(',') + cell(m.se) : QStringLiteral(",");
+}
+
+}  // namespace
+
+bool PlotPanel::saveData(Plot p, const QString& path, QString* error) {
+    QString text;
+    QTextStream out(&text);
+    switch (p) {
+    case Plot::Epr:
+    case Plot::Diagnostics:
+        out << "t,index,network_step,physics_tag,evaluations,"
+               "epr_active_mean,epr_active_se,epr_active_div_mean,epr_active_div_se,epr_total_mean,epr_total_se,"
+               "epr_total_network_free_mean,epr_total_network_free_se,epr_active_network_free_mean,epr_active_network_free_se,"
+               "div_v_mean,div_v_se,div_v_time_step_mean,div_v_time_step_se,v_dot_s_mean,v_dot_s_se,ibp_mean,ibp_se,gap_mean,gap_se,"
+               "exact_active,exact_active_chain,exact_total,exact_total_chain\n";
+        for (const EstimatePoint& e : history_.estimates()) {
+            out << cell(e.t) << ',' << e.index << ',' << e.network_step << ',' << e.physics_tag << ',' << e.evaluations << ','
+                << cells(e.active) << ',' << cells(e.active_div) << ',' << cells(e.total_finite ? e.total : MeanSe{}) << ','
+                << cells(e.total_network_free) << ',' << cells(e.active_network_free) << ',' << cells(e.div_v) << ','
+                << cells(e.div_v_time_step) << ',' << cells(e.v_dot_s) << ',' << cells(e.ibp) << ',' << cells(e.gap) << ','
+                << cell(e.exact_active) << ',' << cell(e.exact_active_chain) << ',' << cell(e.exact_total) << ','
+                << cell(e.exact_total_chain) << '\n';
+        }
+        break;
+    case Plot::Training:
+        out << "network_step,loss\n";
+        for (const LossPoint& l : history_.losses()) out << cell(l.network_step) << ',' << cell(l.loss) << '\n';
+        break;
+    case Plot::SigmaHistogram:
+    case Plot::DensityHistogram: {
+        const Histogram h = (p == Plot::SigmaHistogram ? sigmaHist_ : densityHist_).mean();
+        out << "bin_lo,bin_hi,probability_density\n";
+        for (std::size_t i = 0; i < h.density.size(); ++i) {
+            const double lo = h.lo + h.binWidth() * static_cast<double>(i);
+            out << cell(lo) << ',' << cell(lo + h.binWidth()) << ',' << cell(h.density[i]) << '\n';
+        }
+        break;
+    }
+    }
+    out.flush();
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || file.write(text.toUtf8()) < 0 || !file.commit()) {
+        if (error) *error = QStringLiteral("%1: %2").arg(path, file.errorString());
+        return false;
+    }
+    return true;
 }
 
 void PlotPanel::drawLegend(Plot p) {
@@ -517,6 +634,7 @@ void PlotPanel::placeMarks(Plot p, double xlo, double xhi, double ylo, double yh
         pen.setStyle(Qt::DotLine);
         pen.setWidthF(1.2);
         s->setPen(pen);
+        s->setName(tr("parameter change"));
         b.chart->addSeries(s);
         s->attachAxis(b.x);
         s->attachAxis(b.y);

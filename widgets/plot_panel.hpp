@@ -10,6 +10,7 @@
 #include <QElapsedTimer>
 #include <QList>
 #include <QPointF>
+#include <QSize>
 #include <QString>
 #include <QWidget>
 #include <array>
@@ -71,6 +72,15 @@ public:
     void setCurveHidden(Plot p, const QString& name, bool hidden);
     bool isCurveHidden(Plot p, const QString& name) const;
     QString legendText(Plot p) const;  // the legend as plain text
+    // The plot as a figure (PNG at `size` pixels, SVG or PDF at `size`
+    // points, by the extension; with its legend and a title), and its data
+    // as CSV: the whole history, not only the window shown (EPR and
+    // diagnostics: every estimate; loss: every step; histograms: the bins
+    // shown). Also in each plot's context menu. False with `error` set
+    // when the file cannot be written (nothing is left at `path` then).
+    bool saveFigure(Plot p, const QString& path, QSize size, QString* error = nullptr);
+    bool saveData(Plot p, const QString& path, QString* error = nullptr);
+    static QString figureTitle(Plot p, bool total);
     std::uint64_t redraws(Plot p) const;
 
 private:

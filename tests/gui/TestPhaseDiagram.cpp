@@ -2,7 +2,10 @@
 // live points of PhaseMap, the sweep points, what PhaseDiagram draws, its
 // sweep form and its signals. No engine run.
 #include <QApplication>
+#include <QFile>
+#include <QImage>
 #include <QLineEdit>
+#include <QTemporaryDir>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QtCharts/QChart>
@@ -93,6 +96,7 @@ private Q_SLOTS:
     void rectangleSetsTheRanges();
     void clickOnAPointAsksToGoThere();
     void tooltipShowsBothIndicatorsAndTheRule();
+    void figureNamesItsColourAndKeepsTextAsText();
 };
 
 void TestPhaseDiagram::livePointAppearsOnceTheWindowIsFullAndFollowsTheRun() {
@@ -282,6 +286,27 @@ void TestPhaseDiagram::tooltipShowsBothIndicatorsAndTheRule() {
     QVERIFY2(t.contains(QString::fromStdString(phase_criterion())), qPrintable(t));
     QVERIFY2(t.contains(QStringLiteral("3 ± 0.15")), qPrintable(t));
     QVERIFY(d.tooltip(5).isEmpty());
+}
+
+void TestPhaseDiagram::figureNamesItsColourAndKeepsTextAsText() {
+    PhaseDiagram d;
+    d.addSweepResult(result(0.3, 50, 1.0, 0.02, 0.3), ModelKind::Abp, 1024);
+    d.addSweepResult(result(0.5, 150, 3.0, 0.7, 0.85), ModelKind::Abp, 1024);
+    QTemporaryDir dir;
+    QString error;
+    const QString svg = dir.filePath(QStringLiteral("plane.svg"));
+    QVERIFY2(d.saveFigure(svg, QSize(900, 600), &error), qPrintable(error));
+    QFile f(svg);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QString text = QString::fromUtf8(f.readAll());
+    QVERIFY(text.contains(QStringLiteral("<text")));
+    QVERIFY2(text.contains(QStringLiteral("ABP phase diagram")), "no title");
+    QVERIFY2(text.contains(QStringLiteral("from 1 to 3")), "the colour range is not in the title");
+    QVERIFY(text.contains(QStringLiteral("phase-separated")));
+    const QString png = dir.filePath(QStringLiteral("plane.png"));
+    QVERIFY(d.saveFigure(png, QSize(1000, 700), &error));
+    QCOMPARE(QImage(png).size(), QSize(1000, 700));
+    QVERIFY(!d.saveFigure(dir.filePath(QStringLiteral("plane.bmp")), QSize(1000, 700), &error));
 }
 
 QTEST_MAIN(TestPhaseDiagram)

@@ -2,7 +2,13 @@
 // hand, the histograms, and what PlotPanel's curves then hold. No engine run.
 #include <QApplication>
 #include <QLabel>
+#include <QDir>
+#include <QImage>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QXmlStreamReader>
 #include <QtCharts/QChart>
+#include <QtCharts/QLegend>
 #include <QtCharts/QValueAxis>
 #include <QtTest>
 #include <cmath>
@@ -109,6 +115,9 @@ private Q_SLOTS:
     void hiddenPanelCollectsAndDrawsWhenShown();
     void hiddenCurveLeavesTheAxes();
     void histogramsCountEveryParticle();
+    void figuresAreVectorOrSizedAndReadByOutsideReaders();
+    void dataIsTheWholeHistoryAsCsv();
+    void anUnwritableTargetSaysWhyAndLeavesNothing();
 };
 
 void TestPlotPanel::historyTakesEachNewEstimateOnce() {
@@ -369,6 +378,120 @@ void TestPlotPanel::histogramsCountEveryParticle() {
     QCOMPARE(panel.seriesPoints(PlotPanel::Plot::Epr, QStringLiteral("each evaluated state")).size(), 1);
     const double each = panel.seriesPoints(PlotPanel::Plot::Epr, QStringLiteral("each evaluated state")).front().y();
     QVERIFY2(std::abs(each - 103.15) < 1e-9, qPrintable(QString::number(each)));  // mean sigma + 100 per particle
+}
+
+namespace {
+
+PlotPanel* filled(PlotPanel& panel) {
+    Stream s;
+    for (int k = 1; k <= 30; ++k) {
+        s.index = static_cast<std::uint64_t>(k);
+        s.netStep = 100 + static_cast<std::uint64_t>(k);
+        panel.takeFrames(s.frame(k, 900 - k, 5, 930, 10), nullptr);
+    }
+    panel.redrawNow();
+    return &panel;
+}
+
+QString run(const QString& program, const QStringList& args) {
+    QProcess p;
+    p.start(program, args);
+    if (!p.waitForFinished(30000) || p.exitCode() != 0) return QString();
+    return QString::fromUtf8(p.readAllStandardOutput());
+}
+
+}  // namespace
+
+void TestPlotPanel::figuresAreVectorOrSizedAndReadByOutsideReaders() {
+    PlotPanel panel;
+    filled(panel);
+    QTemporaryDir dir;
+    QString error;
+    // PNG: drawn at the asked size, not grabbed from the screen.
+    const QString png = dir.filePath(QStringLiteral("epr.png"));
+    QVERIFY2(panel.saveFigure(PlotPanel::Plot::Epr, png, QSize(1200, 800), &error), qPrintable(error));
+    QImage image(png);
+    QCOMPARE(image.size(), QSize(1200, 800));
+    int dark = 0;
+    for (int y = 0; y < image.height(); y += 4)
+        for (int x = 0; x < image.width(); x += 4) dark += qGray(image.pixel(x, y)) < 128 ? 1 : 0;
+    QVERIFY2(dark > 200, "the PNG is blank");  // axes, labels, lines
+    // SVG: text stays text, the legend and the title are in it, curves are paths.
+    const QString svg = dir.filePath(QStringLiteral("epr.svg"));
+    QVERIFY2(panel.saveFigure(PlotPanel::Plot::Epr, svg, QSize(900, 600), &error), qPrintable(error));
+    QFile f(svg);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QXmlStreamReader xml(&f);
+    int texts = 0, paths = 0;
+    QString allText;
+    while (!xml.atEnd()) {
+        if (xml.readNext() == QXmlStreamReader::StartElement) {
+            if (xml.name() == QLatin1String("text")) {
+                ++texts;
+                allText += xml.readElementText(QXmlStreamReader::IncludeChildElements) + QLatin1Char('|');
+            } else if (xml.name() == QLatin1String("path") || xml.name() == QLatin1String("polyline")) {
+                ++paths;
+            }
+        }
+    }
+    QVERIFY2(!xml.hasError(), qPrintable(xml.errorString()));
+    QVERIFY2(texts > 10, qPrintable(QString::number(texts)));
+    QVERIFY2(paths > 5, qPrintable(QString::number(paths)));
+    QVERIFY2(allText.contains(QStringLiteral("learned total")), qPrintable(allText));
+    QVERIFY2(allText.contains(QStringLiteral("Total entropy production rate per particle")), qPrintable(allText));
+    QVERIFY2(!allText.contains(QStringLiteral("learned, |v|² estimator")), "a curve without data in the legend");
+    // The legend was only for the figure.
+    QVERIFY(!panel.chart(PlotPanel::Plot::Epr)->legend()->isVisible());
+    // PDF: poppler reads one page of 900 x 600 points with the title as text.
+    const QString pdf = dir.filePath(QStringLiteral("loss.pdf"));
+    QVERIFY2(panel.saveFigure(PlotPanel::Plot::Training, pdf, QSize(900, 600), &error), qPrintable(error));
+    const QString info = run(QStringLiteral("pdfinfo"), {pdf});
+    QVERIFY2(info.contains(QStringLiteral("Pages:")) && info.contains(QStringLiteral("900 x 600 pts")), qPrintable(info));
+    const QString words = run(QStringLiteral("pdftotext"), {pdf, QStringLiteral("-")});
+    QVERIFY2(words.contains(QStringLiteral("Training loss")), qPrintable(words));
+    // An unknown extension is refused by name.
+    QVERIFY(!panel.saveFigure(PlotPanel::Plot::Epr, dir.filePath(QStringLiteral("epr.gif")), QSize(900, 600), &error));
+    QVERIFY2(error.contains(QStringLiteral(".gif")), qPrintable(error));
+    QVERIFY(!QFile::exists(dir.filePath(QStringLiteral("epr.gif"))));
+}
+
+void TestPlotPanel::dataIsTheWholeHistoryAsCsv() {
+    PlotPanel panel;
+    filled(panel);
+    panel.setWindowPoints(PlotPanel::Plot::Epr, 50);
+    QTemporaryDir dir;
+    const QString csv = dir.filePath(QStringLiteral("epr.csv"));
+    QString error;
+    QVERIFY2(panel.saveData(PlotPanel::Plot::Epr, csv, &error), qPrintable(error));
+    QFile f(csv);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QStringList lines = QString::fromUtf8(f.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+    QCOMPARE(lines.size(), 31);  // header + every estimate
+    const QStringList head = lines[0].split(QLatin1Char(','));
+    const QStringList last = lines.back().split(QLatin1Char(','));
+    QCOMPARE(head.size(), last.size());
+    QCOMPARE(last[head.indexOf(QStringLiteral("t"))].toDouble(), 30.0);
+    QCOMPARE(last[head.indexOf(QStringLiteral("epr_total_mean"))].toDouble(), 870.0);
+    QCOMPARE(last[head.indexOf(QStringLiteral("epr_total_network_free_se"))].toDouble(), 10.0);
+    QVERIFY(last[head.indexOf(QStringLiteral("exact_active"))].isEmpty());  // no exact value: empty, not "nan"
+    const QString loss = dir.filePath(QStringLiteral("loss.csv"));
+    QVERIFY(panel.saveData(PlotPanel::Plot::Training, loss, &error));
+    QFile g(loss);
+    QVERIFY(g.open(QIODevice::ReadOnly));
+    QCOMPARE(QString::fromUtf8(g.readAll()).count(QLatin1Char('\n')), 31);
+}
+
+void TestPlotPanel::anUnwritableTargetSaysWhyAndLeavesNothing() {
+    PlotPanel panel;
+    filled(panel);
+    QTemporaryDir dir;
+    const QString missing = dir.filePath(QStringLiteral("no/such/folder/epr.pdf"));
+    QString error;
+    QVERIFY(!panel.saveFigure(PlotPanel::Plot::Epr, missing, QSize(900, 600), &error));
+    QVERIFY2(error.contains(QStringLiteral("no/such/folder")), qPrintable(error));
+    QVERIFY(!panel.saveData(PlotPanel::Plot::Epr, dir.filePath(QStringLiteral("no/such/epr.csv")), &error));
+    QVERIFY(!error.isEmpty());
+    QCOMPARE(QDir(dir.path()).entryList(QDir::NoDotAndDotDot | QDir::AllEntries).size(), 0);
 }
 
 QTEST_MAIN(TestPlotPanel)
