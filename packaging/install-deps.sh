@@ -15,8 +15,11 @@ packages=(
   qt6-base-dev qt6-base-dev-tools libqt6opengl6-dev qt6-charts-dev qt6-svg-dev libgl-dev libvtk9-dev
   # headless GUI tests and screenshots: X server, Mesa software GL, image tools
   xvfb xauth libgl1-mesa-dri imagemagick
-  # outside readers the tests check exports with: poppler (pdfinfo, pdftoppm)
-  poppler-utils
+  # vector figures of the particle views (PDF through cairo)
+  libcairo2-dev
+  # outside readers the tests check exports with: poppler (pdfinfo, pdftoppm),
+  # ffprobe (MP4), h5py (H5MD), ASE (extended XYZ), VTK's Python readers (VTK XML)
+  poppler-utils ffmpeg python3-h5py python3-ase python3-vtk9
 )
 
 missing=()
