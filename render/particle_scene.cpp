@@ -237,6 +237,18 @@ vtkSmartPointer<vtkLookupTable> make_viridis_lut()
     return lut;
 }
 
+vtkSmartPointer<vtkLookupTable> make_map_lut(ColourMapKind kind)
+{
+    switch (kind) {
+    case ColourMapKind::Cyclic: return make_cyclic_lut(false);
+    case ColourMapKind::Diverging: return make_diverging_lut();
+    case ColourMapKind::Sequential: break;
+    }
+    return make_viridis_lut();
+}
+
+double round_scale_length(double target) { return round_length(target); }
+
 const double kBackground[3] = {0.105, 0.115, 0.135};
 
 void style_text(vtkTextProperty* tp, int size) { ::entroscope::render::style_text(tp, size); }

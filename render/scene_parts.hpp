@@ -26,12 +26,18 @@ struct Frame;
 }
 namespace entroscope::render {
 enum class CurrentOverlay;
+enum class ColourMapKind;
 }
 
 namespace entroscope::render::detail {
 
 // Matplotlib's viridis over [0, 1] (256 entries); NaN is mid grey.
 vtkSmartPointer<vtkLookupTable> make_viridis_lut();
+// The table a particle view colours with for a kind of map (the cyclic one
+// without its pi annotations), table range [0, 1] (cyclic: [-pi, pi]).
+vtkSmartPointer<vtkLookupTable> make_map_lut(ColourMapKind kind);
+// 1, 2 or 5 times a power of ten near `target` (the scale bar's length).
+double round_scale_length(double target);
 // The scenes' text style: light grey, a Unicode font when one is found.
 void style_text(vtkTextProperty* tp, int size);
 // The upper-left caption: that style, top-aligned lines.
