@@ -325,6 +325,7 @@ struct FieldScene::Impl {
     vtkNew<vtkActor> actor;
     vtkSmartPointer<vtkLookupTable> lut;
     vtkNew<vtkScalarBarActor> legend;
+    bool legendShown = true;
     vtkNew<vtkTextActor> caption;
     detail::BoxOutline outline;
     vtkNew<vtkEntroscopeInteractorStyle2D> style;
@@ -441,6 +442,8 @@ FieldScene::~FieldScene()
 
 vtkRenderer* FieldScene::renderer() const { return d_->renderer; }
 vtkInteractorObserver* FieldScene::interactorStyle() const { return d_->style; }
+void FieldScene::setLegendShown(bool on) { d_->legendShown = on; }
+
 void FieldScene::requestFit() { d_->fitRequested = true; }
 void FieldScene::setCurrentOverlay(CurrentOverlay o) { d_->overlay = o; }
 
@@ -501,7 +504,7 @@ void FieldScene::show(const Frame& frame, FieldQuantity q)
     d_->legend->SetTitle(p.title.c_str());
     d_->outline.setBox(p.box);
     d_->actor->VisibilityOn();
-    d_->legend->VisibilityOn();
+    d_->legend->SetVisibility(d_->legendShown);
     d_->outline.actor->VisibilityOn();
 
     const std::string line = d_->current.draw(d_->overlay, frame, p.box);

@@ -64,6 +64,8 @@ public:
     // why). Fits the camera to the box on the first picture or a new box.
     void show(const Frame& frame, FieldQuantity q);
     void requestFit();
+    // Figures without the legend (shown by default), from the next show() on.
+    void setLegendShown(bool on);
     // The current over the field, from the next show() on.
     void setCurrentOverlay(CurrentOverlay o);
     CurrentOverlay currentOverlay() const;

@@ -366,6 +366,7 @@ struct ParticleScene::Impl {
     double fittedBox = -1.0;
     int fittedSize[2] = {0, 0};
     bool fitRequested = true;
+    bool legendShown = true, barShown = true;
 
     Impl()
     {
@@ -550,7 +551,7 @@ struct ParticleScene::Impl {
         const int* size = renderer->GetSize();
         vtkCamera* cam = renderer->GetActiveCamera();
         const double diameter = 2.0 * radius;
-        if (size[0] <= 0 || size[1] <= 0 || box <= 0.0 || count == 0 || !(diameter > 0.0)) {
+        if (!barShown || size[0] <= 0 || size[1] <= 0 || box <= 0.0 || count == 0 || !(diameter > 0.0)) {
             barActor->VisibilityOff();
             barLabel->VisibilityOff();
             return;
@@ -803,6 +804,14 @@ void ParticleScene::setCaption(const std::string& text) { d_->caption->SetInput(
 bool ParticleScene::unicodeText() { return !unicode_font().empty(); }
 
 void ParticleScene::requestFit() { d_->fitRequested = true; }
+
+void ParticleScene::setDecorations(bool legend, bool scaleBar)
+{
+    d_->legendShown = legend;
+    d_->barShown = scaleBar;
+    d_->legend->SetVisibility(legend);
+    d_->updateScaleBar();
+}
 
 void ParticleScene::zoom(double factor)
 {

@@ -87,6 +87,8 @@ public:
     // Fit the camera to the box at the next render (also done automatically
     // when the viewport size or the box changes).
     void requestFit();
+    // Figures without the legend or the scale bar (both shown by default).
+    void setDecorations(bool legend, bool scaleBar);
     // Zoom the camera about the view's centre (factor > 1: closer), as the
     // mouse wheel does; kept until the next fit.
     void zoom(double factor);

@@ -32,6 +32,7 @@ class ParameterPanel;
 class PlotPanel;
 class PhaseDiagram;
 struct SweepRequest;
+struct FigureRequest;
 class VtkView;
 }  // namespace entroscope::widgets
 
@@ -127,6 +128,11 @@ public Q_SLOTS:
     // Take the newest frame, if it is new, and repaint.
     void refreshDisplay();
     bool saveScreenshot(const QString& path);
+    // A figure of the particle or field view as `r` asks (File > Export
+    // figure…): the frame on screen with its colours, range and overlays,
+    // rendered off screen at the asked size (PNG) or as vectors (SVG, PDF).
+    // False, with the reason shown and in *error, when it cannot be written.
+    bool exportFigure(const widgets::FigureRequest& r, QString* error = nullptr);
     void setColourBy(ColourBy c);
 
 private:

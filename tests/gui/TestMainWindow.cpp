@@ -35,6 +35,10 @@
 #include "widgets/plot_panel.hpp"
 #include <QLineEdit>
 #include "widgets/vtk_view.hpp"
+#include "widgets/figure_dialog.hpp"
+#include <QFile>
+#include <QProcess>
+#include <QXmlStreamReader>
 
 using entroscope::Config;
 using entroscope::ModelKind;
@@ -52,6 +56,7 @@ private Q_SLOTS:
     void screenshotShowsColouredParticles();
     void wheelZoomsTheViewAndRFitsTheBoxAgain();
     void fieldViewDrawsTheNewestEvaluatedState();
+    void figuresOfTheViewsAreRenderedAtTheAskedSize();
     void linkedCamerasZoomBothViews();
     void arrowsDrawTheNewestEvaluatedState();
     void aHeldColourRangeStaysAcrossFramesAndAFixedOneIsShown();
@@ -279,6 +284,75 @@ void TestMainWindow::fieldViewDrawsTheNewestEvaluatedState()
     window_->setFieldShown(MainWindow::FieldShown::Density);
     QVERIFY(window_->fieldView()->isVisible());
     window_->setFieldShown(MainWindow::FieldShown::LocalEpr);
+}
+
+void TestMainWindow::figuresOfTheViewsAreRenderedAtTheAskedSize()
+{
+    using entroscope::widgets::FigureRequest;
+    QTemporaryDir dir;
+    QTRY_VERIFY_WITH_TIMEOUT(window_->shownFrame() && window_->shownFieldFrame(), 30000);
+    // PNG of the particle view at 1000 x 800 pixels and 300 dpi: that size
+    // (not the view's), the resolution written, coloured particles on it.
+    FigureRequest png;
+    png.path = dir.filePath("particles.png");
+    png.format = "png";
+    png.dpi = 300;
+    png.setSize(1000, 800, "px");
+    QString error;
+    QVERIFY2(window_->exportFigure(png, &error), qPrintable(error));
+    QImage img(png.path);
+    QCOMPARE(img.size(), QSize(1000, 800));
+    QCOMPARE(img.dotsPerMeterX(), static_cast<int>(std::lround(300 / 0.0254)));
+    QSet<int> hues;
+    for (int y = 0; y < img.height(); y += 4)
+        for (int x = 0; x < img.width(); x += 4) {
+            const QColor c = img.pixelColor(x, y);
+            if (c.hsvSaturation() > 80 && c.value() > 60) hues.insert(c.hsvHue() / 20);
+        }
+    QVERIFY2(hues.size() >= 4, qPrintable(QStringLiteral("%1 hue bins").arg(hues.size())));
+    // A physical size: 85 mm x 70 mm at 600 dpi.
+    png.path = dir.filePath("column.png");
+    png.dpi = 600;
+    png.setSize(85, 70, "mm");
+    QVERIFY2(window_->exportFigure(png, &error), qPrintable(error));
+    QCOMPARE(QImage(png.path).size(), QSize(2008, 1654));
+    // SVG of the particle view: one circle per particle at least (plus the
+    // periodic images), of the frame on screen.
+    FigureRequest svg;
+    svg.path = dir.filePath("particles.svg");
+    svg.format = "svg";
+    svg.setSize(180, 150, "mm");
+    QVERIFY2(window_->exportFigure(svg, &error), qPrintable(error));
+    QFile f(svg.path);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QXmlStreamReader xml(&f);
+    int circles = 0;
+    while (!xml.atEnd())
+        if (xml.readNext() == QXmlStreamReader::StartElement && xml.name() == QLatin1String("circle")) ++circles;
+    QVERIFY(!xml.hasError());
+    const int n = window_->shownFrame()->state->n();
+    QVERIFY2(circles >= n && circles < n + n / 4, qPrintable(QString("%1 circles for %2 particles").arg(circles).arg(n)));
+    // PDF of the field view: one page of 180 x 150 mm (510.2 x 425.2 pt).
+    FigureRequest pdf = svg;
+    pdf.view = FigureRequest::View::Field;
+    pdf.path = dir.filePath("field.pdf");
+    pdf.format = "pdf";
+    QVERIFY2(window_->exportFigure(pdf, &error), qPrintable(error));
+    QProcess info;
+    info.start("pdfinfo", {pdf.path});
+    if (info.waitForFinished(30000) && info.exitCode() == 0) {
+        const QString out = QString::fromUtf8(info.readAllStandardOutput());
+        const auto m = QRegularExpression("Page size:\\s+([0-9.]+) x ([0-9.]+) pts").match(out);
+        QVERIFY2(m.hasMatch(), qPrintable(out));
+        QVERIFY2(std::abs(m.captured(1).toDouble() - 510.24) < 0.1 && std::abs(m.captured(2).toDouble() - 425.20) < 0.1, qPrintable(out));
+    }
+    // A folder that does not exist: refused, nothing written, the run goes on.
+    FigureRequest bad = svg;
+    bad.path = dir.filePath("missing/particles.svg");
+    QVERIFY(!window_->exportFigure(bad, &error));
+    QVERIFY2(error.contains("missing"), qPrintable(error));
+    QVERIFY(!QFileInfo::exists(bad.path));
+    QVERIFY(latest()->running);
 }
 
 void TestMainWindow::linkedCamerasZoomBothViews()
