@@ -475,16 +475,28 @@ CurrentOverlay FieldScene::currentOverlay() const { return d_->overlay; }
 int FieldScene::overlayArrows() const { return d_->current.arrowCount; }
 int FieldScene::overlayStreamlinePoints() const { return d_->current.linePoints; }
 
-void FieldScene::show(const Frame& frame, FieldQuantity q)
+void FieldScene::show(const Frame& frame, FieldQuantity q) { show(frame, q, RangeRule{}); }
+
+ColourRange FieldScene::show(const Frame& frame, FieldQuantity q, const RangeRule& rule)
 {
-    const FieldPicture p = field_picture(frame, q);
+    FieldPicture p = field_picture(frame, q);
+    ColourRange range;
+    if (rule.mode == RangeMode::Fixed) {
+        range = colour_range(std::vector<float>{}, rule, false);
+        p.lo = range.lo;
+        p.hi = range.hi;
+    } else {
+        range.lo = p.lo;
+        range.hi = p.hi;
+    }
     d_->caption->SetInput(p.caption.c_str());
     d_->current.hide();
     if (p.bins <= 0) {
         d_->actor->VisibilityOff();
         d_->legend->VisibilityOff();
         d_->outline.actor->VisibilityOff();
-        return;
+        range.note = p.caption;
+        return range;
     }
     if (p.box != d_->box) {
         d_->box = p.box;
@@ -509,6 +521,7 @@ void FieldScene::show(const Frame& frame, FieldQuantity q)
 
     const std::string line = d_->current.draw(d_->overlay, frame, p.box);
     if (!line.empty()) d_->caption->SetInput((p.caption + "\n" + line).c_str());
+    return range;
 }
 
 }  // namespace entroscope::render

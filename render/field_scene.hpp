@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "render/colour_rules.hpp"
+
 class vtkRenderer;
 class vtkInteractorObserver;
 
@@ -63,6 +65,10 @@ public:
     // Draw frame's field q (a frame without fields: only the caption says
     // why). Fits the camera to the box on the first picture or a new box.
     void show(const Frame& frame, FieldQuantity q);
+    // The same over the range of `rule` when it is Fixed (a movie holds one
+    // range over its frames); other modes: the picture's own range. Returns
+    // the range drawn.
+    ColourRange show(const Frame& frame, FieldQuantity q, const RangeRule& rule);
     void requestFit();
     // Figures without the legend (shown by default), from the next show() on.
     void setLegendShown(bool on);

@@ -27,6 +27,16 @@ struct OffscreenOptions {
     std::string caption;       // upper-left text; empty for none
 };
 
+struct PngOptions {
+    bool transparent = false;
+    double dpi = 0.0;  // <= 0: no physical size in the file
+};
+
+// A PNG file's bytes with a pHYs chunk (dpi converted to pixels per metre)
+// inserted after IHDR, replacing any pHYs already there. Throws IoError
+// when `png` is not a PNG.
+std::string png_with_dpi(const std::string& png, double dpi);
+
 // Writes `path` atomically (temporary file, then rename). Throws
 // entroscope::IoError when the image cannot be rendered or written.
 void render_png(const State& state, const std::string& path, const OffscreenOptions& opt = {});
@@ -55,6 +65,12 @@ public:
     std::vector<unsigned char> renderRgb();
     // Render and write a PNG atomically. Throws IoError.
     void writePng(const std::string& path);
+    // The same with options: `transparent` makes the background (the
+    // scene's background colour, also drawn by the mask around the box)
+    // fully transparent in an RGBA PNG; anti-aliased text keeps a thin
+    // dark fringe. dpi > 0 adds a pHYs chunk (pixels per metre), which VTK's
+    // PNG writer cannot write itself: it is inserted after IHDR.
+    void writePng(const std::string& path, const PngOptions& png);
 
 private:
     struct Impl;

@@ -18,6 +18,7 @@
 #include "sweep_command.hpp"
 #ifdef ENTROSCOPE_HAVE_RENDER
 #include "bench_render.hpp"
+#include "render_command.hpp"
 #endif
 #include "entroscope/core/config.hpp"
 #include "entroscope/core/errors.hpp"
@@ -596,7 +597,12 @@ int run_command(const std::string& command, const std::vector<std::string>& args
     if (command == "train") return cmd_train(args);
     if (command == "estimate") return cmd_estimate(args);
     if (command == "sweep") return cmd_sweep(args);
-    throw ConfigError("", "unknown command '" + command + "' (try: simulate, train, estimate, sweep, oracle, bench)");
+#ifdef ENTROSCOPE_HAVE_RENDER
+    if (command == "render") return cmd_render(args);
+#else
+    if (command == "render") throw ConfigError("", "this entroscope-cli was built without VTK (render/ is off): no offscreen rendering; build with VTK 9.1");
+#endif
+    throw ConfigError("", "unknown command '" + command + "' (try: simulate, train, estimate, sweep, oracle, bench, render)");
 }
 
 }  // namespace entroscope::cli
