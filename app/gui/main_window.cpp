@@ -41,6 +41,8 @@
 #include "widgets/vtk_view.hpp"
 #include "render/field_scene.hpp"
 #include "app/gui/figure_export.hpp"
+#include "app/gui/movie_recorder.hpp"
+#include "app/gui/cli_job.hpp"
 #include "widgets/figure_dialog.hpp"
 
 namespace entroscope::gui {
@@ -506,12 +508,7 @@ void MainWindow::buildMenus()
             showError(tr("Cannot write %1").arg(path));
         }
     });
-    QAction* figure = file->addAction(tr("Export &figure…"));
-    figure->setShortcut(QKeySequence(tr("Ctrl+E")));
-    connect(figure, &QAction::triggered, this, [this] {
-        widgets::FigureDialog dialog(fieldShown_ != FieldShown::Off, QStringLiteral("entroscope_figure.pdf"), this);
-        if (dialog.exec() == QDialog::Accepted) exportFigure(dialog.request());
-    });
+    buildExportUi(file);
     file->addSeparator();
     // The online network: keep what was learned, or start from another run's
     // (a checkpoint of `entroscope-cli train` that fits the running system).
@@ -917,6 +914,7 @@ void MainWindow::refreshDisplay()
     }
     showFrame(f);
     showField(false);
+    if (recorder_) recordFrame();
 }
 
 void MainWindow::showFrame(const std::shared_ptr<const Frame>& f)
@@ -990,33 +988,5 @@ bool MainWindow::saveScreenshot(const QString& path)
     return grabWindowImage().save(path, "PNG");
 }
 
-bool MainWindow::exportFigure(const widgets::FigureRequest& r, QString* error)
-{
-    refreshDisplay();
-    ViewPicture v;
-    v.field = r.view == widgets::FigureRequest::View::Field;
-    if (v.field) {
-        showField(false);
-        v.frame = fieldFrom_ ? fieldFrom_ : (sim_ ? sim_->latest() : nullptr);
-        v.fieldQuantity = fieldShown_ == FieldShown::Density ? render::FieldQuantity::Density
-                          : fieldShown_ == FieldShown::Current ? render::FieldQuantity::CurrentMagnitude
-                                                               : render::FieldQuantity::LocalEpr;
-        v.current = currentOverlay();
-    } else {
-        v.frame = shown_;
-        v.quantity = widgets::EntropyPanel::quantity(colourBy_);
-        v.range = entropy_->rangeRule();
-        v.current = currentOverParticles_ ? currentOverlay() : render::CurrentOverlay::Off;
-    }
-    QString note;
-    const QString why = export_view_figure(v, r, &note);
-    if (error) *error = why;
-    if (!why.isEmpty()) {
-        showError(tr("Figure not saved: %1").arg(why));
-        return false;
-    }
-    statusBar()->showMessage(tr("Figure saved: %1%2").arg(r.path, note.isEmpty() ? QString() : " (" + note + ")"), 8000);
-    return true;
-}
 
 }  // namespace entroscope::gui

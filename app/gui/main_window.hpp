@@ -20,6 +20,8 @@ class QLabel;
 class QPushButton;
 class QSpinBox;
 class QDoubleSpinBox;
+class QMenu;
+class QProgressBar;
 
 namespace entroscope::render {
 class ParticleScene;
@@ -33,10 +35,15 @@ class PlotPanel;
 class PhaseDiagram;
 struct SweepRequest;
 struct FigureRequest;
+struct MovieRequest;
 class VtkView;
 }  // namespace entroscope::widgets
 
 namespace entroscope::gui {
+
+class CliJob;
+class MovieRecorder;
+struct ViewPicture;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -133,6 +140,20 @@ public Q_SLOTS:
     // rendered off screen at the asked size (PNG) or as vectors (SVG, PDF).
     // False, with the reason shown and in *error, when it cannot be written.
     bool exportFigure(const widgets::FigureRequest& r, QString* error = nullptr);
+    // Movies (File > Movie…, Ctrl+M). Live: Record starts now and takes the
+    // view as shown (slider moves included) until stopRecording(). A
+    // trajectory or a fresh run of the running parameters (with the running
+    // network) is rendered by entroscope-cli in the background, with a
+    // progress bar, the time left and Cancel in the status bar. False, with
+    // the reason shown and in *error, when it cannot start.
+    bool startMovie(const widgets::MovieRequest& r, QString* error = nullptr);
+    // Finishes the recording's file. False, with the reason, when it could
+    // not be written (nothing is then left at its path).
+    bool stopRecording(QString* error = nullptr);
+    bool recording() const { return recorder_ != nullptr; }
+    MovieRecorder* recorder() const { return recorder_.get(); }
+    // The background job (a movie of a trajectory or a fresh run).
+    CliJob* job() const { return job_; }
     void setColourBy(ColourBy c);
 
 private:
@@ -145,6 +166,11 @@ private:
     void showFrame(const std::shared_ptr<const Frame>& f);
     void showField(bool force);
     void applyFieldSettings();
+    // What a view shows now, for figures and movies.
+    ViewPicture viewPicture(bool field);
+    void buildExportUi(QMenu* file);
+    void startCliMovie(const widgets::MovieRequest& r, const QString& model, const QString& config);
+    void recordFrame();
 
     Config base_;
     SessionController* sim_ = nullptr;
@@ -196,6 +222,16 @@ private:
     bool fixTaken_ = false;
     QLabel* noteLabel_ = nullptr;
     QLabel* trainLabel_ = nullptr;
+    // Export: the recording, the background job and their status-bar widgets.
+    std::unique_ptr<MovieRecorder> recorder_;
+    QAction* movieAction_ = nullptr;
+    QAction* stopRecordAction_ = nullptr;
+    QLabel* recordLabel_ = nullptr;
+    CliJob* job_ = nullptr;
+    QWidget* jobBox_ = nullptr;
+    QLabel* jobLabel_ = nullptr;
+    QProgressBar* jobBar_ = nullptr;
+    std::unique_ptr<QTemporaryDir> jobDir_;
 };
 
 }  // namespace entroscope::gui

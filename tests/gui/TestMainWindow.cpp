@@ -36,6 +36,10 @@
 #include <QLineEdit>
 #include "widgets/vtk_view.hpp"
 #include "widgets/figure_dialog.hpp"
+#include "widgets/movie_dialog.hpp"
+#include "app/gui/movie_recorder.hpp"
+#include "app/gui/cli_job.hpp"
+#include "movie_probe.hpp"
 #include <QFile>
 #include <QProcess>
 #include <QXmlStreamReader>
@@ -57,6 +61,8 @@ private Q_SLOTS:
     void wheelZoomsTheViewAndRFitsTheBoxAgain();
     void fieldViewDrawsTheNewestEvaluatedState();
     void figuresOfTheViewsAreRenderedAtTheAskedSize();
+    void recordWritesTheLiveRunAsAMovie();
+    void aMovieOfAFreshRunIsRenderedInTheBackgroundAndCanBeCancelled();
     void linkedCamerasZoomBothViews();
     void arrowsDrawTheNewestEvaluatedState();
     void aHeldColourRangeStaysAcrossFramesAndAFixedOneIsShown();
@@ -353,6 +359,79 @@ void TestMainWindow::figuresOfTheViewsAreRenderedAtTheAskedSize()
     QVERIFY2(error.contains("missing"), qPrintable(error));
     QVERIFY(!QFileInfo::exists(bad.path));
     QVERIFY(latest()->running);
+}
+
+void TestMainWindow::recordWritesTheLiveRunAsAMovie()
+{
+    using entroscope::widgets::MovieRequest;
+    QTemporaryDir dir;
+    MovieRequest r;
+    r.path = dir.filePath("live.mp4");
+    r.width = 480;
+    r.height = 270;
+    r.fps = 10;
+    QString error;
+    QVERIFY2(window_->startMovie(r, &error), qPrintable(error));
+    QVERIFY(window_->recording());
+    // A second recording is refused while one runs.
+    QVERIFY(!window_->startMovie(r, &error));
+    // Two seconds of the live run, with a slider move in the middle.
+    QTest::qWait(1000);
+    window_->simulation()->setPeclet(80.0);
+    QTest::qWait(1000);
+    QVERIFY2(window_->stopRecording(&error), qPrintable(error));
+    QVERIFY(!window_->recording());
+    const auto d = entroscope::test::decode(r.path.toStdString());
+    QVERIFY2(d.error.empty(), d.error.c_str());
+    QCOMPARE(QString::fromStdString(d.codec), QString("h264"));
+    QCOMPARE(QString::fromStdString(d.pixfmt), QString("yuv420p"));
+    QCOMPARE(d.width, 480);
+    QCOMPARE(d.height, 270);
+    // 10 frames/s of wall time over about two seconds.
+    QVERIFY2(d.frames >= 15 && d.frames <= 30, qPrintable(QString::number(d.frames)));
+    QVERIFY(d.firstY != d.lastY);  // the particles moved
+    // Nothing but the movie in the folder (no temporary left).
+    QCOMPARE(QDir(dir.path()).entryList(QDir::Files), QStringList{"live.mp4"});
+    window_->simulation()->setPeclet(100.0);
+    // A folder that does not exist: refused at once.
+    r.path = dir.filePath("missing/live.mp4");
+    QVERIFY(!window_->startMovie(r, &error));
+    QVERIFY2(error.contains("missing"), qPrintable(error));
+}
+
+void TestMainWindow::aMovieOfAFreshRunIsRenderedInTheBackgroundAndCanBeCancelled()
+{
+    using entroscope::widgets::MovieRequest;
+    qputenv("ENTROSCOPE_CLI", ENTROSCOPE_CLI);
+    QVERIFY(!entroscope::gui::CliJob::cliPath().isEmpty());
+    QTemporaryDir dir;
+    MovieRequest r;
+    r.source = MovieRequest::Source::FreshRun;
+    r.path = dir.filePath("fresh.mp4");
+    r.width = 320;
+    r.height = 240;
+    r.frames = 4;
+    r.stride = 20;
+    r.burnIn = 200;
+    QSignalSpy done(window_->job(), &entroscope::gui::CliJob::finished);
+    QString error;
+    QVERIFY2(window_->startMovie(r, &error), qPrintable(error));
+    QTRY_VERIFY_WITH_TIMEOUT(done.count() == 1, 120000);
+    QVERIFY2(done.at(0).at(0).toBool(), qPrintable(done.at(0).at(2).toString()));
+    const auto d = entroscope::test::decode(r.path.toStdString());
+    QVERIFY2(d.error.empty(), d.error.c_str());
+    QCOMPARE(d.frames, 4);
+    QCOMPARE(d.width, 320);
+    // A long one, cancelled after its first frames: nothing at the target.
+    r.path = dir.filePath("long.mp4");
+    r.frames = 5000;
+    QSignalSpy progress(window_->job(), &entroscope::gui::CliJob::progress);
+    QVERIFY2(window_->startMovie(r, &error), qPrintable(error));
+    QTRY_VERIFY_WITH_TIMEOUT(progress.count() >= 1, 120000);
+    window_->job()->cancel();
+    QTRY_VERIFY_WITH_TIMEOUT(done.count() == 2, 30000);
+    QVERIFY(done.at(1).at(1).toBool());  // cancelled
+    QCOMPARE(QDir(dir.path()).entryList(QDir::Files), QStringList{"fresh.mp4"});
 }
 
 void TestMainWindow::linkedCamerasZoomBothViews()
