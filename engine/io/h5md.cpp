@@ -35,6 +35,15 @@ std::recursive_mutex& hdf5_mutex() {
 class Hdf5Scope {
 public:
     Hdf5Scope() : lock_(hdf5_mutex()) {
+        // No library shutdown at exit: after a failed write (a full disk)
+        // HDF5 1.10 cannot close the file (H5Fclose fails and the file stays
+        // open inside the library), and its atexit handler then crashes
+        // trying to flush it again. Every file of this module is closed or
+        // discarded explicitly, so the handler has nothing else to do; a
+        // failed one is left open (its temporary file is already unlinked)
+        // until the process ends. Must precede the library's initialisation.
+        static const bool no_atexit = [] { return H5dont_atexit() >= 0; }();
+        (void)no_atexit;
         H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
         H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
     }
@@ -60,6 +69,18 @@ std::string hdf5_detail() {
     std::string detail;
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_error, &detail);
     H5Eclear2(H5E_DEFAULT);
+    // A failed system call: its message (e.g. "File too large") says more
+    // than the file descriptor, offsets and sizes around it.
+    const std::string key = "error message = '";
+    const auto at = detail.find(key);
+    if (at != std::string::npos) {
+        const auto end = detail.find('\'', at + key.size());
+        if (end != std::string::npos) {
+            const auto colon = detail.find(':');
+            detail = (colon != std::string::npos && colon < at ? detail.substr(0, colon) + ": " : std::string()) +
+                     detail.substr(at + key.size(), end - at - key.size());
+        }
+    }
     return detail;
 }
 
@@ -615,6 +636,8 @@ void H5mdWriter::close() {
     {
         Hdf5Scope scope;
         bool ok = H5Fflush(w.file.get(), H5F_SCOPE_GLOBAL) >= 0;
+        // The flush's own error (each HDF5 call below starts a new error stack).
+        std::string flush_detail = ok ? std::string() : hdf5_detail();
         for (auto& kv : w.custom) ok = kv.second.close_checked() && ok;
         for (auto& kv : w.observables) ok = kv.second.close_checked() && ok;
         ok = w.observables_group.close() && ok;
@@ -625,7 +648,7 @@ void H5mdWriter::close() {
         ok = w.all.close() && ok;
         ok = w.file.close() && ok;
         if (!ok) {
-            std::string detail = hdf5_detail();
+            std::string detail = flush_detail.empty() ? hdf5_detail() : flush_detail;
             w.discard();
             throw IoError(path + ": cannot finish writing (disk full?)" +
                           (detail.empty() ? std::string() : " (HDF5: " + detail + ")"));
