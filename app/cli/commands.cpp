@@ -15,6 +15,7 @@
 
 #include "cli_args.hpp"
 #include "config_args.hpp"
+#include "export_command.hpp"
 #include "sweep_command.hpp"
 #ifdef ENTROSCOPE_HAVE_RENDER
 #include "bench_render.hpp"
@@ -596,7 +597,8 @@ int run_command(const std::string& command, const std::vector<std::string>& args
     if (command == "train") return cmd_train(args);
     if (command == "estimate") return cmd_estimate(args);
     if (command == "sweep") return cmd_sweep(args);
-    throw ConfigError("", "unknown command '" + command + "' (try: simulate, train, estimate, sweep, oracle, bench)");
+    if (command == "export") return cmd_export(args);
+    throw ConfigError("", "unknown command '" + command + "' (try: simulate, train, estimate, sweep, export, oracle, bench)");
 }
 
 }  // namespace entroscope::cli

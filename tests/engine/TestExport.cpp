@@ -15,6 +15,8 @@
 #include <QProcess>
 #include <QTemporaryDir>
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -191,6 +193,12 @@ std::vector<double> pad3(const std::vector<double>& v) {
     return o;
 }
 
+bool has_temporary_files(const fs::path& dir) {
+    for (const auto& e : fs::directory_iterator(dir))
+        if (e.path().filename().string().find(".tmp-") != std::string::npos) return true;
+    return false;
+}
+
 }  // namespace
 
 class TestExport : public QObject {
@@ -198,6 +206,37 @@ class TestExport : public QObject {
 
     QTemporaryDir dir_;
     std::string file(const std::string& name) const { return (fs::path(dir_.path().toStdString()) / name).string(); }
+
+    struct Cli {
+        int code;
+        QByteArray out, err;
+    };
+    // fsize_limit > 0: the CLI runs under RLIMIT_FSIZE of that many bytes,
+    // with SIGXFSZ at its default action (killing): the CLI must ignore it
+    // itself to fail cleanly.
+    static Cli cli(const QStringList& args, rlim_t fsize_limit = 0) {
+        QProcess p;
+        if (fsize_limit > 0)
+            p.setChildProcessModifier([fsize_limit] {
+                struct rlimit rl{fsize_limit, fsize_limit};
+                setrlimit(RLIMIT_FSIZE, &rl);
+            });
+        p.start(QStringLiteral(ENTROSCOPE_CLI), args);
+        p.waitForFinished(300000);
+        return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(), p.readAllStandardError()};
+    }
+    QString writeText(const std::string& name, const QByteArray& text) {
+        const QString path = QString::fromStdString(file(name));
+        QFile f(path);
+        f.open(QIODevice::WriteOnly);
+        f.write(text);
+        return path;
+    }
+    // An ABP system the shipped network fits (its architecture), small enough for seconds.
+    QString smallAbpConfig() {
+        return writeText("abp.json", R"({"version":1,"model":"abp","n":128,"phi":0.5,"pe":100,"interaction":"wca","seed":5,
+            "network":{"arch":"fast","k_neighbors":16,"width":64,"layers":3,"heads":4}})");
+    }
 
 private Q_SLOTS:
     void initTestCase() { QVERIFY(dir_.isValid()); }
@@ -422,6 +461,250 @@ emit({"header": list(rows[0].keys()), "rows": [{k: float(v) for k, v in r.items(
                 QVERIFY(same(r["v_x_x"], evals[f].v_x[2 * u]));
                 QVERIFY(same(r["v_act_y"], evals[f].v_act[2 * u + 1]));
             }
+    }
+
+    // ---- the CLI -------------------------------------------------------------
+
+    void cliExportsH5mdWithTheNetworksColumnsObservablesAndHash() {
+        const QString cfg = smallAbpConfig();
+        const std::string out = file("cli.h5");
+        const auto r = cli({"export", "--config", cfg, "--format", "h5md", "--out", QString::fromStdString(out), "--frames", "3",
+                            "--stride", "20", "--burn-in", "100", "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+        QVERIFY(o["learned"].toBool());
+        QCOMPARE(o["frames"].toInt(), 3);
+        QVERIFY(o["model"].toString().endsWith("default_fast.pt"));
+        const QString weights = o["network_weights_fnv1a64"].toString();
+        QCOMPARE(weights.size(), 16);
+        RUN_PY(py, QString(kPrelude) + R"PY(
+h5py = need("h5py")
+f = h5py.File(sys.argv[1], "r")
+a = f["particles/all"]
+s = lambda x: x.decode() if isinstance(x, bytes) else x
+emit({"position": a["position/value"][()], "image": a["image/value"][()], "sigma_sq": a["sigma_sq/value"][()],
+      "sigma_div_shape": a["sigma_div/value"].shape, "v_x_shape": a["v_x/value"].shape, "v_act_shape": a["v_act/value"].shape,
+      "steps": a["position/step"][()], "sigma_steps": a["sigma_sq/step"][()],
+      "boundary": [s(b) for b in a["box"].attrs["boundary"]],
+      "epr": f["observables/epr_active/value"][()], "estimate": f["observables/epr_active_estimate/value"][()],
+      "estimate_components": [s(c) for c in f["observables/epr_active_estimate"].attrs["components"]],
+      "parameters": {k: s(v) for k, v in f["parameters"].attrs.items() if k != "seed"}})
+)PY", {QString::fromStdString(out)});
+        // h5py's values against the engine's own reader: the same file, read twice.
+        const Trajectory t = read_h5md(out);
+        QCOMPARE(t.frames.size(), std::size_t(3));
+        QCOMPARE(t.frames[0].step, std::uint64_t(100));
+        QCOMPARE(t.frames[2].step, std::uint64_t(140));
+        std::vector<double> pos, img, sig;
+        for (const State& s : t.frames) {
+            pos.insert(pos.end(), s.x.begin(), s.x.end());
+            img.insert(img.end(), s.image.begin(), s.image.end());
+        }
+        const auto sq = std::find_if(t.per_particle.begin(), t.per_particle.end(), [](const auto& p) { return p.name == "sigma_sq"; });
+        QVERIFY(sq != t.per_particle.end());
+        for (const auto& v : sq->values) sig.insert(sig.end(), v.begin(), v.end());
+        QVERIFY(equal_values(py.out["position"], pos, "position"));
+        QVERIFY(equal_values(py.out["image"], img, "image"));
+        QVERIFY(equal_values(py.out["sigma_sq"], sig, "sigma_sq"));
+        QCOMPARE(py.out["sigma_div_shape"].toArray(), (QJsonArray{3, 128, 1}));
+        QCOMPARE(py.out["v_x_shape"].toArray(), (QJsonArray{3, 128, 2}));
+        QCOMPARE(py.out["v_act_shape"].toArray(), (QJsonArray{3, 128, 1}));
+        QCOMPARE(py.out["sigma_steps"].toArray(), py.out["steps"].toArray());
+        QCOMPARE(py.out["boundary"].toArray(), (QJsonArray{"periodic", "periodic"}));
+        // sigma_i is the network's: positive, and its frame mean is the EPR observable.
+        double mean0 = 0.0;
+        for (int i = 0; i < 128; ++i) {
+            QVERIFY(sq->values[0][static_cast<std::size_t>(i)] >= 0.0);
+            mean0 += sq->values[0][static_cast<std::size_t>(i)] / 128;
+        }
+        QVERIFY(mean0 > 0.0);
+        QVERIFY(std::fabs(py.out["epr"].toArray()[0].toDouble() - mean0) < 1e-12 * mean0);
+        QCOMPARE(py.out["estimate"].toArray().size(), 3);
+        QCOMPARE(py.out["estimate_components"].toArray(), (QJsonArray{"mean", "se"}));
+        const QJsonArray last = py.out["estimate"].toArray()[2].toArray();
+        QVERIFY(same(last[0], o["epr_active"].toObject()["mean"].toDouble()));
+        QVERIFY(last[1].toDouble() > 0.0);
+        const QJsonObject par = py.out["parameters"].toObject();
+        QCOMPARE(par["network_weights_fnv1a64"].toString(), weights);
+        QCOMPARE(par["network_archive_fnv1a64"].toString(), o["network_archive_fnv1a64"].toString());
+        QCOMPARE(par["network_archive_fnv1a64"].toString().size(), 16);
+        QVERIFY(par["network_checkpoint"].toString().endsWith("default_fast.pt"));
+        QCOMPARE(par["model"].toString(), QString("abp"));
+    }
+
+    void cliExportsEveryFormatFromOneConfig() {
+        const QString cfg = smallAbpConfig();
+        const QStringList common{"--config", cfg, "--frames", "2", "--stride", "10", "--burn-in", "50", "--json"};
+        const auto x = cli(QStringList{"export", "--format", "xyz", "--out", QString::fromStdString(file("cli.xyz"))} + common);
+        QVERIFY2(x.code == 0, x.err.constData());
+        const auto v = cli(QStringList{"export", "--format", "vtk", "--out", QString::fromStdString(file("cli.pvd"))} + common);
+        QVERIFY2(v.code == 0, v.err.constData());
+        const auto c = cli(QStringList{"export", "--format", "csv", "--out", QString::fromStdString(file("cli.csv"))} + common);
+        QVERIFY2(c.code == 0, c.err.constData());
+        QCOMPARE(QJsonDocument::fromJson(v.out).object()["files"].toArray().size(), 5);  // .pvd, 2 x (.vtp, .vti)
+        QCOMPARE(QJsonDocument::fromJson(c.out).object()["files"].toArray().size(), 2);  // particles and EPR series
+        RUN_PY(py, QString(kPrelude) + R"PY(
+import csv, os, xml.etree.ElementTree as ET
+ase_io = need("ase.io"); vtk = need("vtk")
+from vtk.util.numpy_support import vtk_to_numpy
+xyz = ase_io.read(sys.argv[1], index=":")
+root = ET.parse(sys.argv[2]).getroot()
+files = [os.path.join(os.path.dirname(sys.argv[2]), d.get("file")) for d in root.iter("DataSet")]
+r = vtk.vtkXMLPolyDataReader(); r.SetFileName(files[0]); r.Update()
+g = vtk.vtkXMLImageDataReader(); g.SetFileName(files[1]); g.Update()
+rows = list(csv.DictReader(open(sys.argv[3], newline="")))
+epr = list(csv.DictReader(open(sys.argv[4], newline="")))
+emit({"xyz_frames": len(xyz), "xyz_sigma": xyz[0].arrays["sigma_sq"], "xyz_positions": xyz[0].positions,
+      "vtp_sigma": vtk_to_numpy(r.GetOutput().GetPointData().GetArray("sigma_sq")),
+      "vtp_points": vtk_to_numpy(r.GetOutput().GetPoints().GetData()),
+      "vti_dims": g.GetOutput().GetDimensions(), "vti_density_sum": float(vtk_to_numpy(g.GetOutput().GetPointData().GetArray("density")).sum()),
+      "vti_spacing": g.GetOutput().GetSpacing(),
+      "csv_rows": len(rows), "csv_sigma": [float(x["sigma_sq"]) for x in rows[:128]],
+      "epr_rows": len(epr), "epr_columns": list(epr[0].keys())})
+)PY", {QString::fromStdString(file("cli.xyz")), QString::fromStdString(file("cli.pvd")), QString::fromStdString(file("cli.csv")),
+       QString::fromStdString(file("cli_epr.csv"))});
+        // Same config and seed: the three files hold the same first frame.
+        QCOMPARE(py.out["xyz_frames"].toInt(), 2);
+        QCOMPARE(py.out["csv_rows"].toInt(), 2 * 128);
+        QCOMPARE(py.out["epr_rows"].toInt(), 2);
+        QVERIFY(py.out["epr_columns"].toArray().contains("epr_active_se"));
+        std::vector<double> sigma;
+        for (const auto& s : py.out["xyz_sigma"].toArray()) sigma.push_back(s.toDouble());
+        QCOMPARE(static_cast<int>(sigma.size()), 128);
+        QVERIFY(equal_values(py.out["vtp_sigma"], sigma, "vtp sigma_sq"));
+        QVERIFY(equal_values(py.out["csv_sigma"], sigma, "csv sigma_sq"));
+        std::vector<double> xyz;
+        for (const auto& p : py.out["xyz_positions"].toArray())
+            for (const auto& q : p.toArray()) xyz.push_back(q.toDouble());
+        QVERIFY(equal_values(py.out["vtp_points"], xyz, "vtp points"));
+        // The density field integrates to N over the box (fields.hpp).
+        QCOMPARE(py.out["vti_dims"].toArray(), (QJsonArray{64, 64, 1}));
+        const double h = py.out["vti_spacing"].toArray()[0].toDouble();
+        QVERIFY(std::fabs(py.out["vti_density_sum"].toDouble() * h * h - 128) < 1e-6);
+    }
+
+    void cliExportsATrajectoryFrameByFrame() {
+        const QString cfg = smallAbpConfig();
+        const std::string traj = file("traj.h5");
+        const auto s = cli({"simulate", "--config", cfg, "--steps", "60", "--frames", "6", "--out", QString::fromStdString(traj)});
+        QVERIFY2(s.code == 0, s.err.constData());
+        const Trajectory in = read_h5md(traj);
+        QCOMPARE(in.frames.size(), std::size_t(7));  // the initial state and six more
+        const std::string out = file("from_traj.xyz");
+        const auto r = cli({"export", "--trajectory", QString::fromStdString(traj), "--format", "xyz", "--out",
+                            QString::fromStdString(out), "--burn-in", "1", "--stride", "2", "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        QCOMPARE(QJsonDocument::fromJson(r.out).object()["frames"].toInt(), 3);  // stored frames 1, 3, 5
+        RUN_PY(py, QString(kPrelude) + R"PY(
+ase_io = need("ase.io")
+fr = ase_io.read(sys.argv[1], index=":")
+emit({"steps": [f.info["Step"] for f in fr], "positions": [f.positions[:, :2] for f in fr], "image": [f.arrays["image"] for f in fr],
+      "learned": "sigma_sq" in fr[0].arrays})
+)PY", {QString::fromStdString(out)});
+        QVERIFY(py.out["learned"].toBool());
+        const QJsonArray steps = py.out["steps"].toArray();
+        QCOMPARE(steps.size(), 3);
+        for (int k = 0; k < 3; ++k) {
+            const State& f = in.frames[static_cast<std::size_t>(1 + 2 * k)];
+            QCOMPARE(steps[k].toInt(), static_cast<int>(f.step));
+            QVERIFY(equal_values(py.out["positions"].toArray()[k], f.x, "positions"));
+            QVERIFY(equal_values(py.out["image"].toArray()[k], to_double(f.image), "image"));
+        }
+    }
+
+    void modelNoneExportsPositionsOnlyAndSaysSo() {
+        const QString cfg = smallAbpConfig();
+        const std::string out = file("none.h5");
+        const auto r = cli({"export", "--config", cfg, "--model", "none", "--format", "h5md", "--out", QString::fromStdString(out),
+                            "--frames", "2", "--stride", "5", "--burn-in", "0", "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        QVERIFY(r.err.contains("positions and active variables only"));
+        const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+        QVERIFY(!o["learned"].toBool());
+        const Trajectory t = read_h5md(out);
+        QCOMPARE(t.frames.size(), std::size_t(2));
+        QVERIFY(t.per_particle.empty());
+        QVERIFY(t.observables.empty());
+        QVERIFY(t.parameters.count("network_weights_fnv1a64") == 0);
+    }
+
+    void aNetworkThatDoesNotFitIsBadInput() {
+        // The shipped network is an ABP one: for AOUP it does not fit. Given
+        // explicitly, that is exit 2; by default, positions only with a note.
+        const QString aoup = writeText("aoup.json", R"({"version":1,"model":"aoup","n":64,"phi":0.3,"seed":2})");
+        const QString shipped = QStringLiteral(ENTROSCOPE_RESOURCE_DIR "/models/default_fast.pt");
+        const std::string out = file("misfit.xyz");
+        const auto r = cli({"export", "--config", aoup, "--model", shipped, "--format", "xyz", "--out", QString::fromStdString(out),
+                            "--frames", "1", "--burn-in", "0"});
+        QCOMPARE(r.code, 2);
+        QVERIFY(r.err.contains("does not fit"));
+        QVERIFY(!fs::exists(out));
+        const auto d = cli({"export", "--config", aoup, "--format", "xyz", "--out", QString::fromStdString(out), "--frames", "1",
+                            "--burn-in", "0"});
+        QVERIFY2(d.code == 0, d.err.constData());
+        QVERIFY(d.err.contains("does not fit this system"));
+        QVERIFY(fs::exists(out));
+    }
+
+    // ---- bad conditions --------------------------------------------------------
+
+    void anUnwritableTargetIsExitTwoNamingIt() {
+        const QString cfg = smallAbpConfig();
+        writeText("plainfile", "x");
+        for (const QString fmt : {"h5md", "xyz", "vtk", "csv"}) {
+            for (const std::string& bad : {file("missing_dir/out.") + (fmt == "vtk" ? "pvd" : "dat"),
+                                           file("plainfile/out.") + (fmt == "vtk" ? "pvd" : "dat")}) {
+                const auto r = cli({"export", "--config", cfg, "--format", fmt, "--out", QString::fromStdString(bad), "--frames", "1",
+                                    "--burn-in", "0", "--model", "none"});
+                QVERIFY2(r.code == 2, qPrintable(fmt + ": " + r.err));
+                QVERIFY2(r.err.contains(QByteArray::fromStdString(bad)), r.err.constData());
+                QCOMPARE(r.err.count('\n'), 2);  // the --model none note and the one-line reason
+                QVERIFY(!fs::exists(bad));
+            }
+        }
+    }
+
+    void aFullDiskIsExitTwoAndLeavesNoFile() {
+        // RLIMIT_FSIZE stands in for a full disk: writes past it fail with
+        // EFBIG (the CLI ignores SIGXFSZ itself; it is not ignored here).
+        const QString cfg = smallAbpConfig();
+        const fs::path sub = file("full");
+        fs::create_directory(sub);
+        for (const QString fmt : {"h5md", "xyz", "vtk", "csv"}) {
+            const std::string out = (sub / ("out." + std::string(fmt == "vtk" ? "pvd" : fmt == "h5md" ? "h5" : fmt.toStdString()))).string();
+            const auto r = cli({"export", "--config", cfg, "--format", fmt, "--out", QString::fromStdString(out), "--frames", "20",
+                                "--stride", "5", "--burn-in", "0"},
+                               40 * 1024);
+            QVERIFY2(r.code == 2, qPrintable(fmt + QString(": exit %1: ").arg(r.code) + r.err));
+            QVERIFY2(r.err.contains("File too large") || r.err.contains("disk full"), r.err.constData());
+            QVERIFY2(fs::is_empty(sub), qPrintable(fmt + ": files left behind"));
+        }
+        // The same export without the limit works (the limit was the cause).
+        const std::string ok = (sub / "out.xyz").string();
+        const auto r = cli({"export", "--config", cfg, "--format", "xyz", "--out", QString::fromStdString(ok), "--frames", "20",
+                            "--stride", "5", "--burn-in", "0"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        QVERIFY(fs::file_size(ok) > 40 * 1024);
+    }
+
+    void aTrajectoryThatEndsEarlyIsExitTwo() {
+        const QString cfg = smallAbpConfig();
+        const std::string traj = file("short.h5");
+        QCOMPARE(cli({"simulate", "--config", cfg, "--steps", "20", "--frames", "4", "--out", QString::fromStdString(traj)}).code, 0);
+        const std::string out = file("early.h5");
+        const auto r = cli({"export", "--trajectory", QString::fromStdString(traj), "--format", "h5md", "--out",
+                            QString::fromStdString(out), "--frames", "10", "--model", "none"});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("ends early") && r.err.contains("holds 5 frame(s)") && r.err.contains(QByteArray::fromStdString(traj)),
+                 r.err.constData());
+        QVERIFY(!fs::exists(out));
+        QVERIFY(!has_temporary_files(fs::path(out).parent_path()));
+        // --config and --trajectory do not mix; formats and targets are checked.
+        QCOMPARE(cli({"export", "--trajectory", QString::fromStdString(traj), "--config", cfg, "--format", "xyz", "--out",
+                      QString::fromStdString(file("x.xyz"))}).code, 2);
+        QCOMPARE(cli({"export", "--config", cfg, "--format", "pdb", "--out", QString::fromStdString(file("x.pdb"))}).code, 2);
+        QCOMPARE(cli({"export", "--config", cfg, "--format", "vtk", "--out", QString::fromStdString(file("x.vtp"))}).code, 2);
+        QCOMPARE(cli({"export", "--config", cfg, "--format", "xyz"}).code, 2);
     }
 };
 
