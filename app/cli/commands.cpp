@@ -15,6 +15,7 @@
 
 #include "cli_args.hpp"
 #include "config_args.hpp"
+#include "export_command.hpp"
 #include "sweep_command.hpp"
 #ifdef ENTROSCOPE_HAVE_RENDER
 #include "bench_render.hpp"
@@ -597,12 +598,13 @@ int run_command(const std::string& command, const std::vector<std::string>& args
     if (command == "train") return cmd_train(args);
     if (command == "estimate") return cmd_estimate(args);
     if (command == "sweep") return cmd_sweep(args);
+    if (command == "export") return cmd_export(args);
 #ifdef ENTROSCOPE_HAVE_RENDER
     if (command == "render") return cmd_render(args);
 #else
     if (command == "render") throw ConfigError("", "this entroscope-cli was built without VTK (render/ is off): no offscreen rendering; build with VTK 9.1");
 #endif
-    throw ConfigError("", "unknown command '" + command + "' (try: simulate, train, estimate, sweep, oracle, bench, render)");
+    throw ConfigError("", "unknown command '" + command + "' (try: simulate, train, estimate, sweep, export, render, oracle, bench)");
 }
 
 }  // namespace entroscope::cli

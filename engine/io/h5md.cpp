@@ -35,6 +35,15 @@ std::recursive_mutex& hdf5_mutex() {
 class Hdf5Scope {
 public:
     Hdf5Scope() : lock_(hdf5_mutex()) {
+        // No library shutdown at exit: after a failed write (a full disk)
+        // HDF5 1.10 cannot close the file (H5Fclose fails and the file stays
+        // open inside the library), and its atexit handler then crashes
+        // trying to flush it again. Every file of this module is closed or
+        // discarded explicitly, so the handler has nothing else to do; a
+        // failed one is left open (its temporary file is already unlinked)
+        // until the process ends. Must precede the library's initialisation.
+        static const bool no_atexit = [] { return H5dont_atexit() >= 0; }();
+        (void)no_atexit;
         H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
         H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
     }
@@ -60,6 +69,18 @@ std::string hdf5_detail() {
     std::string detail;
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_error, &detail);
     H5Eclear2(H5E_DEFAULT);
+    // A failed system call: its message (e.g. "File too large") says more
+    // than the file descriptor, offsets and sizes around it.
+    const std::string key = "error message = '";
+    const auto at = detail.find(key);
+    if (at != std::string::npos) {
+        const auto end = detail.find('\'', at + key.size());
+        if (end != std::string::npos) {
+            const auto colon = detail.find(':');
+            detail = (colon != std::string::npos && colon < at ? detail.substr(0, colon) + ": " : std::string()) +
+                     detail.substr(at + key.size(), end - at - key.size());
+        }
+    }
     return detail;
 }
 
@@ -294,6 +315,11 @@ std::string author_name() {
     return "unknown";
 }
 
+herr_t collect_attr_name(hid_t, const char* name, const H5A_info_t*, void* out) {
+    static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+    return 0;
+}
+
 const std::set<std::string>& builtin_elements() {
     static const std::set<std::string> names{"box", "position", "image", "active", "species",
                                              "mass", "charge", "id"};
@@ -314,6 +340,10 @@ struct H5mdWriter::Impl {
     Handle file, all;
     Series edges, position, image, active;
     std::map<std::string, Series> custom;
+    Handle observables_group;
+    std::map<std::string, Series> observables;
+    std::map<std::string, std::int64_t> observable_last_step;
+    std::set<std::string> parameter_keys;
     std::size_t frames = 0;
     std::int64_t last_step = 0;
     double last_time = 0.0;
@@ -323,6 +353,9 @@ struct H5mdWriter::Impl {
     ~Impl() { discard(); }
 
     void close_objects() {
+        for (auto& kv : observables) kv.second.close_all();
+        observables.clear();
+        observables_group.reset();
         for (auto& kv : custom) kv.second.close_all();
         custom.clear();
         active.close_all();
@@ -529,6 +562,69 @@ void H5mdWriter::append_per_particle(const std::string& name, const std::vector<
     }
 }
 
+void H5mdWriter::append_observable(const std::string& name, std::uint64_t step, double time,
+                                   const std::vector<double>& values,
+                                   const std::vector<std::string>& component_names) {
+    Impl& w = *impl_;
+    w.check_usable("append_observable");
+    const Ctx& c = w.ctx;
+    if (name.empty() || name.find_first_of("/.") != std::string::npos)
+        throw IoError(c.path + ": '" + name + "' cannot name an observable");
+    if (values.empty()) throw IoError(c.path + ": observable '" + name + "' got no values");
+    if (!component_names.empty() && component_names.size() != values.size())
+        throw IoError(c.path + ": observable '" + name + "' has " + std::to_string(values.size()) +
+                      " components but " + std::to_string(component_names.size()) + " component names");
+    if (step > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+        throw IoError(c.path + ": step " + std::to_string(step) + " does not fit H5MD's int64 step");
+    const auto istep = static_cast<std::int64_t>(step);
+    auto it = w.observables.find(name);
+    if (it != w.observables.end()) {
+        const hsize_t width = it->second.inner.empty() ? 1 : it->second.inner[0];
+        if (width != values.size())
+            throw IoError(c.path + ": observable '" + name + "' has " + std::to_string(width) + " components, got " +
+                          std::to_string(values.size()));
+        if (istep <= w.observable_last_step[name])
+            throw IoError(c.path + ": observable '" + name + "' at step " + std::to_string(step) +
+                          " is not after its previous step " + std::to_string(w.observable_last_step[name]));
+    }
+    Hdf5Scope scope;
+    try {
+        if (!w.observables_group.valid())
+            w.observables_group = create_group(c, w.file.get(), "observables", "/observables");
+        if (it == w.observables.end()) {
+            std::vector<hsize_t> inner;
+            if (values.size() > 1) inner.push_back(values.size());
+            const std::string where = "/observables/" + name;
+            Series s = create_series(c, w.observables_group.get(), name, where, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, inner);
+            if (!component_names.empty()) write_string_array_attr(c, s.group.get(), "components", component_names, where);
+            it = w.observables.emplace(name, std::move(s)).first;
+        }
+        append_frame(c, it->second, istep, time, values.data());
+        w.observable_last_step[name] = istep;
+    } catch (...) {
+        w.failed = true;
+        throw;
+    }
+}
+
+void H5mdWriter::set_parameter(const std::string& key, const std::string& value) {
+    Impl& w = *impl_;
+    w.check_usable("set_parameter");
+    const Ctx& c = w.ctx;
+    if (key.empty() || key.find('/') != std::string::npos || key == "seed" || key == "model")
+        throw IoError(c.path + ": '" + key + "' cannot name a parameter");
+    if (w.parameter_keys.count(key)) throw IoError(c.path + ": parameter '" + key + "' is already set");
+    Hdf5Scope scope;
+    try {
+        Handle params = c.id(H5Gopen2(w.file.get(), "parameters", H5P_DEFAULT), "cannot open /parameters");
+        write_string_attr(c, params.get(), key.c_str(), value, "/parameters");
+        w.parameter_keys.insert(key);
+    } catch (...) {
+        w.failed = true;
+        throw;
+    }
+}
+
 void H5mdWriter::close() {
     Impl& w = *impl_;
     if (w.closed) return;
@@ -540,7 +636,11 @@ void H5mdWriter::close() {
     {
         Hdf5Scope scope;
         bool ok = H5Fflush(w.file.get(), H5F_SCOPE_GLOBAL) >= 0;
+        // The flush's own error (each HDF5 call below starts a new error stack).
+        std::string flush_detail = ok ? std::string() : hdf5_detail();
         for (auto& kv : w.custom) ok = kv.second.close_checked() && ok;
+        for (auto& kv : w.observables) ok = kv.second.close_checked() && ok;
+        ok = w.observables_group.close() && ok;
         ok = w.active.close_checked() && ok;
         ok = w.image.close_checked() && ok;
         ok = w.position.close_checked() && ok;
@@ -548,7 +648,7 @@ void H5mdWriter::close() {
         ok = w.all.close() && ok;
         ok = w.file.close() && ok;
         if (!ok) {
-            std::string detail = hdf5_detail();
+            std::string detail = flush_detail.empty() ? hdf5_detail() : flush_detail;
             w.discard();
             throw IoError(path + ": cannot finish writing (disk full?)" +
                           (detail.empty() ? std::string() : " (HDF5: " + detail + ")"));
@@ -808,6 +908,18 @@ Trajectory read_h5md(const std::string& path) {
         } catch (const Error& e) {
             throw IoError(path + ": invalid /parameters/config_json: " + e.what());
         }
+        // String attributes (model, the network checkpoint, ...); others (seed) are not strings.
+        std::vector<std::string> keys;
+        hsize_t at = 0;
+        c.ok(H5Aiterate2(params.get(), H5_INDEX_NAME, H5_ITER_INC, &at, collect_attr_name, &keys),
+             "cannot list /parameters attributes");
+        for (const std::string& key : keys) {
+            Handle attr = c.id(H5Aopen(params.get(), key.c_str(), H5P_DEFAULT), "cannot open /parameters attribute " + key);
+            Handle type = c.id(H5Aget_type(attr.get()), "cannot get type of /parameters attribute " + key);
+            if (H5Tget_class(type.get()) != H5T_STRING) continue;
+            const auto v = r.read_string_array_attr(params.get(), key.c_str(), "/parameters");
+            if (v.size() == 1) traj.parameters[key] = v[0];
+        }
     }
     const Config& cfg = traj.config;
     const hsize_t n = static_cast<hsize_t>(cfg.n);
@@ -911,6 +1023,49 @@ Trajectory read_h5md(const std::string& path) {
                                        flat.begin() + static_cast<std::ptrdiff_t>((f + 1) * row));
         }
         traj.per_particle.push_back(std::move(series));
+    }
+    // Global time series: every group in /observables with a value dataset.
+    if (r.has_link(file.get(), "observables")) {
+        Handle obs = r.group(file.get(), "observables", "/observables");
+        H5G_info_t oi;
+        c.ok(H5Gget_info(obs.get(), &oi), "cannot list /observables");
+        for (hsize_t i = 0; i < oi.nlinks; ++i) {
+            const ssize_t len = H5Lget_name_by_idx(obs.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+            if (len < 0) fail(path, "cannot list /observables");
+            std::vector<char> buf(static_cast<std::size_t>(len) + 1, '\0');
+            if (H5Lget_name_by_idx(obs.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, buf.data(), buf.size(), H5P_DEFAULT) < 0)
+                fail(path, "cannot list /observables");
+            const std::string name(buf.data());
+            Handle obj = c.id(H5Oopen(obs.get(), name.c_str(), H5P_DEFAULT), "cannot open /observables/" + name);
+            if (H5Iget_type(obj.get()) != H5I_GROUP || !r.has_link(obj.get(), "value")) continue;
+            const std::string where = "/observables/" + name;
+            Handle val = r.dataset(obj.get(), "value", where + "/value");
+            const std::vector<hsize_t> vd = r.dataset_dims(val.get(), where + "/value");
+            if (vd.empty() || vd.size() > 2 || (vd.size() == 2 && (vd[1] == 0 || vd[1] > 1024)))
+                throw IoError(path + ": " + where + "/value has shape " + Reader::shape_str(vd) +
+                              ", expected [*] or [*][components]");
+            ObservableSeries series;
+            series.name = name;
+            series.components = vd.size() == 2 ? static_cast<int>(vd[1]) : 1;
+            std::vector<hsize_t> inner;
+            if (vd.size() == 2) inner.push_back(vd[1]);
+            std::vector<double> flat;
+            const Reader::Element e = r.element(obs.get(), name.c_str(), where, H5T_NATIVE_DOUBLE, false, inner, flat);
+            if (H5Aexists(obj.get(), "components") > 0) {
+                series.component_names = r.read_string_array_attr(obj.get(), "components", where);
+                if (series.component_names.size() != static_cast<std::size_t>(series.components))
+                    throw IoError(path + ": " + where + " names " + std::to_string(series.component_names.size()) +
+                                  " components for " + std::to_string(series.components));
+            }
+            const std::size_t row = static_cast<std::size_t>(series.components);
+            for (std::size_t f = 0; f < e.step.size(); ++f) {
+                series.steps.push_back(static_cast<std::uint64_t>(e.step[f]));
+                series.times.push_back(e.time[f]);
+                series.values.emplace_back(flat.begin() + static_cast<std::ptrdiff_t>(f * row),
+                                           flat.begin() + static_cast<std::ptrdiff_t>((f + 1) * row));
+            }
+            traj.observables.push_back(std::move(series));
+        }
     }
     c.ok(file.close() ? 0 : -1, "cannot close file");
     return traj;

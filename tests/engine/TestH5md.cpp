@@ -186,6 +186,65 @@ private Q_SLOTS:
         QVERIFY(same_bits(vel.times[1], t.frames[2].time));
     }
 
+    void observablesRoundTripAsScalarAndVectorSeries() {
+        const Config cfg = small_config(ModelKind::Abp);
+        const std::string path = file("observables.h5");
+        H5mdWriter w(path, cfg, make_frame(cfg, 0));
+        w.append(make_frame(cfg, 0));
+        const double third = 1.0 / 3.0;
+        w.append_observable("epr_active", 7, 0.7, {third});
+        w.append_observable("epr_active_estimate", 7, 0.7, {third, std::nan("")}, {"mean", "se"});
+        w.append_observable("epr_active", 1007, 100.7, {M_PI});
+        w.append_observable("epr_active_estimate", 1007, 100.7, {2.5, 4.9e-324}, {"mean", "se"});
+        // Width fixed by the first call, steps increase, names are checked.
+        QVERIFY_EXCEPTION_THROWN(w.append_observable("epr_active", 2007, 1.0, {1.0, 2.0}), IoError);
+        QVERIFY_EXCEPTION_THROWN(w.append_observable("epr_active", 1007, 1.0, {1.0}), IoError);
+        QVERIFY_EXCEPTION_THROWN(w.append_observable("a/b", 3000, 1.0, {1.0}), IoError);
+        QVERIFY_EXCEPTION_THROWN(w.append_observable("x", 3000, 1.0, {1.0, 2.0}, {"one"}), IoError);
+        QVERIFY_EXCEPTION_THROWN(w.append_observable("empty", 3000, 1.0, {}), IoError);
+        w.close();
+
+        const Trajectory t = read_h5md(path);
+        QCOMPARE(t.observables.size(), std::size_t(2));
+        const ObservableSeries& a = t.observables[0];
+        QCOMPARE(a.name, std::string("epr_active"));
+        QCOMPARE(a.components, 1);
+        QVERIFY(a.component_names.empty());
+        QCOMPARE(a.steps, (std::vector<std::uint64_t>{7, 1007}));
+        QCOMPARE(a.times, (std::vector<double>{0.7, 100.7}));
+        QVERIFY(same_bits(a.values[0][0], third));
+        QVERIFY(same_bits(a.values[1][0], M_PI));
+        const ObservableSeries& e = t.observables[1];
+        QCOMPARE(e.name, std::string("epr_active_estimate"));
+        QCOMPARE(e.components, 2);
+        QCOMPARE(e.component_names, (std::vector<std::string>{"mean", "se"}));
+        QVERIFY(std::isnan(e.values[0][1]));
+        QVERIFY(same_bits(e.values[1][1], 4.9e-324));
+        // A file without observables reads as before.
+        writeThreeFrames(file("plain.h5"), cfg);
+        QVERIFY(read_h5md(file("plain.h5")).observables.empty());
+    }
+
+    void parametersHoldTheNetworkAndItsHash() {
+        const Config cfg = small_config(ModelKind::Aoup);
+        const std::string path = file("params.h5");
+        H5mdWriter w(path, cfg, make_frame(cfg, 0));
+        w.set_parameter("network_checkpoint", "models/m.pt");
+        w.set_parameter("network_weights_fnv1a64", "0123456789abcdef");
+        QVERIFY_EXCEPTION_THROWN(w.set_parameter("network_checkpoint", "again"), IoError);
+        QVERIFY_EXCEPTION_THROWN(w.set_parameter("seed", "1"), IoError);
+        QVERIFY_EXCEPTION_THROWN(w.set_parameter("model", "abp"), IoError);
+        QVERIFY_EXCEPTION_THROWN(w.set_parameter("a/b", "x"), IoError);
+        w.append(make_frame(cfg, 0));
+        w.close();
+        const Trajectory t = read_h5md(path);
+        QCOMPARE(t.parameters.size(), std::size_t(3));
+        QCOMPARE(t.parameters.at("model"), std::string("aoup"));
+        QCOMPARE(t.parameters.at("network_checkpoint"), std::string("models/m.pt"));
+        QCOMPARE(t.parameters.at("network_weights_fnv1a64"), std::string("0123456789abcdef"));
+        QCOMPARE(t.config.seed, cfg.seed);
+    }
+
     void perParticleSeriesNeedAFrameFirst() {
         const Config cfg = small_config(ModelKind::Aoup);
         H5mdWriter w(file("early.h5"), cfg, make_frame(cfg, 0));

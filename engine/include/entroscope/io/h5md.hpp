@@ -15,7 +15,12 @@
 //        active/{step, time, value [F][N][d]}       +name = "g" (AOUP, d = 2) | "theta" (ABP, d = 1)
 //        species [N]                                int32, time-independent
 //        <name>/{step, time, value [F'][N][c]}      custom per-particle series (sigma_i, v_i, ...)
-//   /parameters                +seed (uint64), +model
+//   /observables
+//        <name>/{step, time, value [F] or [F][c]}   global time series (append_observable):
+//                                                   scalar per frame, or c numbers per frame
+//                                                   (+components names them, e.g. ["mean", "se"])
+//   /parameters                +seed (uint64), +model, +<key> (string, set_parameter:
+//                                                   e.g. the network checkpoint and its hash)
 //        config_json []                             config_to_json(cfg), fixed-length UTF-8 string
 //
 // step is int64, time and values double; value datasets are chunked and grow
@@ -26,6 +31,7 @@
 // HDF5 calls with one mutex, so writers and readers may live on different
 // threads, but nothing else in the process should call HDF5 concurrently.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -70,6 +76,22 @@ public:
     void append_per_particle(const std::string& name, const std::vector<double>& values,
                              int components);
 
+    // Appends one frame of a global time series /observables/<name>: one
+    // number (value [F]) or values.size() numbers (value [F][c]) per frame,
+    // at its own step and time (observables need not follow the particle
+    // frames). The first call fixes the width and `component_names` (an
+    // attribute +components when given; must then match the width).
+    // Refused with IoError: names with '/' or '.', an empty or changed
+    // width, a step not after the previous one of that name.
+    void append_observable(const std::string& name, std::uint64_t step, double time,
+                           const std::vector<double>& values,
+                           const std::vector<std::string>& component_names = {});
+
+    // A string attribute /parameters/+<key> (the network checkpoint's path
+    // and hash, ...). Refused with IoError: "seed", "model", a key set
+    // before, an empty key or one with '/'.
+    void set_parameter(const std::string& key, const std::string& value);
+
     // Frames appended so far.
     std::size_t frames() const;
     // The final path (not the temporary one).
@@ -94,11 +116,23 @@ struct PerParticleSeries {
     std::vector<std::vector<double>> values;  // per frame: N * components
 };
 
+// A global time series read back from /observables/<name>.
+struct ObservableSeries {
+    std::string name;
+    int components = 1;                    // 1: value [F]; c: value [F][c]
+    std::vector<std::string> component_names;  // +components, when present
+    std::vector<std::uint64_t> steps;
+    std::vector<double> times;
+    std::vector<std::vector<double>> values;  // per frame: components numbers
+};
+
 struct Trajectory {
     Config config;
     std::string config_json;  // exactly as stored
     std::vector<State> frames;
     std::vector<PerParticleSeries> per_particle;  // custom elements, sorted by name
+    std::vector<ObservableSeries> observables;    // sorted by name; empty without /observables
+    std::map<std::string, std::string> parameters;  // the string attributes of /parameters (model included)
 };
 
 // Reads a whole file written by H5mdWriter. Throws IoError, naming the file and
