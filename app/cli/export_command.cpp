@@ -16,7 +16,7 @@
 #include "entroscope/core/atomic_file.hpp"
 #include "entroscope/core/errors.hpp"
 #include "entroscope/io/export_frame.hpp"
-#include "entroscope/io/h5md.hpp"
+#include "entroscope/io/h5md_export.hpp"
 #include "entroscope/io/particle_csv.hpp"
 #include "entroscope/io/vtk_xml.hpp"
 #include "entroscope/io/xyz.hpp"
@@ -249,24 +249,8 @@ int cmd_export(const std::vector<std::string>& argv) {
             }
             rows.push_back(r);
         }
-        if (h5) {
-            check_export_frame(out, cfg, f);
-            h5->append(*state);
-            for (const auto& c : particle_columns(cfg, f))
-                if (c.name != active_name(cfg)) h5->append_per_particle(c.name, *c.values, c.components);
-            if (ev) {
-                const EprRow& r = rows.back();
-                const std::vector<std::string> ms{"mean", "se"};
-                h5->append_observable("epr_active", r.step, r.time, {r.snap_sq});
-                h5->append_observable("epr_active_div", r.step, r.time, {r.snap_div});
-                h5->append_observable("epr_active_estimate", r.step, r.time, {r.est_sq.mean, r.est_sq.se}, ms);
-                h5->append_observable("epr_active_div_estimate", r.step, r.time, {r.est_div.mean, r.est_div.se}, ms);
-                if (r.est_x.count > 0) {
-                    h5->append_observable("epr_x_estimate", r.step, r.time, {r.est_x.mean, r.est_x.se}, ms);
-                    h5->append_observable("epr_total_estimate", r.step, r.time, {r.est_total.mean, r.est_total.se}, ms);
-                }
-            }
-        }
+        // Learned values and the estimate so far, as the window writes them.
+        if (h5) append_h5md_frame(*h5, cfg, f, ev ? core.estimate().get() : nullptr);
         if (xyz) xyz->append(f);
         if (vtk) vtk->append(f);
         if (csv) csv->append(f);

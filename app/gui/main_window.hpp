@@ -140,6 +140,11 @@ public Q_SLOTS:
     // rendered off screen at the asked size (PNG) or as vectors (SVG, PDF).
     // False, with the reason shown and in *error, when it cannot be written.
     bool exportFigure(const widgets::FigureRequest& r, QString* error = nullptr);
+    // Data of the newest evaluated state (its learned values with it; the
+    // newest state when none is of the running system) by the extension:
+    // .xyz, .vtp, .vti, .pvd, .h5/.h5md or .csv (File > Export data…).
+    // False, with the reason shown and in *error, when it cannot be written.
+    bool exportData(const QString& path, QString* error = nullptr);
     // Movies (File > Movie…, Ctrl+M). Live: Record starts now and takes the
     // view as shown (slider moves included) until stopRecording(). A
     // trajectory or a fresh run of the running parameters (with the running

@@ -16,6 +16,8 @@
 #include <fstream>
 
 #include "app/gui/cli_job.hpp"
+#include "app/gui/data_export.hpp"
+#include <QFileDialog>
 #include "app/gui/figure_export.hpp"
 #include "app/gui/main_window.hpp"
 #include "app/gui/movie_recorder.hpp"
@@ -56,6 +58,13 @@ void MainWindow::buildExportUi(QMenu* file)
     connect(figure, &QAction::triggered, this, [this] {
         widgets::FigureDialog dialog(fieldShown_ != FieldShown::Off, QStringLiteral("entroscope_figure.pdf"), this);
         if (dialog.exec() == QDialog::Accepted) exportFigure(dialog.request());
+    });
+    QAction* data = file->addAction(tr("Export &data of this state…"));
+    data->setShortcut(QKeySequence(tr("Ctrl+Shift+E")));
+    connect(data, &QAction::triggered, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Export data of this state"), QStringLiteral("entroscope_state.xyz"),
+                                                          data_export_filters().join(";;"));
+        if (!path.isEmpty()) exportData(path);
     });
     movieAction_ = file->addAction(tr("&Movie…"));
     movieAction_->setShortcut(QKeySequence(tr("Ctrl+M")));
@@ -127,6 +136,28 @@ bool MainWindow::exportFigure(const widgets::FigureRequest& r, QString* error)
         return false;
     }
     statusBar()->showMessage(tr("Figure saved: %1%2").arg(r.path, note.isEmpty() ? QString() : " (" + note + ")"), 8000);
+    return true;
+}
+
+bool MainWindow::exportData(const QString& path, QString* error)
+{
+    refreshDisplay();
+    // The newest evaluated state when it is of the running system, else the
+    // newest state (positions only).
+    std::shared_ptr<const Frame> f = sim_ ? sim_->latestLearned() : nullptr;
+    const auto newest = sim_ ? sim_->latest() : nullptr;
+    if (!f || !newest || f->system_generation != newest->system_generation || f->physics_tag != newest->physics_tag) f = newest;
+    QString note;
+    const QString why = f ? export_state_data(*f, path, &note) : tr("no system is running");
+    if (error) *error = why;
+    if (!why.isEmpty()) {
+        showError(tr("Data not saved: %1").arg(why));
+        return false;
+    }
+    statusBar()->showMessage(tr("Data of the state at t = %1 saved: %2%3")
+                                 .arg(f->state->time, 0, 'g', 6)
+                                 .arg(path, note.isEmpty() ? QString() : " (" + note + ")"),
+                             8000);
     return true;
 }
 

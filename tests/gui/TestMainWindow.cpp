@@ -61,6 +61,7 @@ private Q_SLOTS:
     void wheelZoomsTheViewAndRFitsTheBoxAgain();
     void fieldViewDrawsTheNewestEvaluatedState();
     void figuresOfTheViewsAreRenderedAtTheAskedSize();
+    void dataOfTheStateOnScreenAreExported();
     void recordWritesTheLiveRunAsAMovie();
     void aMovieOfAFreshRunIsRenderedInTheBackgroundAndCanBeCancelled();
     void linkedCamerasZoomBothViews();
@@ -359,6 +360,38 @@ void TestMainWindow::figuresOfTheViewsAreRenderedAtTheAskedSize()
     QVERIFY2(error.contains("missing"), qPrintable(error));
     QVERIFY(!QFileInfo::exists(bad.path));
     QVERIFY(latest()->running);
+}
+
+void TestMainWindow::dataOfTheStateOnScreenAreExported()
+{
+    QTemporaryDir dir;
+    QTRY_VERIFY_WITH_TIMEOUT(window_->simulation()->latestLearned() != nullptr, 30000);
+    QString error;
+    const QString xyz = dir.filePath("state.xyz");
+    QVERIFY2(window_->exportData(xyz, &error), qPrintable(error));
+    QFile f(xyz);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const int n = f.readLine().trimmed().toInt();
+    QCOMPARE(n, window_->simulation()->latest()->config.n);
+    const QString header = QString::fromUtf8(f.readLine());
+    QVERIFY2(header.contains("sigma_sq:R:1") && header.contains("Lattice="), qPrintable(header));
+    // H5MD read by h5py: the learned sigma_i of the state and the estimate with its SE.
+    const QString h5 = dir.filePath("state.h5");
+    QVERIFY2(window_->exportData(h5, &error), qPrintable(error));
+    QProcess py;
+    py.start("/usr/bin/python3", {"-c", "import h5py,sys; f=h5py.File(sys.argv[1],'r'); "
+                                        "print(f['particles/all/sigma_sq/value'].shape, f['observables/epr_active_estimate/value'].shape)",
+                                  h5});
+    QVERIFY(py.waitForFinished(60000));
+    const QString out = QString::fromUtf8(py.readAllStandardOutput()).trimmed();
+    if (py.exitCode() == 0 || !QString::fromUtf8(py.readAllStandardError()).contains("No module named"))
+        QCOMPARE(out, QString("(1, %1, 1) (1, 2)").arg(n));
+    for (const char* name : {"state.vtp", "state.csv", "state.pvd"})
+        QVERIFY2(window_->exportData(dir.filePath(name), &error), qPrintable(error));
+    // An unknown extension: refused, nothing written.
+    QVERIFY(!window_->exportData(dir.filePath("state.txt"), &error));
+    QVERIFY2(error.contains(".xyz"), qPrintable(error));
+    QVERIFY(!QFileInfo::exists(dir.filePath("state.txt")));
 }
 
 void TestMainWindow::recordWritesTheLiveRunAsAMovie()
