@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <sys/stat.h>
 #include <deque>
 #include <filesystem>
 #include <mutex>
@@ -182,6 +183,11 @@ struct MovieWriter::Impl {
             const std::string why = std::strerror(errno);
             fail("cannot create a file in its folder: " + why);
         }
+        // mkstemp makes it 0600; the movie gets the permissions of any new
+        // file (0666 less the umask).
+        const mode_t mask = ::umask(0);
+        ::umask(mask);
+        ::fchmod(fd, 0666 & ~mask);
         ::close(fd);
         tmp = templ;
 

@@ -13,6 +13,8 @@
 
 #include "app/gui/default_session.hpp"
 #include "app/gui/main_window.hpp"
+#include "widgets/movie_dialog.hpp"
+#include "app/gui/movie_recorder.hpp"
 #include "render/field_scene.hpp"
 #include "entroscope/core/config.hpp"
 #include "entroscope/core/errors.hpp"
@@ -40,6 +42,11 @@ QByteArray reportJson(entroscope::gui::MainWindow& window)
     o[QStringLiteral("evaluations")] = static_cast<double>(s.evaluations);
     o[QStringLiteral("evaluation_seconds")] = s.eval_seconds;
     o[QStringLiteral("seconds_to_first_estimate")] = s.seconds_to_first_estimate;
+    if (const auto* rec = window.recorder()) {
+        o[QStringLiteral("record_frames")] = rec->frames();
+        o[QStringLiteral("record_seconds")] = rec->seconds();
+        o[QStringLiteral("record_render_seconds")] = rec->renderSeconds();
+    }
     return QJsonDocument(o).toJson(QJsonDocument::Compact);
 }
 
@@ -104,6 +111,14 @@ int main(int argc, char** argv)
                                                           "diagram and show it."),
                                            QStringLiteral("TABLE"));
     parser.addOption(sweepTableOpt);
+    const QCommandLineOption recordOpt(QStringLiteral("record"),
+                                       QStringLiteral("Record the run from the start into OUT.mp4 (a folder: PNG frames); with "
+                                                      "--after-seconds the movie is finished before the window closes."),
+                                       QStringLiteral("OUT"));
+    parser.addOption(recordOpt);
+    const QCommandLineOption recordSizeOpt(QStringLiteral("record-size"), QStringLiteral("Frame size of --record (default 1280x720)."),
+                                           QStringLiteral("WxH"), QStringLiteral("1280x720"));
+    parser.addOption(recordSizeOpt);
     parser.addOption(preferOpt);
     parser.addOption(reportOpt);
     parser.addOption(simThreadsOpt);
@@ -214,8 +229,27 @@ int main(int argc, char** argv)
             std::fprintf(stderr, "entroscope: --open-sweep: cannot read %s\n", parser.value(sweepTableOpt).toLocal8Bit().constData());
             return 2;
         }
+        if (parser.isSet(recordOpt)) {
+            entroscope::widgets::MovieRequest r;
+            r.path = parser.value(recordOpt);
+            const QStringList wh = parser.value(recordSizeOpt).split('x');
+            bool okW = false, okH = false;
+            if (wh.size() == 2) {
+                r.width = wh[0].toInt(&okW);
+                r.height = wh[1].toInt(&okH);
+            }
+            if (!okW || !okH) {
+                std::fprintf(stderr, "entroscope: --record-size: expected WIDTHxHEIGHT, e.g. 1280x720\n");
+                return 2;
+            }
+            QString why;
+            if (!window.startMovie(r, &why)) {
+                std::fprintf(stderr, "entroscope: --record: %s\n", why.toLocal8Bit().constData());
+                return 2;
+            }
+        }
         const bool report = parser.isSet(reportOpt);
-        if (parser.isSet(shotOpt) || report) {
+        if (parser.isSet(shotOpt) || report || (parser.isSet(recordOpt) && parser.isSet(afterOpt))) {
             const QString out = parser.value(shotOpt);
             QTimer::singleShot(static_cast<int>(after * 1000.0), &window, [&window, out, report] {
                 if (report) {
@@ -223,6 +257,11 @@ int main(int argc, char** argv)
                     std::fflush(stdout);
                 }
                 bool saved = true;
+                if (window.recording()) {
+                    QString why;
+                    saved = window.stopRecording(&why);
+                    if (!saved) std::fprintf(stderr, "entroscope: --record: %s\n", why.toLocal8Bit().constData());
+                }
                 if (!out.isEmpty()) {
                     saved = window.saveScreenshot(out);
                     if (!saved) {

@@ -3,6 +3,7 @@
 // installed, checked by ffprobe), and every way of failing is checked to
 // leave nothing at the target name. No display is needed: nothing is drawn.
 #include <QtTest>
+#include <sys/stat.h>
 
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -138,6 +139,12 @@ private Q_SLOTS:
         QVERIFY(moov != boxes.end());
         QVERIFY(mdat != boxes.end());
         QVERIFY2(moov < mdat, "moov after mdat: the movie cannot play while downloading");
+        // The permissions of any new file (0666 less the umask), not the
+        // temporary file's private 0600.
+        const mode_t mask = ::umask(0);
+        ::umask(mask);
+        const auto perms = fs::status(path).permissions();
+        QCOMPARE(static_cast<unsigned>(perms) & 0777u, 0666u & ~static_cast<unsigned>(mask));
     }
 
     void ffprobe_agrees_when_installed()
