@@ -1,4 +1,5 @@
 #include "export_command.hpp"
+#include "interrupt.hpp"
 
 #include <chrono>
 #include <csignal>
@@ -83,6 +84,8 @@ int cmd_export(const std::vector<std::string>& argv) {
     // A file size limit (ulimit -f) must fail a write, not kill the process
     // with SIGXFSZ and leave a temporary file behind.
     std::signal(SIGXFSZ, SIG_IGN);
+    // Ctrl+C / SIGTERM stop between frames and leave nothing behind.
+    const InterruptGuard interrupt_guard;
 
     const std::string format = a.value("--format").value_or("");
     if (format != "h5md" && format != "xyz" && format != "vtk" && format != "csv")
@@ -218,6 +221,7 @@ int cmd_export(const std::vector<std::string>& argv) {
     double eval_seconds = 0.0;
     std::vector<EprRow> rows;
     for (long long k = 0; k < frames; ++k) {
+        throw_if_interrupted("at frame " + std::to_string(k) + " of " + std::to_string(frames));
         std::shared_ptr<const State> state;
         if (traj) {
             state = std::make_shared<const State>(traj->frames[static_cast<std::size_t>(burn + k * stride)]);

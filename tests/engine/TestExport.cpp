@@ -706,6 +706,32 @@ emit({"steps": [f.info["Step"] for f in fr], "positions": [f.positions[:, :2] fo
         QCOMPARE(cli({"export", "--config", cfg, "--format", "vtk", "--out", QString::fromStdString(file("x.vtp"))}).code, 2);
         QCOMPARE(cli({"export", "--config", cfg, "--format", "xyz"}).code, 2);
     }
+
+    // SIGTERM (the window's Cancel sends SIGINT, a scheduler SIGTERM) between
+    // frames: exit 2 saying so, and nothing left in the folder.
+    void cliInterruptedBySigtermLeavesNothing() {
+        const QString cfg = smallAbpConfig();
+        QTemporaryDir out;
+        const QString target = out.filePath("cut.xyz");
+        QProcess p;
+        p.start(QStringLiteral(ENTROSCOPE_CLI), {"export", "--config", cfg, "--format", "xyz", "--out", target, "--frames", "100000",
+                                                 "--stride", "20", "--burn-in", "0"});
+        QVERIFY(p.waitForStarted());
+        QByteArray err;
+        // Wait for the second frame, so the file is being written.
+        for (int k = 0; k < 600 && !err.contains("frame 2 /"); ++k) {
+            p.waitForReadyRead(100);
+            err += p.readAllStandardError();
+        }
+        QVERIFY2(err.contains("frame 2 /"), err.constData());
+        p.terminate();
+        QVERIFY(p.waitForFinished(30000));
+        err += p.readAllStandardError();
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(p.exitCode(), 2);
+        QVERIFY2(err.contains("interrupted at frame"), err.constData());
+        QCOMPARE(QDir(out.path()).entryList(QDir::Files | QDir::Hidden), QStringList{});
+    }
 };
 
 QTEST_APPLESS_MAIN(TestExport)

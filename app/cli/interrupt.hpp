@@ -1,0 +1,28 @@
+#pragma once
+// Ctrl+C (SIGINT) and SIGTERM (the window's Cancel, a job scheduler) while a
+// long command writes files: instead of dying with temporary files behind,
+// the command notices between frames and throws, and its writers remove
+// what they started (exit 2, nothing at the target).
+#include <string>
+
+namespace entroscope::cli {
+
+// Installs the handlers for its lifetime (the old ones come back after).
+class InterruptGuard {
+public:
+    InterruptGuard();
+    ~InterruptGuard();
+    InterruptGuard(const InterruptGuard&) = delete;
+    InterruptGuard& operator=(const InterruptGuard&) = delete;
+
+private:
+    using Handler = void (*)(int);
+    Handler old_int_, old_term_;
+};
+
+// A signal arrived since the guard was made.
+bool interrupted();
+// Throws IoError "interrupted <where>" when one did.
+void throw_if_interrupted(const std::string& where);
+
+}  // namespace entroscope::cli
