@@ -298,10 +298,9 @@ private:
 // Draws frames into one offscreen renderer by the view's rules.
 class Painter {
 public:
-    Painter(int width, int height, const What& w, bool caption, bool alpha)
+    Painter(int width, int height, const What& w, bool caption)
         : renderer_(width, height), what_(w), caption_(caption)
     {
-        (void)alpha;
         if (w.view == View::Field) renderer_.fieldScene().setCurrentOverlay(w.overlay);
         else renderer_.scene().setCurrentOverlay(w.overlay);
     }
@@ -471,7 +470,7 @@ int cmd_render(const std::vector<std::string>& argv)
     }
 
     // Fail on a missing display before simulating anything.
-    Painter painter(width, height, what, !a.has("--no-caption"), a.has("--transparent"));
+    Painter painter(width, height, what, !a.has("--no-caption"));
     FrameSource source(cfg, what, model, threads, a.value("--device").value_or(""), std::move(traj));
     if (!source.stored()) {
         std::cerr << "render: " << to_string(cfg.model) << " n = " << cfg.n << ", " << burn << " burn-in steps\n";
@@ -553,7 +552,8 @@ int cmd_render(const std::vector<std::string>& argv)
         writer->close();
     } catch (const IoError& e) {
         writer->cancel();
-        throw IoError(std::string(e.what()) + "; nothing written at " + target);
+        const std::string what = e.what();
+        throw IoError(what.find("nothing was written") != std::string::npos ? what : what + "; nothing written at " + target);
     } catch (...) {
         writer->cancel();
         throw;
