@@ -346,6 +346,10 @@ int cmd_render(const std::vector<std::string>& argv)
                                     "--fps", "--quality", "--codec", "--current", "--threads", "--device", "--queue"}),
                  {"--json", "--transparent", "--no-caption"});
     const auto t_start = Clock::now();
+    // Past a file-size limit (`prlimit --fsize`, a quota) the kernel's
+    // SIGXFSZ would kill us with PATH.tmp-XXXXXX left behind; ignored, the
+    // write fails with EFBIG and the writer cleans up and says so.
+    std::signal(SIGXFSZ, SIG_IGN);
     const bool movie = a.has("--movie") || a.has("--png-sequence");
     if (a.has("--movie") && a.has("--png-sequence")) throw ConfigError("--png-sequence", "give either --movie or --png-sequence");
     if (movie && a.has("--out")) throw ConfigError("--out", "is for a figure; a movie goes to --movie OUT.mp4 (or --png-sequence DIR)");
