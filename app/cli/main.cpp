@@ -29,6 +29,9 @@ void usage(std::ostream& os) {
           "  bench     --config F --steps S --threads T [--what simulate|train|infer] [--device cpu|cuda [--tf32]] [--json]\n"
           "  bench     --what render [--config F] [--size WxH] [--renders R] [--steps S] [--quantity angle|density|type]\n"
           "            offscreen renders per second (builds with VTK; needs an X display, e.g. xvfb-run)\n"
+          "  render    [--config F | --trajectory T.h5 [--frame K]] [--view particles|field|current] [--quantity sigma|sigma_div|speed|angle|density|type]\n"
+          "            [--model M.pt|none] (--out FIG.png [--size WxH | --dpi D --size-in|--size-mm WxH] [--transparent] | --movie OUT.mp4|DIR/\n"
+          "            [--frames K] [--stride S] [--fps R] [--quality Q]) [--burn-in B] [--range a:b|first|auto] [--json]   (builds with VTK)\n"
           "common overrides: --n N --phi PHI --v0 V0 --pe PE --seed S --kind aoup|abp\n";
 }
 

@@ -298,10 +298,9 @@ private:
 // Draws frames into one offscreen renderer by the view's rules.
 class Painter {
 public:
-    Painter(int width, int height, const What& w, bool caption, bool alpha)
+    Painter(int width, int height, const What& w, bool caption)
         : renderer_(width, height), what_(w), caption_(caption)
     {
-        (void)alpha;
         if (w.view == View::Field) renderer_.fieldScene().setCurrentOverlay(w.overlay);
         else renderer_.scene().setCurrentOverlay(w.overlay);
     }
@@ -347,6 +346,10 @@ int cmd_render(const std::vector<std::string>& argv)
                                     "--fps", "--quality", "--codec", "--current", "--threads", "--device", "--queue"}),
                  {"--json", "--transparent", "--no-caption"});
     const auto t_start = Clock::now();
+    // Past a file-size limit (`prlimit --fsize`, a quota) the kernel's
+    // SIGXFSZ would kill us with PATH.tmp-XXXXXX left behind; ignored, the
+    // write fails with EFBIG and the writer cleans up and says so.
+    std::signal(SIGXFSZ, SIG_IGN);
     const bool movie = a.has("--movie") || a.has("--png-sequence");
     if (a.has("--movie") && a.has("--png-sequence")) throw ConfigError("--png-sequence", "give either --movie or --png-sequence");
     if (movie && a.has("--out")) throw ConfigError("--out", "is for a figure; a movie goes to --movie OUT.mp4 (or --png-sequence DIR)");
@@ -471,7 +474,7 @@ int cmd_render(const std::vector<std::string>& argv)
     }
 
     // Fail on a missing display before simulating anything.
-    Painter painter(width, height, what, !a.has("--no-caption"), a.has("--transparent"));
+    Painter painter(width, height, what, !a.has("--no-caption"));
     FrameSource source(cfg, what, model, threads, a.value("--device").value_or(""), std::move(traj));
     if (!source.stored()) {
         std::cerr << "render: " << to_string(cfg.model) << " n = " << cfg.n << ", " << burn << " burn-in steps\n";
@@ -553,7 +556,8 @@ int cmd_render(const std::vector<std::string>& argv)
         writer->close();
     } catch (const IoError& e) {
         writer->cancel();
-        throw IoError(std::string(e.what()) + "; nothing written at " + target);
+        const std::string what = e.what();
+        throw IoError(what.find("nothing was written") != std::string::npos ? what : what + "; nothing written at " + target);
     } catch (...) {
         writer->cancel();
         throw;

@@ -210,12 +210,14 @@ private Q_SLOTS:
         r = render(kSmall + QStringList{"--out", at("missing-folder/fig.png")});
         QCOMPARE(r.code, 2);
 
-        // A 64 KiB file-size limit in the child stands in for a full disk
-        // (SIGXFSZ ignored, so writes fail with EFBIG).
+        // A 64 KiB file-size limit in the child stands in for a full disk,
+        // as `prlimit --fsize=65536 entroscope-cli ...` does: SIGXFSZ is left
+        // at its default here (it would kill the process), so this also
+        // checks that render ignores it and fails with EFBIG instead.
         const QString path = at("full.mp4");
         r = render(kSmall + QStringList{"--burn-in", "10", "--movie", path, "--frames", "40", "--stride", "20", "--quality", "0", "--size", "640x480"},
                 QProcessEnvironment::systemEnvironment(), [] {
-                    std::signal(SIGXFSZ, SIG_IGN);
+                    std::signal(SIGXFSZ, SIG_DFL);
                     rlimit lim{};
                     lim.rlim_cur = lim.rlim_max = 64 * 1024;
                     ::setrlimit(RLIMIT_FSIZE, &lim);
