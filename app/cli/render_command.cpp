@@ -8,6 +8,7 @@
 // Movies are encoded by render::MovieWriter on its own thread: the loop
 // here renders the next frame while the previous one is being encoded.
 #include "render_command.hpp"
+#include "interrupt.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -20,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -37,6 +39,7 @@
 #include "render/movie_writer.hpp"
 #include "render/offscreen_render.hpp"
 #include "render/particle_scene.hpp"
+#include "render/vector_figure.hpp"
 
 namespace entroscope::cli {
 
@@ -219,14 +222,14 @@ ModelChoice choose_model(const Args& a, const Config& cfg, const What& w)
                                      "); give --model M.pt (a checkpoint written by train for this model)");
 }
 
-// The one place where figure formats are chosen: SVG and PDF come with the
-// vector export (replace this refusal there).
-void check_figure_path(const std::string& out)
+// A figure's format by its extension: PNG (VTK offscreen), SVG or PDF
+// (vectors: render/vector_figure).
+std::string figure_format(const std::string& out)
 {
     if (out.empty()) throw ConfigError("--out", "is empty");
-    if (ends_with(out, ".svg") || ends_with(out, ".pdf"))
-        throw ConfigError("--out", "vector output not built yet (SVG/PDF); write a .png for now");
-    if (!ends_with(out, ".png")) throw ConfigError("--out", "a figure is written as .png (got '" + out + "')");
+    for (const char* f : {"png", "svg", "pdf"})
+        if (ends_with(out, std::string(".") + f)) return f;
+    throw ConfigError("--out", "a figure is written as .png, .svg or .pdf (got '" + out + "')");
 }
 
 // Frames one after another: from a live run of the config or from a
@@ -323,17 +326,6 @@ private:
     bool caption_ = true;
 };
 
-std::atomic<bool> g_interrupted{false};
-extern "C" void on_sigint(int) { g_interrupted.store(true); }
-
-// SIGINT cancels a movie cleanly (nothing left at the target) while it lives.
-struct InterruptGuard {
-    using Handler = void (*)(int);
-    Handler old;
-    InterruptGuard() : old(std::signal(SIGINT, on_sigint)) { g_interrupted.store(false); }
-    ~InterruptGuard() { std::signal(SIGINT, old == SIG_ERR ? SIG_DFL : old); }
-};
-
 json range_json(const render::ColourRange& r) { return json::array({r.lo, r.hi}); }
 
 }  // namespace
@@ -385,13 +377,26 @@ int cmd_render(const std::vector<std::string>& argv)
         dpi = a.number("--dpi", 0.0);
         if (!(dpi >= 10.0 && dpi <= 10000.0)) throw ConfigError("--dpi", "must be in [10, 10000]");
     }
+    const std::string format = movie ? std::string("mp4") : figure_format(a.value("--out").value_or(""));
+    const bool vector = format == "svg" || format == "pdf";
     const int sizes = int(a.has("--size")) + int(a.has("--size-in")) + int(a.has("--size-mm"));
     if (sizes > 1) throw ConfigError("--size", "give one of --size (pixels), --size-in or --size-mm (with --dpi)");
-    if (const auto s = a.value("--size")) {
+    // Vector pages: --size in points, default 720 x 600 pt (10 x 8.3 in).
+    double pageW = 720.0, pageH = 600.0;
+    if (const auto s = a.value("--size"); s && vector) {
+        std::tie(pageW, pageH) = parse_pair("--size", *s);
+    } else if (s) {
         const auto [w, h] = parse_pair("--size", *s);
         if (w != std::floor(w) || h != std::floor(h)) throw ConfigError("--size", "is in whole pixels (--size-in/--size-mm take inches/mm)");
         width = static_cast<int>(w);
         height = static_cast<int>(h);
+    } else if (vector && (a.has("--size-in") || a.has("--size-mm"))) {
+        // A vector page needs no resolution: its size in points (1/72 in).
+        const char* flag = a.has("--size-in") ? "--size-in" : "--size-mm";
+        const auto [w, h] = parse_pair(flag, *a.value(flag));
+        const double per = a.has("--size-in") ? 72.0 : 72.0 / 25.4;
+        pageW = w * per;
+        pageH = h * per;
     } else if (a.has("--size-in") || a.has("--size-mm")) {
         const char* flag = a.has("--size-in") ? "--size-in" : "--size-mm";
         if (dpi <= 0) throw ConfigError(flag, "needs --dpi D (pixels per inch)");
@@ -400,7 +405,10 @@ int cmd_render(const std::vector<std::string>& argv)
         width = static_cast<int>(std::lround(w * per * dpi));
         height = static_cast<int>(std::lround(h * per * dpi));
     }
-    if (width < 16 || height < 16 || width > kMaxPixels || height > kMaxPixels)
+    if (vector && (pageW < 36.0 || pageH < 36.0 || pageW > 14400.0 || pageH > 14400.0))
+        throw ConfigError("--size", "a vector page must be 36 to 14400 points (1/72 in) a side, got " + std::to_string(pageW) + "x" +
+                                        std::to_string(pageH));
+    if (!vector && (width < 16 || height < 16 || width > kMaxPixels || height > kMaxPixels))
         throw ConfigError(a.has("--size") ? "--size" : "--dpi", "the image must be 16 to " + std::to_string(kMaxPixels) + " pixels a side, got " +
                                                                     std::to_string(width) + "x" + std::to_string(height));
 
@@ -468,13 +476,13 @@ int cmd_render(const std::vector<std::string>& argv)
         }
     } else {
         target = *a.value("--out");
-        check_figure_path(target);
         probe = std::make_unique<AtomicFile>(target);  // throws now for a missing or unwritable folder
         probe->discard();
     }
 
     // Fail on a missing display before simulating anything.
-    Painter painter(width, height, what, !a.has("--no-caption"));
+    std::unique_ptr<Painter> painter_holder;
+    if (!vector) painter_holder = std::make_unique<Painter>(width, height, what, !a.has("--no-caption"));
     FrameSource source(cfg, what, model, threads, a.value("--device").value_or(""), std::move(traj));
     if (!source.stored()) {
         std::cerr << "render: " << to_string(cfg.model) << " n = " << cfg.n << ", " << burn << " burn-in steps\n";
@@ -497,16 +505,55 @@ int cmd_render(const std::vector<std::string>& argv)
     if (!model.path.empty()) out["model_source"] = model.source;
     out["n"] = cfg.n;
 
+    if (vector) {
+        const auto t0 = Clock::now();
+        const auto f = source.frame(static_cast<std::size_t>(first));
+        const double prepare = seconds_since(t0);
+        const auto t1 = Clock::now();
+        render::VectorFigureOptions vo;
+        vo.width = pageW;
+        vo.height = pageH;
+        vo.caption = !a.has("--no-caption");
+        vo.transparent = a.has("--transparent");
+        vo.range = rule;
+        vo.current = what.overlay;
+        const render::VectorFigureInfo info = what.view == View::Field
+                                                  ? render::write_field_figure(*f, what.field, target, vo)
+                                                  : render::write_particle_figure(*f, what.quantity, target, vo);
+        const double draw = seconds_since(t1);
+        std::error_code ec;
+        const auto bytes = fs::file_size(target, ec);
+        out["out"] = target;
+        out["format"] = format;
+        out["page_points"] = json::array({pageW, pageH});
+        out.erase("width");
+        out.erase("height");
+        out["range"] = json::array({info.range.lo, info.range.hi});
+        out["particles"] = info.particles;
+        out["circles"] = info.circles;
+        out["arrows"] = info.arrows;
+        if (!info.note.empty()) out["note"] = info.note;
+        out["transparent"] = vo.transparent;
+        out["bytes"] = ec ? json(nullptr) : json(bytes);
+        out["prepare_seconds"] = prepare;
+        out["render_seconds"] = draw;
+        out["seconds"] = seconds_since(t_start);
+        std::cerr << "render: wrote " << target << " (" << format << ", " << pageW << "x" << pageH << " pt, " << info.circles
+                  << " circles, " << (ec ? 0 : bytes) << " bytes) in " << draw << " s\n";
+        if (a.has("--json")) std::cout << out.dump() << std::endl;
+        return 0;
+    }
+
     if (!movie) {
         const auto t0 = Clock::now();
         const auto f = source.frame(static_cast<std::size_t>(first));
         const double prepare = seconds_since(t0);
         const auto t1 = Clock::now();
-        const render::ColourRange r = painter.draw(*f, rule);
+        const render::ColourRange r = painter_holder->draw(*f, rule);
         render::PngOptions png;
         png.transparent = a.has("--transparent");
         png.dpi = dpi;
-        painter.renderer().writePng(target, png);
+        painter_holder->renderer().writePng(target, png);
         const double draw = seconds_since(t1);
         std::error_code ec;
         const auto bytes = fs::file_size(target, ec);
@@ -526,17 +573,17 @@ int cmd_render(const std::vector<std::string>& argv)
     }
 
     // A movie: render frame k while the writer encodes frame k-1.
-    InterruptGuard interrupt;
+    const InterruptGuard interrupt;
     double render_s = 0, wait_s = 0;
     render::ColourRange firstRange;
     const auto t_movie = Clock::now();
     try {
         for (long long k = 0; k < count; ++k) {
-            if (g_interrupted.load()) throw IoError("interrupted at frame " + std::to_string(k) + " of " + std::to_string(count));
+            throw_if_interrupted("at frame " + std::to_string(k) + " of " + std::to_string(count));
             if (!source.stored() && k > 0) source.simulate(static_cast<std::uint64_t>(stride));
             const auto f = source.frame(static_cast<std::size_t>(first + k * stride));
             const auto t0 = Clock::now();
-            const render::ColourRange r = painter.draw(*f, rule);
+            const render::ColourRange r = painter_holder->draw(*f, rule);
             if (k == 0) {
                 firstRange = r;
                 if (rangeChoice.kind == RangeChoice::First) {
@@ -545,7 +592,7 @@ int cmd_render(const std::vector<std::string>& argv)
                     rule.hi = r.hi;
                 }
             }
-            auto rgb = painter.renderer().renderRgb();
+            auto rgb = painter_holder->renderer().renderRgb();
             const auto t1 = Clock::now();
             render_s += std::chrono::duration<double>(t1 - t0).count();
             writer->push_rgb(std::move(rgb));

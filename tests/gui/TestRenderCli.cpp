@@ -9,6 +9,8 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QTemporaryDir>
+#include <QXmlStreamReader>
+#include <QRegularExpression>
 #include <QtTest>
 
 #include <sys/resource.h>
@@ -126,13 +128,76 @@ private Q_SLOTS:
         QVERIFY(!QFile::exists(at("aoup.png")));
     }
 
-    void vector_output_is_refused_for_now()
+    void vector_figures_have_one_circle_per_visible_particle()
     {
-        for (const char* name : {"fig.svg", "fig.pdf"}) {
-            const Run r = render(kSmall + QStringList{"--out", at(name)});
-            QCOMPARE(r.code, 2);
-            QVERIFY2(r.err.contains("vector output not built yet"), qPrintable(r.err));
+        const Run r = render(kSmall + QStringList{"--burn-in", "100", "--quantity", "sigma", "--out", at("fig.svg"), "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QCOMPARE(r.json().value("format").toString(), QStringLiteral("svg"));
+        // Parse the SVG: the box outline (the closed polyline outside every
+        // group) and the circles of <g id="particles">.
+        QFile f(at("fig.svg"));
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QXmlStreamReader xml(&f);
+        QRectF box;
+        struct C { double x, y, r; };
+        QList<C> circles;
+        QStringList groups;
+        while (!xml.atEnd()) {
+            xml.readNext();
+            if (xml.isStartElement()) {
+                const auto a = xml.attributes();
+                if (xml.name() == QLatin1String("g")) groups << a.value("id").toString();
+                if (xml.name() == QLatin1String("circle") && groups.contains("particles"))
+                    circles.push_back({a.value("cx").toDouble(), a.value("cy").toDouble(), a.value("r").toDouble()});
+                if (xml.name() == QLatin1String("polyline") && groups.isEmpty()) {
+                    const QStringList pts = a.value("points").toString().split(' ');
+                    if (pts.size() == 5)
+                        box = QRectF(QPointF(pts[0].split(',')[0].toDouble(), pts[0].split(',')[1].toDouble()),
+                                     QPointF(pts[2].split(',')[0].toDouble(), pts[2].split(',')[1].toDouble()));
+                }
+            } else if (xml.isEndElement() && xml.name() == QLatin1String("g")) {
+                groups.pop_back();
+            }
         }
+        QVERIFY2(!xml.hasError(), qPrintable(xml.errorString()));
+        QVERIFY(box.width() > 100);
+        // Every particle once inside the box; every other circle a periodic
+        // image that overlaps the box (visible there), none that does not.
+        int inside = 0;
+        for (const C& c : circles) {
+            if (box.contains(c.x, c.y)) {
+                ++inside;
+                continue;
+            }
+            const double dx = std::max({box.left() - c.x, 0.0, c.x - box.right()});
+            const double dy = std::max({box.top() - c.y, 0.0, c.y - box.bottom()});
+            QVERIFY2(std::hypot(dx, dy) < c.r, "a periodic image that does not reach into the box");
+        }
+        QCOMPARE(inside, 256);
+        QCOMPARE(circles.size(), r.json().value("circles").toInt());
+        QVERIFY(circles.size() > 256);  // some cross an edge at phi = 0.5
+
+        // PDF at a physical size: one page of 100 x 80 mm, the caption as text.
+        const Run p = render(kSmall + QStringList{"--burn-in", "100", "--view", "current", "--out", at("fig.pdf"), "--size-mm", "100x80", "--json"});
+        QVERIFY2(p.code == 0, qPrintable(p.err));
+        QVERIFY(p.json().value("arrows").toInt() > 0);
+        QProcess info;
+        info.start("pdfinfo", {at("fig.pdf")});
+        if (info.waitForFinished(30000) && info.exitStatus() == QProcess::NormalExit && info.exitCode() == 0) {
+            const QString out = QString::fromUtf8(info.readAllStandardOutput());
+            const auto m = QRegularExpression("Page size:\\s+([0-9.]+) x ([0-9.]+) pts").match(out);
+            QVERIFY2(m.hasMatch(), qPrintable(out));
+            QVERIFY(std::abs(m.captured(1).toDouble() - 283.46) < 0.1 && std::abs(m.captured(2).toDouble() - 226.77) < 0.1);
+            QProcess text;
+            text.start("pdftotext", {at("fig.pdf"), "-"});
+            QVERIFY(text.waitForFinished(30000));
+            QVERIFY(QString::fromUtf8(text.readAllStandardOutput()).contains("N = 256"));
+        }
+        // An unknown extension is exit 2 and writes nothing.
+        const Run bad = render(kSmall + QStringList{"--out", at("fig.eps")});
+        QCOMPARE(bad.code, 2);
+        QVERIFY2(bad.err.contains(".svg or .pdf"), qPrintable(bad.err));
+        QVERIFY(!QFile::exists(at("fig.eps")));
     }
 
     void movie_from_a_live_run_has_every_frame()
