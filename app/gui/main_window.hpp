@@ -36,6 +36,7 @@ class PhaseDiagram;
 struct SweepRequest;
 struct FigureRequest;
 struct MovieRequest;
+struct DataRequest;
 class VtkView;
 }  // namespace entroscope::widgets
 
@@ -145,6 +146,11 @@ public Q_SLOTS:
     // .xyz, .vtp, .vti, .pvd, .h5/.h5md or .csv (File > Export data…).
     // False, with the reason shown and in *error, when it cannot be written.
     bool exportData(const QString& path, QString* error = nullptr);
+    // Frames of a trajectory or of a fresh run of the running parameters
+    // (with the running network) as H5MD, XYZ, a VTK series or CSV, written
+    // by entroscope-cli export in the background (File > Export data
+    // series…; progress and Cancel as for movies).
+    bool startDataExport(const widgets::DataRequest& r, QString* error = nullptr);
     // Movies (File > Movie…, Ctrl+M). Live: Record starts now and takes the
     // view as shown (slider moves included) until stopRecording(). A
     // trajectory or a fresh run of the running parameters (with the running

@@ -28,6 +28,7 @@
 #include "widgets/entropy_panel.hpp"
 #include "widgets/figure_dialog.hpp"
 #include "widgets/movie_dialog.hpp"
+#include "widgets/data_dialog.hpp"
 
 namespace entroscope::gui {
 
@@ -65,6 +66,11 @@ void MainWindow::buildExportUi(QMenu* file)
         const QString path = QFileDialog::getSaveFileName(this, tr("Export data of this state"), QStringLiteral("entroscope_state.xyz"),
                                                           data_export_filters().join(";;"));
         if (!path.isEmpty()) exportData(path);
+    });
+    QAction* series = file->addAction(tr("Export data &series…"));
+    connect(series, &QAction::triggered, this, [this] {
+        widgets::DataDialog dialog(QStringLiteral("entroscope_data.h5"), this);
+        if (dialog.exec() == QDialog::Accepted) startDataExport(dialog.request());
     });
     movieAction_ = file->addAction(tr("&Movie…"));
     movieAction_->setShortcut(QKeySequence(tr("Ctrl+M")));
@@ -216,6 +222,66 @@ bool MainWindow::startMovie(const widgets::MovieRequest& r, QString* error)
                 }, Qt::QueuedConnection);
             });
         }
+    }
+    if (error) error->clear();
+    return true;
+}
+
+bool MainWindow::startDataExport(const widgets::DataRequest& r, QString* error)
+{
+    const auto fail = [this, error](const QString& why) {
+        if (error) *error = why;
+        showError(tr("Export not started: %1").arg(why));
+        return false;
+    };
+    if (const QString why = r.problem(); !why.isEmpty()) return fail(why);
+    if (job_->running()) return fail(tr("“%1” is still running; cancel it first.").arg(job_->title()));
+    QStringList args{"export", "--format", r.format, "--out", r.path, "--frames", QString::number(r.frames), "--stride",
+                     QString::number(r.stride), "--burn-in", QString::number(r.burnIn)};
+    const QString title = tr("Export %1").arg(QFileInfo(r.path).fileName());
+    const auto launch = [this, title](QStringList a) {
+        QString why;
+        if (!job_->start(a, title, &why)) {
+            jobBox_->hide();
+            jobDir_.reset();
+            showError(tr("Export not started: %1").arg(why));
+            return;
+        }
+        jobBar_->setRange(0, 0);
+        jobLabel_->setText(title);
+        jobBox_->show();
+    };
+    if (r.source == widgets::DataRequest::Source::Trajectory) {
+        launch(args << "--trajectory" << r.trajectory);
+        if (error) error->clear();
+        return true;
+    }
+    const auto newest = sim_ ? sim_->latest() : nullptr;
+    if (!newest) return fail(tr("no system is running."));
+    jobDir_ = std::make_unique<QTemporaryDir>();
+    const QString config = jobDir_->filePath("config.json");
+    try {
+        write_file_atomically(config.toStdString(), config_to_json(newest->config));
+    } catch (const std::exception& e) {
+        return fail(QString::fromUtf8(e.what()));
+    }
+    args << "--config" << config;
+    if (!(newest->training.model_generation > 0 && trainingEnabled_)) {
+        launch(args);  // the CLI's own choice: the shipped network where it fits
+    } else {
+        const QString model = jobDir_->filePath("network.pt");
+        jobLabel_->setText(tr("Saving the running network for the export…"));
+        jobBox_->show();
+        sim_->session().save_model(model.toStdString(), [this, args, model, launch](const std::string& err) {
+            QMetaObject::invokeMethod(this, [this, args, model, launch, err] {
+                if (!err.empty()) {
+                    jobBox_->hide();
+                    showError(tr("Export not started: cannot save the running network: %1").arg(QString::fromStdString(err)));
+                    return;
+                }
+                launch(QStringList(args) << "--model" << model);
+            }, Qt::QueuedConnection);
+        });
     }
     if (error) error->clear();
     return true;

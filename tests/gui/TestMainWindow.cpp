@@ -37,6 +37,7 @@
 #include "widgets/vtk_view.hpp"
 #include "widgets/figure_dialog.hpp"
 #include "widgets/movie_dialog.hpp"
+#include "widgets/data_dialog.hpp"
 #include "app/gui/movie_recorder.hpp"
 #include "app/gui/cli_job.hpp"
 #include "movie_probe.hpp"
@@ -64,6 +65,7 @@ private Q_SLOTS:
     void dataOfTheStateOnScreenAreExported();
     void recordWritesTheLiveRunAsAMovie();
     void aMovieOfAFreshRunIsRenderedInTheBackgroundAndCanBeCancelled();
+    void aDataSeriesOfAFreshRunIsExportedInTheBackground();
     void linkedCamerasZoomBothViews();
     void arrowsDrawTheNewestEvaluatedState();
     void aHeldColourRangeStaysAcrossFramesAndAFixedOneIsShown();
@@ -465,6 +467,42 @@ void TestMainWindow::aMovieOfAFreshRunIsRenderedInTheBackgroundAndCanBeCancelled
     QTRY_VERIFY_WITH_TIMEOUT(done.count() == 2, 30000);
     QVERIFY(done.at(1).at(1).toBool());  // cancelled
     QCOMPARE(QDir(dir.path()).entryList(QDir::Files), QStringList{"fresh.mp4"});
+}
+
+void TestMainWindow::aDataSeriesOfAFreshRunIsExportedInTheBackground()
+{
+    using entroscope::widgets::DataRequest;
+    qputenv("ENTROSCOPE_CLI", ENTROSCOPE_CLI);
+    QTemporaryDir dir;
+    DataRequest r;
+    r.format = "xyz";
+    r.path = dir.filePath("series.xyz");
+    r.frames = 3;
+    r.stride = 20;
+    r.burnIn = 100;
+    QSignalSpy done(window_->job(), &entroscope::gui::CliJob::finished);
+    QString error;
+    QVERIFY2(window_->startDataExport(r, &error), qPrintable(error));
+    QTRY_VERIFY_WITH_TIMEOUT(done.count() == 1, 120000);
+    QVERIFY2(done.at(0).at(0).toBool(), qPrintable(done.at(0).at(2).toString()));
+    // Three frames of the running system, with the running network's sigma_i.
+    QFile f(r.path);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const int n = window_->simulation()->latest()->config.n;
+    int frames = 0;
+    while (!f.atEnd()) {
+        const QByteArray count = f.readLine().trimmed();
+        if (count.isEmpty()) break;
+        QCOMPARE(count.toInt(), n);
+        QVERIFY(f.readLine().contains("sigma_sq:R:1"));
+        for (int i = 0; i < n; ++i) f.readLine();
+        ++frames;
+    }
+    QCOMPARE(frames, 3);
+    // A VTK series must be NAME.pvd: refused before anything starts.
+    r.format = "vtk";
+    QVERIFY(!window_->startDataExport(r, &error));
+    QVERIFY2(error.contains(".pvd"), qPrintable(error));
 }
 
 void TestMainWindow::linkedCamerasZoomBothViews()
