@@ -12,6 +12,8 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QXmlStreamReader>
+#include <QPainter>
+#include <QSvgRenderer>
 #include <QtTest>
 #include <signal.h>
 #include <sys/resource.h>
@@ -189,6 +191,7 @@ private Q_SLOTS:
     void svgHasOneCirclePerParticleAndImageWithTrueRadius();
     void svgColoursAreTheScreenMaps();
     void svgKeepsTextAsText();
+    void svgDrawsInQtSvgWithTheSameColours();
     void pdfIsOnePageOfTheSizeWithTextAndTheSameColours();
     void fieldIsAnEmbeddedImageOfItsCells();
     void currentArrowsAreVector();
@@ -272,6 +275,40 @@ void TestVectorFigure::svgKeepsTextAsText()
     bare.caption = bare.legend = bare.scale_bar = false;
     write_particle_figure(fixed_frame(), Quantity::SigmaSq, path.toStdString(), bare);
     QCOMPARE(read_svg(path, 720.0).texts.size(), 0);
+}
+
+// Qt SVG (an independent SVG renderer) draws the file: each particle's
+// colour is at its circle's centre.
+void TestVectorFigure::svgDrawsInQtSvgWithTheSameColours()
+{
+    QTemporaryDir dir;
+    const QString svg = dir.filePath("q.svg");
+    VectorFigureOptions opt;
+    opt.width = 500;
+    opt.height = 400;
+    write_particle_figure(fixed_frame(), Quantity::ActiveAngle, svg.toStdString(), opt);
+    QSvgRenderer renderer(svg);
+    QVERIFY(renderer.isValid());
+    QCOMPARE(renderer.viewBoxF(), QRectF(0, 0, 500, 400));
+    QImage page(500, 400, QImage::Format_RGB32);
+    page.fill(Qt::magenta);
+    {
+        QPainter painter(&page);
+        renderer.render(&painter);
+    }
+    const SvgContent c = read_svg(svg, 500.0);
+    int checked = 0;
+    for (const auto& p : c.particles) {
+        if (!c.box.adjusted(2, 2, -2, -2).contains(QPointF(p.x, p.y))) continue;
+        const QColor want(p.fill), got(page.pixel(static_cast<int>(std::lround(p.x)), static_cast<int>(std::lround(p.y))));
+        QVERIFY2(std::abs(want.red() - got.red()) <= 3 && std::abs(want.green() - got.green()) <= 3 &&
+                     std::abs(want.blue() - got.blue()) <= 3,
+                 qPrintable(QString("svg %1, Qt SVG drew %2").arg(p.fill, got.name())));
+        ++checked;
+    }
+    QCOMPARE(checked, 12);
+    // The background covers the page (no magenta left at a corner).
+    QVERIFY(QColor(page.pixel(1, 1)) != QColor(Qt::magenta));
 }
 
 void TestVectorFigure::pdfIsOnePageOfTheSizeWithTextAndTheSameColours()
@@ -441,5 +478,5 @@ void TestVectorFigure::badOutputIsRefusedAndLeavesNothing()
     QCOMPARE(QDir(dir.path()).entryList(QDir::Files).size(), 0);
 }
 
-QTEST_GUILESS_MAIN(TestVectorFigure)
+QTEST_MAIN(TestVectorFigure)
 #include "TestVectorFigure.moc"
