@@ -12,6 +12,18 @@
 
 namespace entroscope::widgets {
 
+bool paint_chart(QChart* chart, QPainter& painter, const QRectF& target, const QString& title) {
+    if (!chart || !chart->scene() || !(target.width() >= 16.0) || !(target.height() >= 16.0)) return false;
+    const QSizeF before = chart->size();
+    const QString titleBefore = chart->title();
+    chart->setTitle(title);
+    chart->resize(target.size());
+    chart->scene()->render(&painter, target, QRectF(chart->scenePos(), target.size()));
+    chart->setTitle(titleBefore);
+    chart->resize(before);
+    return true;
+}
+
 bool save_chart_figure(QChart* chart, const QString& path, QSize size, const QString& title, QString* error) {
     const auto fail = [&](const QString& why) {
         if (error) *error = QStringLiteral("%1: %2").arg(path, why);

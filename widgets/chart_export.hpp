@@ -8,6 +8,8 @@
 #include <QString>
 
 class QChart;
+class QPainter;
+class QRectF;
 
 namespace entroscope::widgets {
 
@@ -16,5 +18,10 @@ namespace entroscope::widgets {
 // as it was. False with `error` set (the path and the reason) on an unknown
 // extension, an empty size, or a file that cannot be written.
 bool save_chart_figure(QChart* chart, const QString& path, QSize size, const QString& title, QString* error);
+
+// Draws the chart into `target` of an open painter (any device: an image,
+// SVG, PDF), laid out at the target's size, with `title`; the chart is
+// given back as it was. False when there is nothing to draw.
+bool paint_chart(QChart* chart, QPainter& painter, const QRectF& target, const QString& title);
 
 }  // namespace entroscope::widgets

@@ -83,6 +83,7 @@ FigureDialog::FigureDialog(bool fieldAvailable, const QString& suggestedPath, QW
     view_->setObjectName("figureView");
     view_->addItem(tr("Particles"), static_cast<int>(FigureRequest::View::Particles));
     if (fieldAvailable) view_->addItem(tr("Field"), static_cast<int>(FigureRequest::View::Field));
+    view_->addItem(tr("Layout: the views and the EPR and diagnostics plots"), static_cast<int>(FigureRequest::View::Layout));
     form->addRow(tr("View"), view_);
 
     auto* pathRow = new QHBoxLayout;

@@ -15,7 +15,8 @@ class QLineEdit;
 namespace entroscope::widgets {
 
 struct FigureRequest {
-    enum class View { Particles, Field };
+    // Layout: both views above the EPR and diagnostics plots, one figure.
+    enum class View { Particles, Field, Layout };
     View view = View::Particles;
     QString path;
     QString format;            // "png", "svg" or "pdf" (the path's extension)

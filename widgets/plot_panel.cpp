@@ -386,10 +386,12 @@ QString PlotPanel::figureTitle(Plot p, bool total) {
     return {};
 }
 
-bool PlotPanel::saveFigure(Plot p, const QString& path, QSize size, QString* error) {
+// The figure carries the chart's own legend, one entry per drawn curve,
+// while `paint` runs; the on-screen chart keeps its HTML legend.
+template <class F>
+bool PlotPanel::withFigureLegend(Plot p, F&& paint) {
     Box& b = box(p);
     if (!b.paused) draw(p);
-    // The figure carries the chart's own legend: one entry per drawn curve.
     QLegend* legend = b.chart->legend();
     legend->setAlignment(Qt::AlignTop);
     legend->show();
@@ -404,9 +406,17 @@ bool PlotPanel::saveFigure(Plot p, const QString& path, QSize size, QString* err
         }
         m->setVisible(on);
     }
-    const bool ok = save_chart_figure(b.chart, path, size, figureTitle(p, eprShowsTotal()), error);
+    const bool ok = paint(b.chart, figureTitle(p, eprShowsTotal()));
     legend->hide();
     return ok;
+}
+
+bool PlotPanel::saveFigure(Plot p, const QString& path, QSize size, QString* error) {
+    return withFigureLegend(p, [&](QChart* chart, const QString& title) { return save_chart_figure(chart, path, size, title, error); });
+}
+
+bool PlotPanel::paintFigure(Plot p, QPainter& painter, const QRectF& target) {
+    return withFigureLegend(p, [&](QChart* chart, const QString& title) { return paint_chart(chart, painter, target, title); });
 }
 
 namespace {

@@ -26,6 +26,9 @@ class QComboBox;
 class QToolButton;
 class QLabel;
 
+class QPainter;
+class QRectF;
+
 namespace entroscope::widgets {
 
 class PlotPanel : public QWidget {
@@ -79,11 +82,15 @@ public:
     // shown). Also in each plot's context menu. False with `error` set
     // when the file cannot be written (nothing is left at `path` then).
     bool saveFigure(Plot p, const QString& path, QSize size, QString* error = nullptr);
+    // The same figure drawn into `target` of an open painter (a layout figure).
+    bool paintFigure(Plot p, QPainter& painter, const QRectF& target);
     bool saveData(Plot p, const QString& path, QString* error = nullptr);
     static QString figureTitle(Plot p, bool total);
     std::uint64_t redraws(Plot p) const;
 
 private:
+    template <class F>
+    bool withFigureLegend(Plot p, F&& paint);
     struct Curve;
     struct Box;
     Box& box(Plot p) const;

@@ -1,7 +1,11 @@
 #include "app/gui/figure_export.hpp"
 
 #include <QFileInfo>
+#include <QPainter>
+#include <QPdfWriter>
 #include <QSaveFile>
+#include <QSvgGenerator>
+#include <cmath>
 
 #include "entroscope/core/errors.hpp"
 #include "entroscope/session/frame.hpp"
@@ -9,6 +13,7 @@
 #include "render/particle_scene.hpp"
 #include "render/vector_figure.hpp"
 #include "widgets/figure_dialog.hpp"
+#include "widgets/plot_panel.hpp"
 
 namespace entroscope::gui {
 
@@ -29,6 +34,91 @@ QImage render_view_image(const ViewPicture& v, int w, int h, bool caption, bool 
     }
     const std::vector<unsigned char> rgb = r.renderRgb();
     return QImage(rgb.data(), w, h, 3 * w, QImage::Format_RGB888).copy();
+}
+
+QString export_layout_figure(const ViewPicture& particles, const ViewPicture& field, widgets::PlotPanel* plots,
+                             const widgets::FigureRequest& req)
+{
+    if (const QString why = req.problem(); !why.isEmpty()) return why;
+    if (!particles.frame || !particles.frame->state) return QObject::tr("Nothing to draw yet: the view has no frame.");
+    const bool png = req.format == "png";
+    // The page in its own units (pixels for PNG, points otherwise) and the
+    // pixels per unit of the views' images.
+    const double W = png ? req.widthPx : req.widthPt, H = png ? req.heightPx : req.heightPt;
+    const double scale = png ? 1.0 : req.dpi / 72.0;
+    const double gap = 0.01 * std::min(W, H);
+    const bool twoViews = field.frame != nullptr;
+    const double viewsH = plots ? 0.62 * H : H;
+    const double viewW = twoViews ? 0.5 * (W - gap) : W;
+    const QRectF left(0, 0, viewW, viewsH), right(viewW + gap, 0, viewW, viewsH);
+    const QRectF epr(0, viewsH + gap, 0.5 * (W - gap), H - viewsH - gap), diag(0.5 * (W + gap), viewsH + gap, 0.5 * (W - gap), H - viewsH - gap);
+    const auto image = [&](const ViewPicture& v, const QRectF& r) {
+        return render_view_image(v, std::max(16, static_cast<int>(std::lround(r.width() * scale))),
+                                 std::max(16, static_cast<int>(std::lround(r.height() * scale))), req.caption, req.legend, req.scaleBar);
+    };
+    QImage a, b;
+    try {
+        a = image(particles, left);
+        if (twoViews) b = image(field, right);
+    } catch (const std::exception& e) {
+        return QString::fromStdString(e.what());
+    }
+    const auto paint = [&](QPainter& p) {
+        p.setRenderHint(QPainter::Antialiasing);
+        p.setRenderHint(QPainter::SmoothPixmapTransform);
+        if (!req.transparent) p.fillRect(QRectF(0, 0, W, H), Qt::white);
+        p.drawImage(left, a);
+        if (twoViews) p.drawImage(right, b);
+        if (plots) {
+            plots->paintFigure(widgets::PlotPanel::Plot::Epr, p, epr);
+            plots->paintFigure(widgets::PlotPanel::Plot::Diagnostics, p, diag);
+        }
+    };
+    QSaveFile file(req.path);
+    if (!file.open(QIODevice::WriteOnly)) return QObject::tr("%1: %2").arg(req.path, file.errorString());
+    bool ok = true;
+    if (png) {
+        QImage page(req.widthPx, req.heightPx, QImage::Format_ARGB32);
+        page.fill(Qt::transparent);
+        {
+            QPainter p(&page);
+            paint(p);
+        }
+        const int perMetre = static_cast<int>(std::lround(req.dpi / 0.0254));
+        page.setDotsPerMeterX(perMetre);
+        page.setDotsPerMeterY(perMetre);
+        ok = page.save(&file, "PNG");
+    } else if (req.format == "svg") {
+        QSvgGenerator svg;
+        svg.setOutputDevice(&file);
+        svg.setSize(QSize(static_cast<int>(std::lround(W)), static_cast<int>(std::lround(H))));
+        svg.setViewBox(QRectF(0, 0, W, H));
+        svg.setTitle(QStringLiteral("Entroscope"));
+        QPainter p;
+        ok = p.begin(&svg);
+        if (ok) {
+            paint(p);
+            p.end();
+        }
+    } else {
+        QPdfWriter pdf(&file);
+        pdf.setCreator(QStringLiteral("Entroscope"));
+        pdf.setResolution(72);
+        pdf.setPageSize(QPageSize(QSizeF(W, H), QPageSize::Point));
+        pdf.setPageMargins(QMarginsF(0, 0, 0, 0));
+        QPainter p;
+        ok = p.begin(&pdf);
+        if (ok) {
+            paint(p);
+            p.end();
+        }
+    }
+    if (!ok) {
+        file.cancelWriting();
+        return QObject::tr("%1: cannot draw the figure (disk full?)").arg(req.path);
+    }
+    if (!file.commit()) return QObject::tr("%1: %2").arg(req.path, file.errorString());
+    return {};
 }
 
 QString export_view_figure(const ViewPicture& v, const widgets::FigureRequest& req, QString* note)

@@ -15,6 +15,7 @@ struct Frame;
 }
 namespace entroscope::widgets {
 struct FigureRequest;
+class PlotPanel;
 }
 
 namespace entroscope::gui {
@@ -34,6 +35,13 @@ struct ViewPicture {
 // `note` (optional) gets what was drawn differently from the screen (for
 // example streamlines drawn as arrows in a vector figure).
 QString export_view_figure(const ViewPicture& v, const widgets::FigureRequest& r, QString* note = nullptr);
+
+// The window's layout as one figure: the particle view (and the field view
+// when `field` has a frame) above the EPR and diagnostics plots. PNG at the
+// asked pixels; SVG and PDF with the plots as vectors and the views as
+// images at the request's resolution. Empty on success, else why not.
+QString export_layout_figure(const ViewPicture& particles, const ViewPicture& field, widgets::PlotPanel* plots,
+                             const widgets::FigureRequest& r);
 
 // The view rendered off screen at w x h pixels as on screen (caption,
 // legend, scale bar). Throws entroscope::IoError (no display, read-back).

@@ -18,6 +18,7 @@
 #include "app/gui/cli_job.hpp"
 #include "app/gui/data_export.hpp"
 #include <QFileDialog>
+#include <QDockWidget>
 #include "app/gui/figure_export.hpp"
 #include "app/gui/main_window.hpp"
 #include "app/gui/movie_recorder.hpp"
@@ -133,9 +134,14 @@ void MainWindow::buildExportUi(QMenu* file)
 bool MainWindow::exportFigure(const widgets::FigureRequest& r, QString* error)
 {
     refreshDisplay();
-    const ViewPicture v = viewPicture(r.view == widgets::FigureRequest::View::Field);
-    QString note;
-    const QString why = export_view_figure(v, r, &note);
+    QString note, why;
+    if (r.view == widgets::FigureRequest::View::Layout) {
+        ViewPicture field;
+        if (fieldShown_ != FieldShown::Off) field = viewPicture(true);
+        why = export_layout_figure(viewPicture(false), field, plotDock_ && plotDock_->isVisible() ? plots_ : nullptr, r);
+    } else {
+        why = export_view_figure(viewPicture(r.view == widgets::FigureRequest::View::Field), r, &note);
+    }
     if (error) *error = why;
     if (!why.isEmpty()) {
         showError(tr("Figure not saved: %1").arg(why));

@@ -355,6 +355,25 @@ void TestMainWindow::figuresOfTheViewsAreRenderedAtTheAskedSize()
         QVERIFY2(m.hasMatch(), qPrintable(out));
         QVERIFY2(std::abs(m.captured(1).toDouble() - 510.24) < 0.1 && std::abs(m.captured(2).toDouble() - 425.20) < 0.1, qPrintable(out));
     }
+    // The whole layout at 1600 x 1000 pixels: the two views above, the EPR
+    // and diagnostics plots (white charts) below.
+    FigureRequest layout;
+    layout.view = FigureRequest::View::Layout;
+    layout.path = dir.filePath("layout.png");
+    layout.format = "png";
+    layout.setSize(1600, 1000, "px");
+    QVERIFY2(window_->exportFigure(layout, &error), qPrintable(error));
+    const QImage page(layout.path);
+    QCOMPARE(page.size(), QSize(1600, 1000));
+    const QColor viewCorner(page.pixel(400, 30)), plotArea(page.pixel(400, 980));
+    QVERIFY2(viewCorner.value() < 80, qPrintable(viewCorner.name()));   // the views' dark background
+    QVERIFY2(plotArea.value() > 200, qPrintable(plotArea.name()));     // a chart's white
+    QVERIFY(QColor(page.pixel(1200, 300)).value() < 200);               // the field view on the right
+    layout.path = dir.filePath("layout.pdf");
+    layout.format = "pdf";
+    layout.setSize(270, 170, "mm");
+    QVERIFY2(window_->exportFigure(layout, &error), qPrintable(error));
+    QVERIFY(QFileInfo(layout.path).size() > 10000);
     // A folder that does not exist: refused, nothing written, the run goes on.
     FigureRequest bad = svg;
     bad.path = dir.filePath("missing/particles.svg");
