@@ -13,6 +13,7 @@
 #include <vtkCommand.h>
 #include <vtkDataSetMapper.h>
 #include <vtkFloatArray.h>
+#include <vtkIdList.h>
 #include <vtkImageData.h>
 #include <vtkNew.h>
 #include <vtkPoints.h>
@@ -317,6 +318,35 @@ void CurrentLayer::drawStreamlines(const Field& f, double reference, double box)
 
 }  // namespace detail
 
+CurrentLines current_streamlines(const Frame& frame)
+{
+    CurrentLines out;
+    const CurrentPicture c = current_arrows(frame);
+    if (!(c.reference > 0.0) || !frame.state) {
+        out.note = c.note;
+        return out;
+    }
+    detail::CurrentLayer layer;
+    layer.draw(CurrentOverlay::Streamlines, frame, frame.state->box);
+    vtkPolyData* poly = layer.tracer->GetOutput();
+    if (!poly || !poly->GetLines()) return out;
+    vtkCellArray* cells = poly->GetLines();
+    vtkNew<vtkIdList> ids;
+    cells->InitTraversal();
+    while (cells->GetNextCell(ids)) {
+        std::vector<double> line;
+        line.reserve(2 * static_cast<std::size_t>(ids->GetNumberOfIds()));
+        for (vtkIdType k = 0; k < ids->GetNumberOfIds(); ++k) {
+            double p[3];
+            poly->GetPoint(ids->GetId(k), p);
+            line.push_back(p[0]);
+            line.push_back(p[1]);
+        }
+        if (line.size() >= 4) out.lines.push_back(std::move(line));
+    }
+    return out;
+}
+
 struct FieldScene::Impl {
     vtkNew<vtkRenderer> renderer;
     vtkNew<vtkImageData> image;
@@ -326,6 +356,7 @@ struct FieldScene::Impl {
     vtkSmartPointer<vtkLookupTable> lut;
     vtkNew<vtkScalarBarActor> legend;
     bool legendShown = true;
+    bool captionShown = true;
     vtkNew<vtkTextActor> caption;
     detail::BoxOutline outline;
     vtkNew<vtkEntroscopeInteractorStyle2D> style;
@@ -443,6 +474,7 @@ FieldScene::~FieldScene()
 vtkRenderer* FieldScene::renderer() const { return d_->renderer; }
 vtkInteractorObserver* FieldScene::interactorStyle() const { return d_->style; }
 void FieldScene::setLegendShown(bool on) { d_->legendShown = on; }
+void FieldScene::setCaptionShown(bool on) { d_->captionShown = on; }
 
 void FieldScene::requestFit() { d_->fitRequested = true; }
 void FieldScene::setCurrentOverlay(CurrentOverlay o) { d_->overlay = o; }
@@ -490,6 +522,7 @@ ColourRange FieldScene::show(const Frame& frame, FieldQuantity q, const RangeRul
         range.hi = p.hi;
     }
     d_->caption->SetInput(p.caption.c_str());
+    d_->caption->SetVisibility(d_->captionShown);
     d_->current.hide();
     if (p.bins <= 0) {
         d_->actor->VisibilityOff();
@@ -521,6 +554,7 @@ ColourRange FieldScene::show(const Frame& frame, FieldQuantity q, const RangeRul
 
     const std::string line = d_->current.draw(d_->overlay, frame, p.box);
     if (!line.empty()) d_->caption->SetInput((p.caption + "\n" + line).c_str());
+    d_->caption->SetVisibility(d_->captionShown);
     return range;
 }
 

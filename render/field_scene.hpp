@@ -36,6 +36,16 @@ struct CurrentPicture {
 };
 CurrentPicture current_arrows(const Frame& frame, int arrowsPerSide = 16);
 
+// The streamlines the overlay draws (vtkStreamTracer through the current's
+// grid from 14 x 14 seeds, both directions), as polylines in world
+// coordinates: x0 y0 x1 y1 ... each. Empty, with `note`, when the frame has
+// no current.
+struct CurrentLines {
+    std::vector<std::vector<double>> lines;
+    std::string note;
+};
+CurrentLines current_streamlines(const Frame& frame);
+
 // A field ready to draw: bins x bins cell values (row y = 0 first), NaN
 // where masked; the colour range (0 to the 99th percentile of the unmasked
 // cells); legend title and caption. Empty (bins 0) when the frame carries
@@ -70,8 +80,10 @@ public:
     // the range drawn.
     ColourRange show(const Frame& frame, FieldQuantity q, const RangeRule& rule);
     void requestFit();
-    // Figures without the legend (shown by default), from the next show() on.
+    // Figures without the legend or the caption (both shown by default),
+    // from the next show() on.
     void setLegendShown(bool on);
+    void setCaptionShown(bool on);
     // The current over the field, from the next show() on.
     void setCurrentOverlay(CurrentOverlay o);
     CurrentOverlay currentOverlay() const;

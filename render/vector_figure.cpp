@@ -540,12 +540,35 @@ int add_arrows(Page& page, const Layout& l, const Frame& frame, double box, std:
     return count;
 }
 
+// The current's streamlines (current_streamlines) as white polylines.
+int add_streamlines(Page& page, const Layout& l, const Frame& frame, double box, std::string& note)
+{
+    const CurrentLines c = current_streamlines(frame);
+    if (c.lines.empty()) {
+        note = c.note.empty() ? "no streamlines: the current is zero everywhere" : c.note;
+        return 0;
+    }
+    const ToPage to{l, box};
+    page.items.push_back(GroupBegin{"current"});
+    for (const auto& line : c.lines) {
+        Poly p;
+        p.width = std::max(0.4, 0.001 * l.side);
+        p.c = {0.97, 0.97, 0.97};
+        p.p.reserve(line.size());
+        for (std::size_t k = 0; k + 1 < line.size(); k += 2) {
+            p.p.push_back(to.x(line[k]));
+            p.p.push_back(to.y(line[k + 1]));
+        }
+        page.items.push_back(std::move(p));
+    }
+    page.items.push_back(GroupEnd{});
+    return static_cast<int>(c.lines.size());
+}
+
 void check_options(const VectorFigureOptions& opt, const std::string& path)
 {
     if (!(opt.width > 0.0) || !(opt.height > 0.0) || !std::isfinite(opt.width) || !std::isfinite(opt.height))
         throw ConfigError("--size", "'" + path + "': the page must have a positive finite size");
-    if (opt.current == CurrentOverlay::Streamlines)
-        throw ConfigError("--current", "streamlines are not drawn in vector figures yet; use arrows");
 }
 
 void add_background(Page& page, const VectorFigureOptions& opt)
@@ -553,9 +576,16 @@ void add_background(Page& page, const VectorFigureOptions& opt)
     if (!opt.transparent) page.items.push_back(Rect{0.0, 0.0, opt.width, opt.height, {detail::kBackground[0], detail::kBackground[1], detail::kBackground[2]}});
 }
 
-std::string current_caption(int arrows, const std::string& note)
+std::string current_caption(CurrentOverlay mode, int drawn, const std::string& note)
 {
-    return arrows > 0 ? "arrows: probability current J(r), block means" : "no current: " + note;
+    if (drawn == 0) return "no current: " + note;
+    return mode == CurrentOverlay::Arrows ? "arrows: probability current J(r), block means" : "lines: streamlines of the probability current J(r)";
+}
+
+// Arrows or streamlines; returns what was drawn (arrows, or lines).
+int add_current(Page& page, const Layout& l, const Frame& frame, double box, CurrentOverlay mode, std::string& note)
+{
+    return mode == CurrentOverlay::Arrows ? add_arrows(page, l, frame, box, note) : add_streamlines(page, l, frame, box, note);
 }
 
 }  // namespace
@@ -596,7 +626,7 @@ VectorFigureInfo write_particle_figure(const Frame& frame, Quantity q, const std
     std::string arrowNote;
     // The caption's line count must be known for the layout; the current's
     // line is added before the arrows are drawn and corrected below.
-    const bool arrowsAsked = opt.current == CurrentOverlay::Arrows;
+    const bool arrowsAsked = opt.current != CurrentOverlay::Off;
     auto lines = lines_of(captionText);
     if (opt.caption && arrowsAsked) lines.emplace_back();
     const Layout l = layout(opt, static_cast<int>(lines.size()), opt.legend);
@@ -625,11 +655,14 @@ VectorFigureInfo write_particle_figure(const Frame& frame, Quantity q, const std
         if (sx != 0 && sy != 0) image(sx, sy);
     }
     page.items.push_back(GroupEnd{});
-    if (arrowsAsked) info.arrows = add_arrows(page, l, frame, L, arrowNote);
+    if (arrowsAsked) {
+        const int n = add_current(page, l, frame, L, opt.current, arrowNote);
+        (opt.current == CurrentOverlay::Arrows ? info.arrows : info.streamlines) = n;
+    }
     page.items.push_back(ClipEnd{});
     add_outline(page, l);
     if (opt.caption) {
-        if (arrowsAsked) lines.back() = current_caption(info.arrows, arrowNote);
+        if (arrowsAsked) lines.back() = current_caption(opt.current, info.arrows + info.streamlines, arrowNote);
         add_caption(page, l, lines);
     }
     if (opt.legend)
@@ -654,7 +687,7 @@ VectorFigureInfo write_field_figure(const Frame& frame, FieldQuantity q, const s
     Page page;
     page.w = opt.width;
     page.h = opt.height;
-    const bool arrowsAsked = opt.current == CurrentOverlay::Arrows;
+    const bool arrowsAsked = opt.current != CurrentOverlay::Off;
     auto lines = opt.caption ? lines_of(pic.caption) : std::vector<std::string>{};
     if (opt.caption && arrowsAsked) lines.emplace_back();
     const Layout l = layout(opt, static_cast<int>(lines.size()), opt.legend);
@@ -683,12 +716,13 @@ VectorFigureInfo write_field_figure(const Frame& frame, FieldQuantity q, const s
     std::string arrowNote;
     if (arrowsAsked) {
         page.items.push_back(ClipBegin{l.bx, l.by, l.side, l.side});
-        info.arrows = add_arrows(page, l, frame, L, arrowNote);
+        const int n = add_current(page, l, frame, L, opt.current, arrowNote);
+        (opt.current == CurrentOverlay::Arrows ? info.arrows : info.streamlines) = n;
         page.items.push_back(ClipEnd{});
     }
     add_outline(page, l);
     if (opt.caption) {
-        if (arrowsAsked) lines.back() = current_caption(info.arrows, arrowNote);
+        if (arrowsAsked) lines.back() = current_caption(opt.current, info.arrows + info.streamlines, arrowNote);
         add_caption(page, l, lines);
     }
     if (opt.legend) add_legend(page, l, lut, lo, hi, pic.title, false, false);

@@ -3,7 +3,7 @@
 // one circle per visible particle (periodic images where they show, the true
 // radius, the exact colours of the screen's maps), the field view as the
 // field embedded as an image with everything else vector; legend, caption,
-// scale bar and the current's arrows are vector in both, and text stays
+// scale bar and the current's arrows or streamlines are vector in both, and text stays
 // text. SVG is written directly (a renderer that turns text into glyph
 // outlines, as cairo's SVG surface does, would lose the text); PDF is drawn
 // with cairo, which embeds a subset of the font and keeps the text
@@ -30,7 +30,7 @@ struct VectorFigureOptions {
     bool transparent = false;  // no background behind the box
     bool periodic_images = true;  // images of particles that cross an edge
     RangeRule range;           // colour range rule (the window's default: 5-95 % quantiles)
-    CurrentOverlay current = CurrentOverlay::Off;  // Arrows only; Streamlines is refused
+    CurrentOverlay current = CurrentOverlay::Off;  // block-mean arrows or streamlines, white
 };
 
 struct VectorFigureInfo {
@@ -38,6 +38,7 @@ struct VectorFigureInfo {
     int particles = 0;      // particles of the state
     int circles = 0;        // circles drawn: particles plus periodic images
     int arrows = 0;         // current arrows drawn
+    int streamlines = 0;    // current streamlines drawn (polylines)
     ColourRange range;      // the colour range used
     std::string note;       // why something asked for is missing (no learned values ...)
 };

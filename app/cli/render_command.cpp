@@ -304,8 +304,12 @@ public:
     Painter(int width, int height, const What& w, bool caption)
         : renderer_(width, height), what_(w), caption_(caption)
     {
-        if (w.view == View::Field) renderer_.fieldScene().setCurrentOverlay(w.overlay);
-        else renderer_.scene().setCurrentOverlay(w.overlay);
+        if (w.view == View::Field) {
+            renderer_.fieldScene().setCurrentOverlay(w.overlay);
+            renderer_.fieldScene().setCaptionShown(caption);
+        } else {
+            renderer_.scene().setCurrentOverlay(w.overlay);
+        }
     }
     render::OffscreenRenderer& renderer() { return renderer_; }
 
@@ -532,6 +536,7 @@ int cmd_render(const std::vector<std::string>& argv)
         out["particles"] = info.particles;
         out["circles"] = info.circles;
         out["arrows"] = info.arrows;
+        out["streamlines"] = info.streamlines;
         if (!info.note.empty()) out["note"] = info.note;
         out["transparent"] = vo.transparent;
         out["bytes"] = ec ? json(nullptr) : json(bytes);

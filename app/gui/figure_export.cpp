@@ -25,6 +25,7 @@ QImage render_view_image(const ViewPicture& v, int w, int h, bool caption, bool 
         render::FieldScene& scene = r.fieldScene();
         scene.setCurrentOverlay(v.current);
         scene.setLegendShown(legend);
+        scene.setCaptionShown(caption);
         scene.show(*v.frame, v.fieldQuantity);
     } else {
         render::ParticleScene& scene = r.scene();
@@ -150,10 +151,6 @@ QString export_view_figure(const ViewPicture& v, const widgets::FigureRequest& r
         opt.transparent = req.transparent;
         opt.range = v.range;
         opt.current = v.current;
-        if (opt.current == render::CurrentOverlay::Streamlines) {
-            opt.current = render::CurrentOverlay::Arrows;
-            if (note) *note = QObject::tr("The current is drawn as arrows: vector figures have no streamlines yet.");
-        }
         const render::VectorFigureInfo info =
             v.field ? render::write_field_figure(*v.frame, v.fieldQuantity, req.path.toStdString(), opt)
                     : render::write_particle_figure(*v.frame, v.quantity, req.path.toStdString(), opt);

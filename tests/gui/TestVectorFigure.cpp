@@ -407,9 +407,32 @@ void TestVectorFigure::currentArrowsAreVector()
     const SvgContent c = read_svg(path, 720.0);
     QCOMPARE(c.polygonsInCurrent, info.arrows);  // one head each
     QVERIFY(c.texts.join("\n").contains("probability current"));
+    // Streamlines of the uniform current (3, 4): straight polylines along it.
     opt.current = CurrentOverlay::Streamlines;
-    QVERIFY_THROWS_EXCEPTION(entroscope::ConfigError,
-                             write_particle_figure(fixed_frame(), Quantity::SigmaSq, path.toStdString(), opt));
+    const VectorFigureInfo lines = write_particle_figure(fixed_frame(), Quantity::SigmaSq, path.toStdString(), opt);
+    QCOMPARE(lines.arrows, 0);
+    QVERIFY(lines.streamlines > 0);
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QXmlStreamReader xml(&f);
+    bool inCurrent = false;
+    int polylines = 0;
+    while (!xml.atEnd()) {
+        xml.readNext();
+        if (xml.isStartElement() && xml.name() == QLatin1String("g")) inCurrent = xml.attributes().value("id") == QLatin1String("current");
+        if (xml.isStartElement() && xml.name() == QLatin1String("polyline") && inCurrent) {
+            ++polylines;
+            const QStringList pts = xml.attributes().value("points").toString().split(' ');
+            QVERIFY(pts.size() >= 2);
+            const QStringList a = pts.front().split(','), b = pts.back().split(',');
+            const double dx = b[0].toDouble() - a[0].toDouble(), dy = b[1].toDouble() - a[1].toDouble();
+            // Page y runs down: the world's (3, 4) is (3, -4) on the page, up to the line's direction.
+            if (std::hypot(dx, dy) > 5.0) QVERIFY2(std::abs(dx * -4.0 - dy * 3.0) < 0.02 * std::hypot(dx, dy) * 5.0, qPrintable(pts.join(' ')));
+        }
+        if (xml.isEndElement() && xml.name() == QLatin1String("g")) inCurrent = false;
+    }
+    QCOMPARE(polylines, lines.streamlines);
+    QVERIFY(read_svg(path, 720.0).texts.join("\n").contains("streamlines"));
 }
 
 void TestVectorFigure::transparentHasNoBackground()
