@@ -484,6 +484,24 @@ void MainWindow::goToPoint(double phi, double pe)
 MainWindow::~MainWindow()
 {
     displayTimer_.stop();
+    // A background job is stopped (SIGINT: it removes what it started)
+    // before the window's parts go away, and its finished() must not reach
+    // a half-destroyed window. A recording is finished: closing the window
+    // keeps the movie recorded so far.
+    if (job_) {
+        job_->disconnect(this);
+        delete job_;
+        job_ = nullptr;
+    }
+    if (recorder_) {
+        try {
+            recorder_->finish();
+            std::fprintf(stderr, "entroscope: the recording was finished at exit: %s\n", recorder_->request().path.toLocal8Bit().constData());
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "entroscope: the recording could not be finished at exit: %s\n", e.what());
+        }
+        recorder_.reset();
+    }
     delete sweeps_;  // cancels and joins its worker
     sweeps_ = nullptr;
     // Stop the worker first, then the view (and its GL resources) while the
