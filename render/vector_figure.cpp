@@ -694,7 +694,14 @@ VectorFigureInfo write_field_figure(const Frame& frame, FieldQuantity q, const s
     add_background(page, opt);
 
     vtkSmartPointer<vtkLookupTable> lut = detail::make_map_lut(ColourMapKind::Sequential);
-    const double lo = pic.lo, hi = pic.hi > pic.lo ? pic.hi : pic.lo + 1.0;
+    // The picture's own range (0 to the 99th percentile), or the caller's
+    // fixed one.
+    double lo = pic.lo, hi = pic.hi > pic.lo ? pic.hi : pic.lo + 1.0;
+    if (opt.range.mode == RangeMode::Fixed) {
+        const ColourRange fixed = colour_range(std::vector<float>{}, opt.range, false);
+        lo = fixed.lo;
+        hi = fixed.hi;
+    }
     lut->SetTableRange(lo, hi);
     Image im{l.bx, l.by, l.side, l.side, pic.bins, pic.bins, {}};
     im.argb.resize(static_cast<std::size_t>(pic.bins) * pic.bins);

@@ -64,6 +64,7 @@ QString FigureRequest::problem() const
     if (!QFileInfo(QFileInfo(path).absolutePath()).isDir())
         return QObject::tr("%1: the folder does not exist.").arg(QFileInfo(path).absolutePath());
     if (!(dpi > 0.0)) return QObject::tr("The resolution must be positive.");
+    if (fixedRange && !(rangeHi > rangeLo)) return QObject::tr("A fixed colour range needs lo < hi (asked: %1 .. %2).").arg(rangeLo).arg(rangeHi);
     if (format == "png") {
         if (widthPx < 16 || heightPx < 16) return QObject::tr("A PNG needs at least 16 x 16 pixels (asked: %1 x %2).").arg(widthPx).arg(heightPx);
         if (widthPx > kMaxPixels || heightPx > kMaxPixels)
@@ -141,6 +142,33 @@ FigureDialog::FigureDialog(bool fieldAvailable, const QString& suggestedPath, QW
         refreshSummary();
     });
 
+    auto* rangeRow = new QHBoxLayout;
+    rangeMode_ = new QComboBox;
+    rangeMode_->setObjectName("figureRangeMode");
+    rangeMode_->addItem(tr("as on screen"), false);
+    rangeMode_->addItem(tr("fixed"), true);
+    rangeLo_ = new QDoubleSpinBox;
+    rangeHi_ = new QDoubleSpinBox;
+    for (QDoubleSpinBox* b : {rangeLo_, rangeHi_}) {
+        b->setRange(-1e9, 1e9);
+        b->setDecimals(4);
+        b->setEnabled(false);
+    }
+    rangeLo_->setObjectName("figureRangeLo");
+    rangeHi_->setObjectName("figureRangeHi");
+    rangeHi_->setValue(1.0);
+    connect(rangeMode_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int) {
+        const bool fixed = rangeMode_->currentData().toBool();
+        rangeLo_->setEnabled(fixed);
+        rangeHi_->setEnabled(fixed);
+        refreshSummary();
+    });
+    rangeRow->addWidget(rangeMode_);
+    rangeRow->addWidget(rangeLo_);
+    rangeRow->addWidget(new QLabel(QString::fromUtf8("…")));
+    rangeRow->addWidget(rangeHi_);
+    form->addRow(tr("Colour range"), rangeRow);
+
     caption_ = new QCheckBox(tr("Caption"));
     legend_ = new QCheckBox(tr("Legend"));
     scaleBar_ = new QCheckBox(tr("Scale bar"));
@@ -157,7 +185,7 @@ FigureDialog::FigureDialog(bool fieldAvailable, const QString& suggestedPath, QW
     summary_ = new QLabel;
     summary_->setObjectName("figureSummary");
     summary_->setWordWrap(true);
-    for (QDoubleSpinBox* s : {width_, height_, dpi_})
+    for (QDoubleSpinBox* s : {width_, height_, dpi_, rangeLo_, rangeHi_})
         connect(s, qOverload<double>(&QDoubleSpinBox::valueChanged), this, &FigureDialog::refreshSummary);
     connect(path_, &QLineEdit::textChanged, this, &FigureDialog::refreshSummary);
 
@@ -183,6 +211,9 @@ FigureRequest FigureDialog::request() const
     r.legend = legend_->isChecked();
     r.scaleBar = scaleBar_->isChecked();
     r.transparent = transparent_->isChecked();
+    r.fixedRange = rangeMode_->currentData().toBool();
+    r.rangeLo = rangeLo_->value();
+    r.rangeHi = rangeHi_->value();
     return r;
 }
 
@@ -203,6 +234,9 @@ void FigureDialog::setRequest(const FigureRequest& r, double w, double h, const 
     legend_->setChecked(r.legend);
     scaleBar_->setChecked(r.scaleBar);
     transparent_->setChecked(r.transparent);
+    rangeMode_->setCurrentIndex(r.fixedRange ? 1 : 0);
+    rangeLo_->setValue(r.rangeLo);
+    rangeHi_->setValue(r.rangeHi);
     refreshSummary();
 }
 

@@ -24,6 +24,9 @@ struct FigureRequest {
     double widthPt = 0.0, heightPt = 0.0; // SVG/PDF page in points (1/72 in)
     double dpi = 150.0;        // written into the PNG; converts a physical size
     bool caption = true, legend = true, scaleBar = true, transparent = false;
+    // The colour range: the view's own (as on screen), or fixed lo .. hi.
+    bool fixedRange = false;
+    double rangeLo = 0.0, rangeHi = 1.0;
 
     // "png", "svg", "pdf" of a path, or empty for anything else.
     static QString formatOf(const QString& path);
@@ -60,6 +63,9 @@ private:
     QCheckBox* legend_ = nullptr;
     QCheckBox* scaleBar_ = nullptr;
     QCheckBox* transparent_ = nullptr;
+    QComboBox* rangeMode_ = nullptr;
+    QDoubleSpinBox* rangeLo_ = nullptr;
+    QDoubleSpinBox* rangeHi_ = nullptr;
     QLabel* summary_ = nullptr;
     QString lastUnit_ = "px";
 };

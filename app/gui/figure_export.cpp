@@ -17,22 +17,33 @@
 
 namespace entroscope::gui {
 
-QImage render_view_image(const ViewPicture& v, int w, int h, bool caption, bool legend, bool scaleBar)
+namespace {
+
+// The view's scene in `r`, drawn as on screen (the range rule applies to
+// the field view too when it is Fixed).
+void draw_view(render::OffscreenRenderer& r, const ViewPicture& v, bool caption, bool legend, bool scaleBar)
 {
-    if (!v.frame) throw IoError("nothing to draw yet: the view has no frame");
-    render::OffscreenRenderer r(w, h);
     if (v.field) {
         render::FieldScene& scene = r.fieldScene();
         scene.setCurrentOverlay(v.current);
         scene.setLegendShown(legend);
         scene.setCaptionShown(caption);
-        scene.show(*v.frame, v.fieldQuantity);
+        scene.show(*v.frame, v.fieldQuantity, v.range);
     } else {
         render::ParticleScene& scene = r.scene();
         scene.setCurrentOverlay(v.current);
         scene.setDecorations(legend, scaleBar);
         scene.show(*v.frame, v.quantity, v.range, caption);
     }
+}
+
+}  // namespace
+
+QImage render_view_image(const ViewPicture& v, int w, int h, bool caption, bool legend, bool scaleBar)
+{
+    if (!v.frame) throw IoError("nothing to draw yet: the view has no frame");
+    render::OffscreenRenderer r(w, h);
+    draw_view(r, v, caption, legend, scaleBar);
     const std::vector<unsigned char> rgb = r.renderRgb();
     return QImage(rgb.data(), w, h, 3 * w, QImage::Format_RGB888).copy();
 }
@@ -128,18 +139,14 @@ QString export_view_figure(const ViewPicture& v, const widgets::FigureRequest& r
     if (!v.frame || !v.frame->state) return QObject::tr("Nothing to draw yet: the view has no frame.");
     try {
         if (req.format == "png") {
-            if (req.transparent && note) *note = QObject::tr("PNG figures have the view's background (transparency: SVG or PDF).");
-            QImage img = render_view_image(v, req.widthPx, req.heightPx, req.caption, req.legend, req.scaleBar);
-            const int perMetre = static_cast<int>(std::lround(req.dpi / 0.0254));
-            img.setDotsPerMeterX(perMetre);
-            img.setDotsPerMeterY(perMetre);
-            QSaveFile out(req.path);
-            if (!out.open(QIODevice::WriteOnly)) return QObject::tr("%1: %2").arg(req.path, out.errorString());
-            if (!img.save(&out, "PNG")) {
-                out.cancelWriting();
-                return QObject::tr("%1: cannot write the PNG (disk full?)").arg(req.path);
-            }
-            if (!out.commit()) return QObject::tr("%1: %2").arg(req.path, out.errorString());
+            // VTK's own PNG, with the background keyed out when asked and
+            // the resolution as a pHYs chunk; written atomically.
+            render::OffscreenRenderer r(req.widthPx, req.heightPx);
+            draw_view(r, v, req.caption, req.legend, req.scaleBar);
+            render::PngOptions png;
+            png.transparent = req.transparent;
+            png.dpi = req.dpi;
+            r.writePng(req.path.toStdString(), png);
             return {};
         }
         render::VectorFigureOptions opt;

@@ -135,12 +135,17 @@ bool MainWindow::exportFigure(const widgets::FigureRequest& r, QString* error)
 {
     refreshDisplay();
     QString note, why;
+    const auto picture = [this, &r](bool field) {
+        ViewPicture v = viewPicture(field);
+        if (r.fixedRange) v.range = {render::RangeMode::Fixed, r.rangeLo, r.rangeHi};
+        return v;
+    };
     if (r.view == widgets::FigureRequest::View::Layout) {
         ViewPicture field;
-        if (fieldShown_ != FieldShown::Off) field = viewPicture(true);
-        why = export_layout_figure(viewPicture(false), field, plotDock_ && plotDock_->isVisible() ? plots_ : nullptr, r);
+        if (fieldShown_ != FieldShown::Off) field = picture(true);
+        why = export_layout_figure(picture(false), field, plotDock_ && plotDock_->isVisible() ? plots_ : nullptr, r);
     } else {
-        why = export_view_figure(viewPicture(r.view == widgets::FigureRequest::View::Field), r, &note);
+        why = export_view_figure(picture(r.view == widgets::FigureRequest::View::Field), r, &note);
     }
     if (error) *error = why;
     if (!why.isEmpty()) {

@@ -319,6 +319,14 @@ void TestMainWindow::figuresOfTheViewsAreRenderedAtTheAskedSize()
             if (c.hsvSaturation() > 80 && c.value() > 60) hues.insert(c.hsvHue() / 20);
         }
     QVERIFY2(hues.size() >= 4, qPrintable(QStringLiteral("%1 hue bins").arg(hues.size())));
+    // A transparent background: the box's surroundings have alpha 0.
+    png.path = dir.filePath("clear.png");
+    png.transparent = true;
+    QVERIFY2(window_->exportFigure(png, &error), qPrintable(error));
+    const QImage clear(png.path);
+    QVERIFY(clear.hasAlphaChannel());
+    QCOMPARE(qAlpha(clear.pixel(clear.width() - 3, clear.height() / 2)), 0);
+    png.transparent = false;
     // A physical size: 85 mm x 70 mm at 600 dpi.
     png.path = dir.filePath("column.png");
     png.dpi = 600;
@@ -341,6 +349,20 @@ void TestMainWindow::figuresOfTheViewsAreRenderedAtTheAskedSize()
     QVERIFY(!xml.hasError());
     const int n = window_->shownFrame()->state->n();
     QVERIFY2(circles >= n && circles < n + n / 4, qPrintable(QString("%1 circles for %2 particles").arg(circles).arg(n)));
+    // A fixed colour range from the dialog: the legend's ticks are its (the
+    // local density; angles always span [-pi, pi]).
+    window_->setColourBy(MainWindow::ColourBy::LocalDensity);
+    svg.fixedRange = true;
+    svg.rangeLo = 0.0;
+    svg.rangeHi = 5.0;
+    svg.path = dir.filePath("fixed.svg");
+    QVERIFY2(window_->exportFigure(svg, &error), qPrintable(error));
+    QFile fixedFile(svg.path);
+    QVERIFY(fixedFile.open(QIODevice::ReadOnly));
+    const QString fixedText = QString::fromUtf8(fixedFile.readAll());
+    QVERIFY(fixedText.contains(">3.75</text>") && fixedText.contains(">5</text>"));
+    svg.fixedRange = false;
+    window_->setColourBy(MainWindow::ColourBy::ActiveAngle);
     // PDF of the field view: one page of 180 x 150 mm (510.2 x 425.2 pt).
     FigureRequest pdf = svg;
     pdf.view = FigureRequest::View::Field;
