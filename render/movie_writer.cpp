@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <sys/stat.h>
+#include <random>
+#include <fcntl.h>
 #include <deque>
 #include <filesystem>
 #include <mutex>
@@ -141,7 +143,8 @@ struct MovieWriter::Impl {
         if (!enc) fail("cannot allocate the encoder");
         enc->width = w;
         enc->height = h;
-        const AVRational fr = av_d2q(opt.fps, 100000);
+        // MPEG-4 Part 2 takes time bases up to 65535 only (16-bit fields).
+        const AVRational fr = av_d2q(opt.fps, c->id == AV_CODEC_ID_MPEG4 ? 65535 : 100000);
         enc->framerate = fr;
         enc->time_base = av_inv_q(fr);
         if (png) {
@@ -177,17 +180,24 @@ struct MovieWriter::Impl {
     void openMp4()
     {
         // The temporary file next to the target, under a name nobody else holds.
-        std::string templ = path + ".tmp-XXXXXX";
-        const int fd = ::mkstemp(templ.data());
+        // O_EXCL reserves the name; mode 0666 lets the kernel apply the
+        // umask (a movie gets the permissions of any new file).
+        std::random_device rd;
+        std::mt19937_64 gen((static_cast<std::uint64_t>(rd()) << 32) ^ rd());
+        static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+        std::uniform_int_distribution<int> pick(0, static_cast<int>(sizeof(alphabet)) - 2);
+        std::string templ;
+        int fd = -1;
+        for (int attempt = 0; attempt < 32 && fd < 0; ++attempt) {
+            templ = path + ".tmp-";
+            for (int k = 0; k < 6; ++k) templ += alphabet[pick(gen)];
+            fd = ::open(templ.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+            if (fd < 0 && errno != EEXIST) break;
+        }
         if (fd < 0) {
             const std::string why = std::strerror(errno);
             fail("cannot create a file in its folder: " + why);
         }
-        // mkstemp makes it 0600; the movie gets the permissions of any new
-        // file (0666 less the umask).
-        const mode_t mask = ::umask(0);
-        ::umask(mask);
-        ::fchmod(fd, 0666 & ~mask);
         ::close(fd);
         tmp = templ;
 
@@ -240,6 +250,13 @@ struct MovieWriter::Impl {
         std::error_code ec;
         if (std::filesystem::exists(folder, ec)) {
             if (!std::filesystem::is_directory(folder, ec)) fail("exists and is not a folder (a PNG sequence goes into a folder)");
+            // Frames of an earlier sequence would be overwritten, removed on a
+            // failure, or mixed with this one's: refuse such a folder.
+            for (const auto& e : std::filesystem::directory_iterator(folder, ec)) {
+                const std::string name = e.path().filename().string();
+                if (name.rfind("frame_", 0) == 0 && e.path().extension() == ".png")
+                    fail("already holds frames of another sequence (" + name + "); choose an empty or new folder");
+            }
         } else {
             if (!std::filesystem::create_directory(folder, ec)) fail("cannot create the folder: " + ec.message());
             madeFolder = true;
@@ -401,11 +418,11 @@ MovieWriter::MovieWriter(const std::string& path, const MovieOptions& opt) : d_(
         d.frame->width = d.w;
         d.frame->height = d.h;
         if (av_frame_get_buffer(d.frame, 0) < 0) d.fail("cannot allocate a frame");
+        d.worker = std::thread([this] { d_->run(); });
     } catch (...) {
         d.discard();
         throw;
     }
-    d.worker = std::thread([this] { d_->run(); });
 }
 
 MovieWriter::~MovieWriter()

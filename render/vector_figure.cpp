@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -118,9 +119,10 @@ std::string hex(const Rgb& c)
 
 void num(std::string& o, double v)
 {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f", v);
-    o += buf;
+    // Locale-independent (the window's locale may write decimal commas).
+    char buf[48];
+    const auto r = std::to_chars(buf, buf + sizeof buf, std::isfinite(v) ? v : 0.0, std::chars_format::fixed, 2);
+    o.append(buf, r.ptr);
 }
 
 std::string base64(const std::string& in)
@@ -430,7 +432,8 @@ Rgb lut_colour(vtkLookupTable* lut, double v)
 std::string tick_label(double v)
 {
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.3g", std::abs(v) < 1e-12 ? 0.0 : v);
+    const auto r = std::to_chars(buf, buf + sizeof buf - 1, std::abs(v) < 1e-12 ? 0.0 : v, std::chars_format::general, 3);
+    *r.ptr = '\0';
     return buf;
 }
 
@@ -493,7 +496,8 @@ void add_scale_bar(Page& page, const Layout& l, double box, double diameter, boo
     page.items.push_back(Rect{x0, y - 4.5, 1.0, 6.0, l.text});
     page.items.push_back(Rect{x0 + len - 1.0, y - 4.5, 1.0, 6.0, l.text});
     char number[32];
-    std::snprintf(number, sizeof number, "%g", n);
+    const auto nr = std::to_chars(number, number + sizeof number - 1, n);
+    *nr.ptr = '\0';
     page.items.push_back(Text{x0 + len + 0.5 * l.font, y + 0.35 * l.font, l.font,
                               std::string(number) + (aoup ? " \xC3\x97 2r\xE2\x82\x80" : " \xCF\x83"), 0, l.text});
     page.items.push_back(GroupEnd{});

@@ -215,7 +215,8 @@ int cmd_export(const std::vector<std::string>& argv) {
     // Timed apart: seconds_per_frame is the cost of a frame (simulation
     // between frames, the network, the writer), not of the burn-in.
     const auto tb = Clock::now();
-    if (!traj && burn > 0) core.burn_in(static_cast<std::uint64_t>(burn));
+    if (!traj && burn > 0)
+        run_interruptibly(static_cast<std::uint64_t>(burn), [&core](std::uint64_t k) { core.burn_in(k); }, "during the burn-in");
     const double burn_seconds = std::chrono::duration<double>(Clock::now() - tb).count();
     const auto t0 = Clock::now();
     double eval_seconds = 0.0;
@@ -226,7 +227,7 @@ int cmd_export(const std::vector<std::string>& argv) {
         if (traj) {
             state = std::make_shared<const State>(traj->frames[static_cast<std::size_t>(burn + k * stride)]);
         } else {
-            if (k > 0) core.simulate(static_cast<std::uint64_t>(stride));
+            if (k > 0) run_interruptibly(static_cast<std::uint64_t>(stride), [&core](std::uint64_t n) { core.simulate(n); }, "between frames");
             state = std::make_shared<const State>(core.state());
         }
         std::shared_ptr<const Evaluation> ev;

@@ -12,9 +12,18 @@ std::atomic<bool> g_interrupted{false};
 extern "C" void on_signal(int) { g_interrupted.store(true); }
 }  // namespace
 
-InterruptGuard::InterruptGuard() : old_int_(std::signal(SIGINT, on_signal)), old_term_(std::signal(SIGTERM, on_signal))
+namespace {
+// The flag is cleared before the handlers go in, so no signal is lost.
+bool reset_flag()
 {
     g_interrupted.store(false);
+    return true;
+}
+}  // namespace
+
+InterruptGuard::InterruptGuard()
+    : old_int_((reset_flag(), std::signal(SIGINT, on_signal))), old_term_(std::signal(SIGTERM, on_signal))
+{
 }
 
 InterruptGuard::~InterruptGuard()

@@ -3,6 +3,8 @@
 // long command writes files: instead of dying with temporary files behind,
 // the command notices between frames and throws, and its writers remove
 // what they started (exit 2, nothing at the target).
+#include <algorithm>
+#include <cstdint>
 #include <string>
 
 namespace entroscope::cli {
@@ -24,5 +26,19 @@ private:
 bool interrupted();
 // Throws IoError "interrupted <where>" when one did.
 void throw_if_interrupted(const std::string& where);
+
+// Runs `steps` simulation steps as run(k) in slices of at most 2000, asking
+// between slices, so that a long burn-in or stride can be interrupted too.
+template <class Run>
+void run_interruptibly(std::uint64_t steps, Run&& run, const std::string& where)
+{
+    constexpr std::uint64_t kSlice = 2000;
+    for (std::uint64_t done = 0; done < steps;) {
+        throw_if_interrupted(where);
+        const std::uint64_t k = std::min(kSlice, steps - done);
+        run(k);
+        done += k;
+    }
+}
 
 }  // namespace entroscope::cli

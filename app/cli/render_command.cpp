@@ -258,13 +258,13 @@ public:
     void burnIn(std::uint64_t steps)
     {
         const auto t0 = Clock::now();
-        if (steps > 0) core_->burn_in(steps);
+        run_interruptibly(steps, [this](std::uint64_t k) { core_->burn_in(k); }, "during the burn-in");
         sim_s_ += seconds_since(t0);
     }
     void simulate(std::uint64_t steps)
     {
         const auto t0 = Clock::now();
-        if (steps > 0) core_->simulate(steps);
+        run_interruptibly(steps, [this](std::uint64_t k) { core_->simulate(k); }, "between frames");
         sim_s_ += seconds_since(t0);
     }
 
@@ -336,6 +336,8 @@ json range_json(const render::ColourRange& r) { return json::array({r.lo, r.hi})
 
 int cmd_render(const std::vector<std::string>& argv)
 {
+    // Ctrl+C / SIGTERM from here on: the writers below remove what they started.
+    const InterruptGuard interrupt;
     const Args a(argv,
                  with_config_flags({"--model", "--trajectory", "--frame", "--view", "--quantity", "--out", "--size", "--burn-in",
                                     "--range", "--dpi", "--size-in", "--size-mm", "--movie", "--png-sequence", "--frames", "--stride",
@@ -578,7 +580,6 @@ int cmd_render(const std::vector<std::string>& argv)
     }
 
     // A movie: render frame k while the writer encodes frame k-1.
-    const InterruptGuard interrupt;
     double render_s = 0, wait_s = 0;
     render::ColourRange firstRange;
     const auto t_movie = Clock::now();

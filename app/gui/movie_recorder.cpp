@@ -16,11 +16,13 @@ MovieRecorder::MovieRecorder(const widgets::MovieRequest& r) : req_(r)
     if (!(r.fps > 0.0) || !std::isfinite(r.fps) || r.fps > 240.0)
         throw ConfigError("fps", "must be in (0, 240] (asked: " + std::to_string(r.fps) + ")");
     render::MovieOptions opt;
-    opt.width = r.width;
-    opt.height = r.height;
+    opt.codec = r.effectiveCodec().toStdString();
+    // yuv420p needs even sides: render at the size the encoder takes.
+    const bool png = opt.codec == "png";
+    opt.width = png ? r.width : r.width / 2 * 2;
+    opt.height = png ? r.height : r.height / 2 * 2;
     opt.fps = r.fps;
     opt.quality = r.quality;
-    opt.codec = r.effectiveCodec().toStdString();
     writer_ = std::make_unique<render::MovieWriter>(r.path.toStdString(), opt);
     // The encoder may round an odd size down to even: render at its size.
     req_.width = writer_->width();

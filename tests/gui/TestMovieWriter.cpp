@@ -382,6 +382,17 @@ private Q_SLOTS:
             mw.cancel();
         }
         QVERIFY(!fs::exists(gone));
+
+        // A folder that already holds frames of a sequence is refused, and
+        // its frames stay as they were.
+        const auto before = fs::file_size(fs::path(dir) / "frame_00006.png");
+        try {
+            MovieWriter again(dir, opt);
+            QFAIL("a folder with frames of another sequence was accepted");
+        } catch (const entroscope::IoError& e) {
+            QVERIFY2(QString(e.what()).contains("frame_"), e.what());
+        }
+        QCOMPARE(fs::file_size(fs::path(dir) / "frame_00006.png"), before);
     }
 
     void a_slow_encoder_only_blocks_when_the_queue_is_full()

@@ -20,7 +20,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <clocale>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <memory>
 
@@ -192,6 +194,7 @@ private Q_SLOTS:
     void svgColoursAreTheScreenMaps();
     void svgKeepsTextAsText();
     void svgDrawsInQtSvgWithTheSameColours();
+    void svgNumbersDoNotFollowTheLocale();
     void pdfIsOnePageOfTheSizeWithTextAndTheSameColours();
     void fieldIsAnEmbeddedImageOfItsCells();
     void currentArrowsAreVector();
@@ -275,6 +278,41 @@ void TestVectorFigure::svgKeepsTextAsText()
     bare.caption = bare.legend = bare.scale_bar = false;
     write_particle_figure(fixed_frame(), Quantity::SigmaSq, path.toStdString(), bare);
     QCOMPARE(read_svg(path, 720.0).texts.size(), 0);
+}
+
+// The window runs under the user's locale (Qt calls setlocale): a German
+// one must not turn the SVG's numbers into "12,34". The locale is compiled
+// into a temporary folder with localedef (glibc's LOCPATH).
+void TestVectorFigure::svgNumbersDoNotFollowTheLocale()
+{
+    QTemporaryDir dir;
+    const QString localedef = QStandardPaths::findExecutable("localedef");
+    if (localedef.isEmpty()) QSKIP("localedef not found: cannot build a comma-decimal locale");
+    int code = -1;
+    run(localedef, {"-i", "de_DE", "-f", "UTF-8", dir.filePath("de_DE.UTF-8")}, &code);
+    qputenv("LOCPATH", dir.path().toLocal8Bit());
+    const char* set = std::setlocale(LC_NUMERIC, "de_DE.UTF-8");
+    if (!set) {
+        qunsetenv("LOCPATH");
+        QSKIP("no de_DE locale could be built here (glibc's locale sources missing)");
+    }
+    char probe[16];
+    std::snprintf(probe, sizeof probe, "%.1f", 1.5);
+    const QString svg = dir.filePath("de.svg");
+    VectorFigureOptions opt;
+    opt.range.mode = RangeMode::Fixed;
+    opt.range.lo = 0.0;
+    opt.range.hi = 1.25;
+    write_particle_figure(fixed_frame(), Quantity::SigmaSq, svg.toStdString(), opt);
+    std::setlocale(LC_NUMERIC, "C");
+    qunsetenv("LOCPATH");
+    QCOMPARE(QString(probe), QString("1,5"));  // the locale really was in force
+    const SvgContent c = read_svg(svg, 720.0);
+    QVERIFY2(c.ok, qPrintable(c.error));
+    QCOMPARE(c.width, QString("720.00pt"));
+    QCOMPARE(c.particles.size(), 17);
+    QVERIFY(c.particles[1].x > 0.0 && std::abs(c.particles[1].x - std::floor(c.particles[1].x)) > 0.0);
+    QVERIFY2(c.texts.contains("0.312") || c.texts.contains("0.625"), qPrintable(c.texts.join("|")));
 }
 
 // Qt SVG (an independent SVG renderer) draws the file: each particle's
