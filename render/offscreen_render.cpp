@@ -111,19 +111,16 @@ void OffscreenRenderer::writePng(const std::string& path)
     grab->ReadFrontBufferOff();
     grab->Update();
 
-    const std::string tmp = path + ".tmp.png";
+    // Encoded in memory, then written through a temporary file of a name no
+    // other writer holds (two renders to one path cannot clobber each other).
     vtkNew<vtkPNGWriter> writer;
-    writer->SetFileName(tmp.c_str());
+    writer->WriteToMemoryOn();
     writer->SetInputConnection(grab->GetOutputPort());
     writer->Write();
-    if (writer->GetErrorCode() != 0) {
-        std::remove(tmp.c_str());
-        throw IoError("cannot write PNG '" + path + "'");
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw IoError("cannot move PNG into place at '" + path + "'");
-    }
+    vtkUnsignedCharArray* bytes = writer->GetResult();
+    if (writer->GetErrorCode() != 0 || !bytes || bytes->GetNumberOfValues() == 0) throw IoError("cannot encode PNG '" + path + "'");
+    write_file_atomically(path, std::string(reinterpret_cast<const char*>(bytes->GetPointer(0)),
+                                            static_cast<std::size_t>(bytes->GetNumberOfValues())));
 }
 
 namespace {

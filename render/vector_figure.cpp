@@ -159,6 +159,11 @@ cairo_status_t append_to_string(void* closure, const unsigned char* data, unsign
 cairo_surface_t* image_surface(const Image& im)
 {
     cairo_surface_t* s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, im.pw, im.ph);
+    if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
+        const std::string why = cairo_status_to_string(cairo_surface_status(s));
+        cairo_surface_destroy(s);
+        throw IoError("cannot make the field image: " + why);
+    }
     cairo_surface_flush(s);
     unsigned char* data = cairo_image_surface_get_data(s);
     const int stride = cairo_image_surface_get_stride(s);
@@ -295,6 +300,7 @@ std::string to_pdf(const Page& page)
     cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
     cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND);
     cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    try {
     for (const Item& item : page.items) {
         if (const auto* c = std::get_if<Circle>(&item)) {
             cairo_new_path(cr);
@@ -348,6 +354,11 @@ std::string to_pdf(const Page& page)
         } else if (std::holds_alternative<ClipEnd>(item)) {
             cairo_restore(cr);
         }
+    }
+    } catch (...) {
+        cairo_destroy(cr);
+        cairo_surface_destroy(surface);
+        throw;
     }
     cairo_show_page(cr);
     const cairo_status_t st = cairo_status(cr);

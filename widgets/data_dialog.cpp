@@ -33,7 +33,8 @@ QString DataRequest::problem() const
         return QObject::tr("%1: the folder does not exist.").arg(QFileInfo(path).absolutePath());
     if (source == Source::Trajectory && !QFileInfo(trajectory).isFile())
         return QObject::tr("%1: no such trajectory file.").arg(trajectory.isEmpty() ? QObject::tr("(none chosen)") : trajectory);
-    if (frames < 1 || stride < 1 || burnIn < 0) return QObject::tr("Frames and stride must be at least 1, the burn-in not negative.");
+    if (source == Source::FreshRun && frames < 1) return QObject::tr("A fresh run needs at least one frame.");
+    if (frames < 0 || stride < 1 || burnIn < 0) return QObject::tr("The stride must be at least 1, frames and burn-in not negative.");
     return {};
 }
 
@@ -73,17 +74,20 @@ DataDialog::DataDialog(const QString& suggestedPath, QWidget* parent) : QDialog(
     trRow->addWidget(browseT);
     form->addRow(tr("Trajectory"), trRow);
     frames_ = new QSpinBox;
-    frames_->setRange(1, 1000000);
+    frames_->setRange(0, 1000000);
+    frames_->setSpecialValueText(tr("all that remain"));  // 0: a trajectory's every remaining frame
     frames_->setValue(100);
     form->addRow(tr("Frames"), frames_);
     stride_ = new QSpinBox;
     stride_->setRange(1, 100000000);
     stride_->setValue(100);
-    form->addRow(tr("Stride"), stride_);
+    form->addRow(strideLabel_, stride_);
     burnIn_ = new QSpinBox;
     burnIn_->setRange(0, 2000000000);
     burnIn_->setValue(100000);
-    form->addRow(tr("Burn-in"), burnIn_);
+    burnInLabel_ = new QLabel(tr("Burn-in (steps)"));
+    strideLabel_ = new QLabel(tr("Stride (steps)"));
+    form->addRow(burnInLabel_, burnIn_);
     summary_ = new QLabel;
     summary_->setWordWrap(true);
     // The extension follows the format.
@@ -93,7 +97,14 @@ DataDialog::DataDialog(const QString& suggestedPath, QWidget* parent) : QDialog(
         path_->setText(QDir(f.path()).filePath(base + DataRequest::extension(format_->currentData().toString())));
         refresh();
     });
-    connect(source_, qOverload<int>(&QComboBox::currentIndexChanged), this, &DataDialog::refresh);
+    // A trajectory counts stored frames: skip none, take every one, all of them.
+    connect(source_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int) {
+        const bool traj = source_->currentData().toInt() == static_cast<int>(DataRequest::Source::Trajectory);
+        burnIn_->setValue(traj ? 0 : 100000);
+        stride_->setValue(traj ? 1 : 100);
+        frames_->setValue(traj ? 0 : 100);
+        refresh();
+    });
     connect(path_, &QLineEdit::textChanged, this, &DataDialog::refresh);
     connect(trajectory_, &QLineEdit::textChanged, this, &DataDialog::refresh);
     for (QSpinBox* s : {frames_, stride_, burnIn_}) connect(s, qOverload<int>(&QSpinBox::valueChanged), this, &DataDialog::refresh);
@@ -145,14 +156,19 @@ void DataDialog::accept()
 void DataDialog::refresh()
 {
     const DataRequest r = request();
-    trajectory_->setEnabled(r.source == DataRequest::Source::Trajectory);
+    const bool traj = r.source == DataRequest::Source::Trajectory;
+    trajectory_->setEnabled(traj);
+    burnInLabel_->setText(traj ? tr("Skip (stored frames)") : tr("Burn-in (steps)"));
+    strideLabel_->setText(traj ? tr("Stride (stored frames)") : tr("Stride (steps)"));
     const QString why = r.problem();
     summary_->setText(!why.isEmpty() ? why
                       : r.source == DataRequest::Source::FreshRun
                           ? tr("%1 frames %2 steps apart after %3 burn-in steps, each evaluated by the running network.")
                                 .arg(r.frames).arg(r.stride).arg(r.burnIn)
-                          : tr("%1 stored frames, every %2th after skipping %3, each evaluated by the shipped network where it fits.")
-                                .arg(r.frames).arg(r.stride).arg(r.burnIn));
+                          : tr("%1, every %2 after skipping %3 stored frames, each evaluated by the shipped network where it fits.")
+                                .arg(r.frames > 0 ? tr("%1 stored frames").arg(r.frames) : tr("All stored frames"))
+                                .arg(r.stride)
+                                .arg(r.burnIn));
 }
 
 }  // namespace entroscope::widgets

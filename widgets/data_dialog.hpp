@@ -19,7 +19,7 @@ struct DataRequest {
     QString format = "h5md";  // "h5md", "xyz", "vtk" (NAME.pvd), "csv"
     QString path;
     QString trajectory;
-    int frames = 100;
+    int frames = 100;          // a trajectory: 0 for every remaining frame
     int stride = 100;          // simulation steps (fresh run) or stored frames (trajectory)
     long long burnIn = 100000; // steps (fresh run) or stored frames skipped (trajectory)
 
@@ -47,6 +47,8 @@ private:
     QSpinBox* stride_ = nullptr;
     QSpinBox* burnIn_ = nullptr;
     QLabel* summary_ = nullptr;
+    QLabel* burnInLabel_ = nullptr;
+    QLabel* strideLabel_ = nullptr;
 };
 
 }  // namespace entroscope::widgets

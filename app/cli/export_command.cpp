@@ -53,9 +53,11 @@ std::string archive_hash(const std::string& model) {
     }
 }
 
+// Counts are bounded so that burn-in + frames * stride cannot overflow.
 long long count_flag(const Args& a, const char* flag, long long fallback, long long min) {
     const long long v = a.has(flag) ? a.integer(flag, fallback) : fallback;
-    if (v < min) throw ConfigError(flag, "must be >= " + std::to_string(min));
+    constexpr long long kMax = 1000000000;
+    if (v < min || v > kMax) throw ConfigError(flag, "must be in [" + std::to_string(min) + ", " + std::to_string(kMax) + "]");
     return v;
 }
 
@@ -147,6 +149,9 @@ int cmd_export(const std::vector<std::string>& argv) {
                 model = shipped;
             } catch (const ConfigError& e) {
                 note = "the shipped network " + shipped + " does not fit this system (" + e.what() +
+                       "): positions and active variables only; give --model M.pt for the learned columns";
+            } catch (const IoError& e) {
+                note = "the shipped network " + shipped + " cannot be read (" + e.what() +
                        "): positions and active variables only; give --model M.pt for the learned columns";
             }
         } else {

@@ -81,6 +81,15 @@ std::pair<double, double> parse_pair(const std::string& flag, const std::string&
 
 constexpr int kMaxPixels = 16384;
 
+// A pixel count from a double, checked before the cast (a huge value would
+// not fit an int): outside 1 .. 10 * kMaxPixels it becomes 0 or that bound,
+// which the size check then refuses with the numbers asked.
+int pixels(double v)
+{
+    if (!(v >= 0.0)) return 0;
+    return v > 10.0 * kMaxPixels ? 10 * kMaxPixels : static_cast<int>(std::lround(v));
+}
+
 // "a:b" fixed, "auto" per frame, "first" the first frame's range held.
 struct RangeChoice {
     enum Kind { First, Auto, Fixed } kind = First;
@@ -394,8 +403,8 @@ int cmd_render(const std::vector<std::string>& argv)
     } else if (s) {
         const auto [w, h] = parse_pair("--size", *s);
         if (w != std::floor(w) || h != std::floor(h)) throw ConfigError("--size", "is in whole pixels (--size-in/--size-mm take inches/mm)");
-        width = static_cast<int>(w);
-        height = static_cast<int>(h);
+        width = pixels(w);
+        height = pixels(h);
     } else if (vector && (a.has("--size-in") || a.has("--size-mm"))) {
         // A vector page needs no resolution: its size in points (1/72 in).
         const char* flag = a.has("--size-in") ? "--size-in" : "--size-mm";
@@ -408,8 +417,8 @@ int cmd_render(const std::vector<std::string>& argv)
         if (dpi <= 0) throw ConfigError(flag, "needs --dpi D (pixels per inch)");
         const auto [w, h] = parse_pair(flag, *a.value(flag));
         const double per = a.has("--size-in") ? 1.0 : 1.0 / 25.4;
-        width = static_cast<int>(std::lround(w * per * dpi));
-        height = static_cast<int>(std::lround(h * per * dpi));
+        width = pixels(w * per * dpi);
+        height = pixels(h * per * dpi);
     }
     if (vector && (pageW < 36.0 || pageH < 36.0 || pageW > 14400.0 || pageH > 14400.0))
         throw ConfigError("--size", "a vector page must be 36 to 14400 points (1/72 in) a side, got " + std::to_string(pageW) + "x" +
@@ -427,7 +436,7 @@ int cmd_render(const std::vector<std::string>& argv)
     // Which frames.
     const long long frames = movie ? a.integer("--frames", traj ? -1 : 100) : 1;
     const long long stride = a.integer("--stride", traj ? 1 : 10);
-    if (stride < 1) throw ConfigError("--stride", "must be >= 1");
+    if (stride < 1 || stride > 1000000000) throw ConfigError("--stride", "must be in [1, 1000000000]");
     const long long first = a.integer("--frame", 0);
     long long count = frames;
     if (traj) {

@@ -15,8 +15,9 @@ CliJob::CliJob(QObject* parent) : QObject(parent) {}
 CliJob::~CliJob()
 {
     if (running()) {
-        ::kill(static_cast<pid_t>(process_->processId()), SIGINT);
-        if (!process_->waitForFinished(5000)) process_->kill();
+        const qint64 pid = process_->processId();
+        if (pid > 0) ::kill(static_cast<pid_t>(pid), SIGINT);
+        if (!process_->waitForFinished(30000)) process_->kill();
         process_->waitForFinished(2000);
     }
 }
@@ -54,7 +55,10 @@ bool CliJob::start(const QStringList& args, const QString& title, QString* error
     connect(process_, &QProcess::finished, this, [this](int code, QProcess::ExitStatus status) {
         readErr();
         const QString json = QString::fromUtf8(process_->readAllStandardOutput());
-        const bool ok = status == QProcess::NormalExit && code == 0 && !cancelled_;
+        // A job that finished before the cancel reached it is not cancelled.
+        const bool finishedAnyway = status == QProcess::NormalExit && code == 0;
+        if (finishedAnyway) cancelled_ = false;
+        const bool ok = finishedAnyway;
         Q_EMIT finished(ok, cancelled_, ok ? lastLine_ : (lastLine_.isEmpty() ? tr("exit code %1").arg(code) : lastLine_), json);
     });
     QStringList full = args;
@@ -72,9 +76,14 @@ void CliJob::cancel()
 {
     if (!running()) return;
     cancelled_ = true;
-    ::kill(static_cast<pid_t>(process_->processId()), SIGINT);
+    // Never signal pid 0 (a child still starting): that is the whole group.
+    const qint64 pid = process_->processId();
+    if (pid > 0) ::kill(static_cast<pid_t>(pid), SIGINT);
+    else process_->kill();
+    // The CLI stops between simulation slices and removes its files; only a
+    // CLI that has not stopped after half a minute is killed.
     QProcess* p = process_;
-    QTimer::singleShot(5000, p, [p] {
+    QTimer::singleShot(30000, p, [p] {
         if (p->state() != QProcess::NotRunning) p->kill();
     });
 }

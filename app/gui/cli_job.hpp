@@ -29,7 +29,8 @@ public:
     bool running() const;
     const QString& title() const { return title_; }
     // Asks the CLI to stop (SIGINT); it is killed if it has not stopped
-    // within five seconds. finished() follows with cancelled = true.
+    // within 30 seconds. finished() follows with cancelled = true (false
+    // when the job had finished anyway).
     void cancel();
 
 Q_SIGNALS:

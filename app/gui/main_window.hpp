@@ -243,6 +243,7 @@ private:
     QLabel* jobLabel_ = nullptr;
     QProgressBar* jobBar_ = nullptr;
     std::unique_ptr<QTemporaryDir> jobDir_;
+    bool jobPending_ = false;  // saving the running network for a job that is about to start
 };
 
 }  // namespace entroscope::gui

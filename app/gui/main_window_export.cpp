@@ -201,7 +201,7 @@ bool MainWindow::startMovie(const widgets::MovieRequest& r, QString* error)
         if (error) error->clear();
         return true;
     }
-    if (job_->running()) return fail(tr("“%1” is still running; cancel it first.").arg(job_->title()));
+    if (job_->running() || jobPending_) return fail(tr("“%1” is still running; cancel it first.").arg(job_->title()));
     const auto newest = sim_ ? sim_->latest() : nullptr;
     if (r.source == widgets::MovieRequest::Source::Trajectory) {
         startCliMovie(r, QString(), QString());
@@ -222,8 +222,10 @@ bool MainWindow::startMovie(const widgets::MovieRequest& r, QString* error)
             const QString model = jobDir_->filePath("network.pt");
             jobLabel_->setText(tr("Saving the running network for the movie…"));
             jobBox_->show();
+            jobPending_ = true;
             sim_->session().save_model(model.toStdString(), [this, r, model, config](const std::string& err) {
                 QMetaObject::invokeMethod(this, [this, r, model, config, err] {
+                    jobPending_ = false;
                     if (!err.empty()) {
                         jobBox_->hide();
                         showError(tr("Movie not started: cannot save the running network: %1").arg(QString::fromStdString(err)));
@@ -246,9 +248,10 @@ bool MainWindow::startDataExport(const widgets::DataRequest& r, QString* error)
         return false;
     };
     if (const QString why = r.problem(); !why.isEmpty()) return fail(why);
-    if (job_->running()) return fail(tr("“%1” is still running; cancel it first.").arg(job_->title()));
-    QStringList args{"export", "--format", r.format, "--out", r.path, "--frames", QString::number(r.frames), "--stride",
-                     QString::number(r.stride), "--burn-in", QString::number(r.burnIn)};
+    if (job_->running() || jobPending_) return fail(tr("a background job is still running; cancel it first."));
+    QStringList args{"export", "--format", r.format, "--out", r.path, "--stride", QString::number(r.stride), "--burn-in",
+                     QString::number(r.burnIn)};
+    if (r.frames > 0) args << "--frames" << QString::number(r.frames);
     const QString title = tr("Export %1").arg(QFileInfo(r.path).fileName());
     const auto launch = [this, title](QStringList a) {
         QString why;
@@ -283,8 +286,10 @@ bool MainWindow::startDataExport(const widgets::DataRequest& r, QString* error)
         const QString model = jobDir_->filePath("network.pt");
         jobLabel_->setText(tr("Saving the running network for the export…"));
         jobBox_->show();
+        jobPending_ = true;
         sim_->session().save_model(model.toStdString(), [this, args, model, launch](const std::string& err) {
             QMetaObject::invokeMethod(this, [this, args, model, launch, err] {
+                jobPending_ = false;
                 if (!err.empty()) {
                     jobBox_->hide();
                     showError(tr("Export not started: cannot save the running network: %1").arg(QString::fromStdString(err)));

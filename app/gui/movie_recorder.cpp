@@ -71,8 +71,10 @@ int MovieRecorder::offer(const ViewPicture& v)
         renderSeconds_ += static_cast<double>(r.nsecsElapsed()) * 1e-9;
     }
     // A late call (a slow frame) repeats the picture for the frames missed,
-    // at most a second's worth, so the movie keeps the run's pace.
-    const int n = std::min(due, static_cast<int>(std::ceil(req_.fps)));
+    // but at most as many as the encoder's queue holds, so that the GUI
+    // thread never waits behind a long backlog; a longer stall shortens the
+    // movie by the frames beyond that.
+    const int n = std::min(due, render::MovieOptions{}.queue_frames);
     for (int k = 0; k < n; ++k) writer_->push_rgb(last_);
     pushed_ += n;
     ticks_ += due;  // frames skipped beyond a second are not owed later

@@ -33,7 +33,7 @@ public:
     // The picture on screen now. When a movie frame is due (1/fps of wall
     // time after the previous one), it is rendered, or the previous render
     // repeated when the picture has not changed, and queued for the
-    // encoder; a late call fills the missed frames with the last picture.
+    // encoder; a late call fills up to 8 missed frames with the last picture.
     // Returns the frames queued. Throws IoError when the encoder failed.
     int offer(const ViewPicture& v);
     // Finish the file (renamed into place). Throws IoError (full disk ...);
