@@ -313,6 +313,26 @@ private Q_SLOTS:
         QCOMPARE(count_with_prefix(dir(), "interrupted.mp4"), 0);
     }
 
+    // SIGTERM during a long burn-in (before any frame): the temporary movie
+    // opened at the start goes too.
+    void sigterm_during_the_burn_in_leaves_nothing()
+    {
+        const QString path = at("burning.mp4");
+        QProcess p;
+        p.start(QStringLiteral(ENTROSCOPE_CLI), QStringList{"render"} + kSmall +
+                                                    QStringList{"--burn-in", "100000000", "--movie", path, "--frames", "10", "--size", "320x240"});
+        QVERIFY(p.waitForStarted());
+        QTRY_VERIFY_WITH_TIMEOUT(size_with_prefix(dir(), "burning.mp4.tmp-") >= 0, 60000);  // the writer is open
+        QTest::qWait(500);
+        p.terminate();
+        QVERIFY(p.waitForFinished(60000));
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(p.exitCode(), 2);
+        const QString err = QString::fromUtf8(p.readAllStandardError());
+        QVERIFY2(err.contains("interrupted during the burn-in"), qPrintable(err));
+        QCOMPARE(count_with_prefix(dir(), "burning.mp4"), 0);
+    }
+
 private:
     static bool mean_differs(const Decoded& d)
     {
