@@ -40,8 +40,8 @@ QString MovieRequest::problem() const
     if (quality < 0 || quality > 51) return QObject::tr("The quality (CRF) must be 0 to 51.");
     if (source == Source::Trajectory && !QFileInfo(trajectory).isFile())
         return QObject::tr("%1: no such trajectory file.").arg(trajectory.isEmpty() ? QObject::tr("(none chosen)") : trajectory);
-    if (source != Source::Live && (frames < 1 || stride < 1))
-        return QObject::tr("Frames and stride must be at least 1.");
+    if (source == Source::FreshRun && frames < 1) return QObject::tr("A fresh run needs at least one frame.");
+    if (source != Source::Live && (frames < 0 || stride < 1)) return QObject::tr("The stride must be at least 1.");
     if (source == Source::FreshRun && burnIn < 0) return QObject::tr("The burn-in must not be negative.");
     return {};
 }
@@ -135,7 +135,8 @@ MovieDialog::MovieDialog(bool fieldAvailable, const QString& suggestedPath, QWid
     form->addRow(tr("Trajectory"), trajectoryRow_);
     frames_ = new QSpinBox;
     frames_->setObjectName("movieFrames");
-    frames_->setRange(1, 1000000);
+    frames_->setRange(0, 1000000);
+    frames_->setSpecialValueText(tr("all that fit"));  // 0: a trajectory's every frame at the stride
     frames_->setValue(300);
     form->addRow(tr("Frames"), frames_);
     stride_ = new QSpinBox;
@@ -154,7 +155,13 @@ MovieDialog::MovieDialog(bool fieldAvailable, const QString& suggestedPath, QWid
     summary_ = new QLabel;
     summary_->setObjectName("movieSummary");
     summary_->setWordWrap(true);
-    connect(source_, qOverload<int>(&QComboBox::currentIndexChanged), this, &MovieDialog::refresh);
+    // A trajectory counts stored frames: every one of them by default.
+    connect(source_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int) {
+        const bool traj = source_->currentData().toInt() == static_cast<int>(MovieRequest::Source::Trajectory);
+        frames_->setValue(traj ? 0 : 300);
+        stride_->setValue(traj ? 1 : 10);
+        refresh();
+    });
     connect(codec_, qOverload<int>(&QComboBox::currentIndexChanged), this, &MovieDialog::refresh);
     connect(path_, &QLineEdit::textChanged, this, &MovieDialog::refresh);
     for (QSpinBox* s : {width_, height_, frames_, stride_, burnIn_, quality_})
@@ -243,6 +250,8 @@ void MovieDialog::refresh()
     QString text;
     if (live)
         text = tr("Records what the view shows at %1 frames/s of wall time until you stop it (File > Stop recording).").arg(r.fps);
+    else if (r.frames == 0)
+        text = tr("Every %1th stored frame at %2 frames/s, rendered in the background by entroscope-cli render.").arg(r.stride).arg(r.fps);
     else
         text = tr("%1 frames, %2 s at %3 frames/s, rendered in the background by entroscope-cli render.")
                    .arg(r.frames)

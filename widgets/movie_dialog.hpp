@@ -27,7 +27,7 @@ struct MovieRequest {
     bool holdRange = true;   // the first frame's colour range over the whole movie
     // Trajectory and fresh run only:
     QString trajectory;      // an H5MD file (entroscope-cli simulate --out)
-    int frames = 300;
+    int frames = 300;        // a trajectory: 0 for every stored frame at the stride
     int stride = 10;         // trajectory frames, or simulation steps, between movie frames
     long long burnIn = 100000;
 

@@ -307,7 +307,8 @@ void MainWindow::startCliMovie(const widgets::MovieRequest& r, const QString& mo
 {
     QStringList args{"render"};
     if (r.source == widgets::MovieRequest::Source::Trajectory) {
-        args << "--trajectory" << r.trajectory << "--stride" << QString::number(r.stride) << "--frames" << QString::number(r.frames);
+        args << "--trajectory" << r.trajectory << "--stride" << QString::number(r.stride);
+        if (r.frames > 0) args << "--frames" << QString::number(r.frames);
     } else {
         args << "--config" << config << "--burn-in" << QString::number(r.burnIn) << "--stride" << QString::number(r.stride)
              << "--frames" << QString::number(r.frames);
