@@ -165,7 +165,7 @@ void DataDialog::refresh()
                       : r.source == DataRequest::Source::FreshRun
                           ? tr("%1 frames %2 steps apart after %3 burn-in steps, each evaluated by the running network.")
                                 .arg(r.frames).arg(r.stride).arg(r.burnIn)
-                          : tr("%1, every %2 after skipping %3 stored frames, each evaluated by the shipped network where it fits.")
+                          : tr("%1, one in %2 after skipping %3 stored frames, each evaluated by the shipped network where it fits.")
                                 .arg(r.frames > 0 ? tr("%1 stored frames").arg(r.frames) : tr("All stored frames"))
                                 .arg(r.stride)
                                 .arg(r.burnIn));

@@ -251,7 +251,8 @@ void MovieDialog::refresh()
     if (live)
         text = tr("Records what the view shows at %1 frames/s of wall time until you stop it (File > Stop recording).").arg(r.fps);
     else if (r.frames == 0)
-        text = tr("Every %1th stored frame at %2 frames/s, rendered in the background by entroscope-cli render.").arg(r.stride).arg(r.fps);
+        text = (r.stride == 1 ? tr("Every stored frame") : tr("One stored frame in %1").arg(r.stride)) +
+               tr(" at %1 frames/s, rendered in the background by entroscope-cli render.").arg(r.fps);
     else
         text = tr("%1 frames, %2 s at %3 frames/s, rendered in the background by entroscope-cli render.")
                    .arg(r.frames)
