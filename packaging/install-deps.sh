@@ -20,6 +20,8 @@ packages=(
   # outside readers the tests check exports with: poppler (pdfinfo, pdftoppm),
   # ffprobe (MP4), h5py (H5MD), ASE (extended XYZ), VTK's Python readers (VTK XML)
   poppler-utils ffmpeg python3-h5py python3-ase python3-vtk9
+  # locale sources: a test builds a comma-decimal locale with localedef
+  locales
 )
 
 missing=()

@@ -186,6 +186,24 @@ std::string png_bytes(const Image& im)
     return out;
 }
 
+// ` name="v"` with v in points (two decimals).
+void attr(std::string& o, const char* name, double v)
+{
+    o += ' ';
+    o += name;
+    o += "=\"";
+    num(o, v);
+    o += '"';
+}
+
+void box_attrs(std::string& o, double x, double y, double w, double h)
+{
+    attr(o, "x", x);
+    attr(o, "y", y);
+    attr(o, "width", w);
+    attr(o, "height", h);
+}
+
 std::string to_svg(const Page& page)
 {
     std::string o;
@@ -203,28 +221,16 @@ std::string to_svg(const Page& page)
     int clips = 0;
     for (const Item& item : page.items) {
         if (const auto* c = std::get_if<Circle>(&item)) {
-            o += "<circle cx=\"";
-            num(o, c->x);
-            o += "\" cy=\"";
-            num(o, c->y);
-            o += "\" r=\"";
-            num(o, c->r);
-            o += "\" fill=\"" + hex(c->c) + "\"/>\n";
+            o += "<circle";
+            attr(o, "cx", c->x);
+            attr(o, "cy", c->y);
+            attr(o, "r", c->r);
+            o += " fill=\"" + hex(c->c) + "\"/>\n";
         } else if (const auto* r = std::get_if<Rect>(&item)) {
-            o += "<rect x=\"";
-            num(o, r->x);
-            o += "\" y=\"";
-            num(o, r->y);
-            o += "\" width=\"";
-            num(o, r->w);
-            o += "\" height=\"";
-            num(o, r->h);
-            o += "\" fill=\"" + hex(r->c) + "\"";
-            if (r->opacity < 1.0) {
-                o += " fill-opacity=\"";
-                num(o, r->opacity);
-                o += "\"";
-            }
+            o += "<rect";
+            box_attrs(o, r->x, r->y, r->w, r->h);
+            o += " fill=\"" + hex(r->c) + "\"";
+            if (r->opacity < 1.0) attr(o, "fill-opacity", r->opacity);
             o += "/>\n";
         } else if (const auto* p = std::get_if<Poly>(&item)) {
             o += p->width > 0 ? "<polyline points=\"" : "<polygon points=\"";
@@ -235,47 +241,33 @@ std::string to_svg(const Page& page)
                 num(o, p->p[k + 1]);
             }
             if (p->width > 0) {
-                o += "\" fill=\"none\" stroke=\"" + hex(p->c) + "\" stroke-width=\"";
-                num(o, p->width);
-                o += "\" stroke-linecap=\"round\" stroke-linejoin=\"round\"/>\n";
+                o += "\" fill=\"none\" stroke=\"" + hex(p->c) + "\"";
+                attr(o, "stroke-width", p->width);
+                o += " stroke-linecap=\"round\" stroke-linejoin=\"round\"/>\n";
             } else {
                 o += "\" fill=\"" + hex(p->c) + "\"/>\n";
             }
         } else if (const auto* t = std::get_if<Text>(&item)) {
-            o += "<text x=\"";
-            num(o, t->x);
-            o += "\" y=\"";
-            num(o, t->y);
-            o += "\" font-size=\"";
-            num(o, t->size);
-            o += "\" fill=\"" + hex(t->c) + "\"";
+            o += "<text";
+            attr(o, "x", t->x);
+            attr(o, "y", t->y);
+            attr(o, "font-size", t->size);
+            o += " fill=\"" + hex(t->c) + "\"";
             if (t->anchor == 1) o += " text-anchor=\"middle\"";
             if (t->anchor == 2) o += " text-anchor=\"end\"";
             o += " xml:space=\"preserve\">" + escape_xml(t->s) + "</text>\n";
         } else if (const auto* im = std::get_if<Image>(&item)) {
-            o += "<image x=\"";
-            num(o, im->x);
-            o += "\" y=\"";
-            num(o, im->y);
-            o += "\" width=\"";
-            num(o, im->w);
-            o += "\" height=\"";
-            num(o, im->h);
-            o += "\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated;image-rendering:optimizeSpeed\" "
+            o += "<image";
+            box_attrs(o, im->x, im->y, im->w, im->h);
+            o += " preserveAspectRatio=\"none\" style=\"image-rendering:pixelated;image-rendering:optimizeSpeed\" "
                  "xlink:href=\"data:image/png;base64,";
             o += base64(png_bytes(*im));
             o += "\"/>\n";
         } else if (const auto* cb = std::get_if<ClipBegin>(&item)) {
             const std::string id = "clip" + std::to_string(clips++);
-            o += "<clipPath id=\"" + id + "\"><rect x=\"";
-            num(o, cb->x);
-            o += "\" y=\"";
-            num(o, cb->y);
-            o += "\" width=\"";
-            num(o, cb->w);
-            o += "\" height=\"";
-            num(o, cb->h);
-            o += "\"/></clipPath>\n<g clip-path=\"url(#" + id + ")\">\n";
+            o += "<clipPath id=\"" + id + "\"><rect";
+            box_attrs(o, cb->x, cb->y, cb->w, cb->h);
+            o += "/></clipPath>\n<g clip-path=\"url(#" + id + ")\">\n";
         } else if (std::holds_alternative<ClipEnd>(item) || std::holds_alternative<GroupEnd>(item)) {
             o += "</g>\n";
         } else if (const auto* g = std::get_if<GroupBegin>(&item)) {

@@ -5,6 +5,7 @@
 #include <QElapsedTimer>
 #include <QMainWindow>
 #include <QTimer>
+#include <functional>
 #include <memory>
 
 #include "app/gui/session_controller.hpp"
@@ -181,6 +182,11 @@ private:
     ViewPicture viewPicture(bool field);
     void buildExportUi(QMenu* file);
     void startCliMovie(const widgets::MovieRequest& r, const QString& model, const QString& config);
+    // A job on a fresh run of the running parameters: writes them (and the
+    // running network, saved on the learner thread) into the job's folder,
+    // then calls launch(config, model) on the GUI thread (model empty
+    // without a network). Empty, or why it cannot start.
+    QString withFreshRun(const QString& what, std::function<void(const QString& config, const QString& model)> launch);
     void recordFrame();
 
     Config base_;

@@ -13,6 +13,7 @@
 #include <QStatusBar>
 #include <QTemporaryDir>
 #include <cmath>
+#include <functional>
 #include <fstream>
 
 #include "app/gui/cli_job.hpp"
@@ -202,42 +203,52 @@ bool MainWindow::startMovie(const widgets::MovieRequest& r, QString* error)
         return true;
     }
     if (job_->running() || jobPending_) return fail(tr("“%1” is still running; cancel it first.").arg(job_->title()));
-    const auto newest = sim_ ? sim_->latest() : nullptr;
     if (r.source == widgets::MovieRequest::Source::Trajectory) {
         startCliMovie(r, QString(), QString());
     } else {
-        if (!newest) return fail(tr("no system is running."));
-        // The running parameters, and the running network as it is now.
-        jobDir_ = std::make_unique<QTemporaryDir>();
-        const QString config = jobDir_->filePath("config.json");
-        try {
-            write_file_atomically(config.toStdString(), config_to_json(newest->config));
-        } catch (const std::exception& e) {
-            return fail(QString::fromUtf8(e.what()));
-        }
-        const bool haveNetwork = newest->training.model_generation > 0 && trainingEnabled_;
-        if (!haveNetwork) {
-            startCliMovie(r, QString(), config);
-        } else {
-            const QString model = jobDir_->filePath("network.pt");
-            jobLabel_->setText(tr("Saving the running network for the movie…"));
-            jobBox_->show();
-            jobPending_ = true;
-            sim_->session().save_model(model.toStdString(), [this, r, model, config](const std::string& err) {
-                QMetaObject::invokeMethod(this, [this, r, model, config, err] {
-                    jobPending_ = false;
-                    if (!err.empty()) {
-                        jobBox_->hide();
-                        showError(tr("Movie not started: cannot save the running network: %1").arg(QString::fromStdString(err)));
-                        return;
-                    }
-                    startCliMovie(r, model, config);
-                }, Qt::QueuedConnection);
-            });
-        }
+        const QString why = withFreshRun(tr("the movie"), [this, r](const QString& config, const QString& model) {
+            startCliMovie(r, model, config);
+        });
+        if (!why.isEmpty()) return fail(why);
     }
     if (error) error->clear();
     return true;
+}
+
+QString MainWindow::withFreshRun(const QString& what, std::function<void(const QString&, const QString&)> launch)
+{
+    const auto newest = sim_ ? sim_->latest() : nullptr;
+    if (!newest) return tr("no system is running.");
+    // The running parameters, and the running network as it is now.
+    jobDir_ = std::make_unique<QTemporaryDir>();
+    const QString config = jobDir_->filePath("config.json");
+    try {
+        write_file_atomically(config.toStdString(), config_to_json(newest->config));
+    } catch (const std::exception& e) {
+        jobDir_.reset();
+        return QString::fromUtf8(e.what());
+    }
+    if (!(newest->training.model_generation > 0 && trainingEnabled_)) {
+        launch(config, QString());
+        return {};
+    }
+    const QString model = jobDir_->filePath("network.pt");
+    jobLabel_->setText(tr("Saving the running network for %1…").arg(what));
+    jobBox_->show();
+    jobPending_ = true;
+    sim_->session().save_model(model.toStdString(), [this, what, config, model, launch](const std::string& err) {
+        QMetaObject::invokeMethod(this, [this, what, config, model, launch, err] {
+            jobPending_ = false;
+            if (!err.empty()) {
+                jobBox_->hide();
+                jobDir_.reset();
+                showError(tr("Cannot start %1: cannot save the running network: %2").arg(what, QString::fromStdString(err)));
+                return;
+            }
+            launch(config, model);
+        }, Qt::QueuedConnection);
+    });
+    return {};
 }
 
 bool MainWindow::startDataExport(const widgets::DataRequest& r, QString* error)
@@ -270,35 +281,13 @@ bool MainWindow::startDataExport(const widgets::DataRequest& r, QString* error)
         if (error) error->clear();
         return true;
     }
-    const auto newest = sim_ ? sim_->latest() : nullptr;
-    if (!newest) return fail(tr("no system is running."));
-    jobDir_ = std::make_unique<QTemporaryDir>();
-    const QString config = jobDir_->filePath("config.json");
-    try {
-        write_file_atomically(config.toStdString(), config_to_json(newest->config));
-    } catch (const std::exception& e) {
-        return fail(QString::fromUtf8(e.what()));
-    }
-    args << "--config" << config;
-    if (!(newest->training.model_generation > 0 && trainingEnabled_)) {
-        launch(args);  // the CLI's own choice: the shipped network where it fits
-    } else {
-        const QString model = jobDir_->filePath("network.pt");
-        jobLabel_->setText(tr("Saving the running network for the export…"));
-        jobBox_->show();
-        jobPending_ = true;
-        sim_->session().save_model(model.toStdString(), [this, args, model, launch](const std::string& err) {
-            QMetaObject::invokeMethod(this, [this, args, model, launch, err] {
-                jobPending_ = false;
-                if (!err.empty()) {
-                    jobBox_->hide();
-                    showError(tr("Export not started: cannot save the running network: %1").arg(QString::fromStdString(err)));
-                    return;
-                }
-                launch(QStringList(args) << "--model" << model);
-            }, Qt::QueuedConnection);
-        });
-    }
+    const QString why = withFreshRun(tr("the export"), [launch, args](const QString& config, const QString& model) {
+        QStringList a = QStringList(args) << "--config" << config;
+        // Without a running network: the CLI's own choice (the shipped one where it fits).
+        if (!model.isEmpty()) a << "--model" << model;
+        launch(a);
+    });
+    if (!why.isEmpty()) return fail(why);
     if (error) error->clear();
     return true;
 }

@@ -128,7 +128,8 @@ Py python(const QString& script, const QStringList& args) {
 
 #define RUN_PY(var, script, ...)                                    \
     const Py var = python(script, QStringList __VA_ARGS__);         \
-    if (var.skipped) QSKIP(qPrintable("reader missing: " + var.why)); \
+    /* The readers come with packaging/install-deps.sh: missing is a failure. */ \
+    QVERIFY2(!var.skipped, qPrintable("reader missing (run packaging/install-deps.sh): " + var.why)); \
     QVERIFY(!var.out.isEmpty())
 
 // Common Python prelude: imports (exit 77 naming a missing module) and a

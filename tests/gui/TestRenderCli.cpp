@@ -181,9 +181,11 @@ private Q_SLOTS:
         const Run p = render(kSmall + QStringList{"--burn-in", "100", "--view", "current", "--out", at("fig.pdf"), "--size-mm", "100x80", "--json"});
         QVERIFY2(p.code == 0, qPrintable(p.err));
         QVERIFY(p.json().value("arrows").toInt() > 0);
-        QProcess info;
+        QProcess info;  // poppler-utils, installed by packaging/install-deps.sh
         info.start("pdfinfo", {at("fig.pdf")});
-        if (info.waitForFinished(30000) && info.exitStatus() == QProcess::NormalExit && info.exitCode() == 0) {
+        QVERIFY2(info.waitForFinished(30000) && info.exitStatus() == QProcess::NormalExit && info.exitCode() == 0,
+                 qPrintable("pdfinfo: " + info.errorString()));
+        {
             const QString out = QString::fromUtf8(info.readAllStandardOutput());
             const auto m = QRegularExpression("Page size:\\s+([0-9.]+) x ([0-9.]+) pts").match(out);
             QVERIFY2(m.hasMatch(), qPrintable(out));

@@ -33,6 +33,7 @@
 #include "render/colour_rules.hpp"
 #include "render/field_scene.hpp"
 #include "render/vector_figure.hpp"
+#include "test_frames.hpp"
 
 using entroscope::Frame;
 using entroscope::State;
@@ -42,67 +43,13 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-// Twelve AOUP particles (r0 = 1) in a box of 10; three of them overlap an
-// edge: (0.4, 5.0) the left one (one image), (9.5, 9.6) the upper right
-// corner (three images), (4.9, 9.7) the top (one image): 12 + 5 circles.
-// Learned sigma_sq = 0.1 i with particle 4 NaN.
-Frame fixed_frame()
-{
-    Frame f;
-    f.config = entroscope::default_config(entroscope::ModelKind::Aoup);
-    f.config.n = 12;
-    f.config.r0 = 1.0;
-    f.physics_tag = 3;
-    auto s = std::make_shared<State>();
-    s->box = 10.0;
-    const double xy[12][2] = {{2.0, 2.0}, {5.0, 1.8}, {8.0, 2.2}, {0.4, 5.0}, {3.5, 4.6}, {6.4, 5.2},
-                              {2.2, 8.0}, {5.2, 7.6}, {9.5, 9.6}, {7.9, 7.3}, {4.9, 9.7}, {8.6, 4.0}};
-    for (int i = 0; i < 12; ++i) {
-        s->x.push_back(xy[i][0]);
-        s->x.push_back(xy[i][1]);
-        const double a = -kPi + 2.0 * kPi * (i + 0.5) / 12.0;
-        s->act.push_back(std::cos(a));
-        s->act.push_back(std::sin(a));
-        s->types.push_back(i % 3 == 0 ? 1 : 0);
-    }
-    s->image.assign(s->x.size(), 0);
-    s->step = 500;
-    s->time = 50.0;
-    f.state = s;
-    f.estimate = std::make_shared<entroscope::GlobalEstimate>();
-    f.training.enabled = true;
-    auto e = std::make_shared<entroscope::Evaluation>();
-    e->state = s;
-    e->physics_tag = f.physics_tag;
-    e->network_step = 2000;
-    e->with_divergence = true;
-    for (int i = 0; i < 12; ++i) {
-        e->sigma_sq.push_back(i == 4 ? std::numeric_limits<double>::quiet_NaN() : 0.1 * i);
-        e->sigma_div.push_back(-1.0 + 0.2 * i);
-    }
-    // A 4 x 4 sigma field rising along x (0 .. 3), cell (1, 2) masked, and
-    // a uniform current (3, 4).
-    entroscope::Field sigma;
-    sigma.bins = 4;
-    sigma.box = s->box;
-    sigma.mask.assign(16, 0);
-    for (int cy = 0; cy < 4; ++cy)
-        for (int cx = 0; cx < 4; ++cx) sigma.value.push_back(static_cast<double>(cx));
-    sigma.mask[2 * 4 + 1] = 1;
-    sigma.value[2 * 4 + 1] = std::numeric_limits<double>::quiet_NaN();
-    e->sigma = sigma;
-    entroscope::Field j;
-    j.bins = 4;
-    j.box = s->box;
-    j.components = 2;
-    for (int k = 0; k < 16; ++k) {
-        j.value.push_back(3.0);
-        j.value.push_back(4.0);
-    }
-    e->current = j;
-    f.learned = e;
-    return f;
-}
+// The render tests' frame (test_frames.hpp): twelve AOUP particles (r0 = 1)
+// in a box of 10; three overlap an edge: (0.4, 5.0) the left one (one
+// image), (9.5, 9.6) the upper right corner (three images), (4.9, 9.7) the
+// top (one image): 12 + 5 circles. Learned sigma_sq = 0.1 i with particle 4
+// NaN, sigma_div = -1 + 0.2 i; a 4 x 4 sigma field rising along x (0 .. 3),
+// cell (1, 2) masked; a uniform current (3, 4).
+Frame fixed_frame() { return entroscope::test::field_frame(); }
 
 struct SvgCircle {
     double x, y, r;
@@ -354,8 +301,8 @@ void TestVectorFigure::pdfIsOnePageOfTheSizeWithTextAndTheSameColours()
     const QString pdfinfo = QStandardPaths::findExecutable("pdfinfo");
     const QString pdftotext = QStandardPaths::findExecutable("pdftotext");
     const QString pdftoppm = QStandardPaths::findExecutable("pdftoppm");
-    if (pdfinfo.isEmpty() || pdftotext.isEmpty() || pdftoppm.isEmpty())
-        QSKIP("poppler-utils (pdfinfo, pdftotext, pdftoppm) not installed: packaging/install-deps.sh installs them");
+    QVERIFY2(!pdfinfo.isEmpty() && !pdftotext.isEmpty() && !pdftoppm.isEmpty(),
+             "poppler-utils (pdfinfo, pdftotext, pdftoppm) not installed: run packaging/install-deps.sh");
     QTemporaryDir dir;
     const QString pdf = dir.filePath("p.pdf");
     const QString svg = dir.filePath("p.svg");
