@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -58,6 +59,29 @@ json nums(const std::vector<double>& v) {
     json a = json::array();
     for (double x : v) a.push_back(num(x));
     return a;
+}
+
+// The oracle's per-particle values averaged over each particle type
+// present: [{type, particles, active, active_discrete, x, x_discrete}]
+// (SDE and Euler chain, per particle of the type).
+json oracle_per_type(const Config& cfg, const LinearOracle& o) {
+    std::map<int, std::vector<int>> members;
+    for (int i = 0; i < cfg.n; ++i) members[cfg.type_of(i)].push_back(i);
+    json out = json::array();
+    for (const auto& [t, m] : members) {
+        auto mean = [&m](const std::vector<double>& v) {
+            double s = 0;
+            for (int i : m) s += v[static_cast<std::size_t>(i)];
+            return s / static_cast<double>(m.size());
+        };
+        out.push_back({{"type", t},
+                       {"particles", m.size()},
+                       {"active", num(mean(o.epr_active))},
+                       {"active_discrete", num(mean(o.epr_active_discrete))},
+                       {"x", num(mean(o.epr_x))},
+                       {"x_discrete", num(mean(o.epr_x_discrete))}});
+    }
+    return out;
 }
 
 int threads_of(const Args& a) {
@@ -119,9 +143,12 @@ int cmd_oracle(const std::vector<std::string>& argv) {
     out["div_v_discrete"] = num(o.div_v_discrete);
     out["per_particle"] = {{"active", nums(o.epr_active)},
                            {"x", nums(o.epr_x)},
+                           {"active_discrete", nums(o.epr_active_discrete)},
+                           {"x_discrete", nums(o.epr_x_discrete)},
                            {"covariance_xx", nums(o.var_x)},
                            {"covariance_xg", nums(o.cov_xg)},
                            {"covariance_gg", nums(o.var_g)}};
+    out["per_type"] = oracle_per_type(cfg, o);
     out["units"] = "EPR summed over both Cartesian components; totals summed over particles; "
                    "covariances per Cartesian component";
     if (!o.x_part_finite())
@@ -441,6 +468,14 @@ int cmd_estimate(const std::vector<std::string>& argv) {
         pp["x"] = sum.x_part == XPart::Finite ? nums(sum.sigma_x_mean) : json(nullptr);
         o["per_particle"] = pp;
     }
+    json types = json::array();
+    for (const auto& t : sum.per_type)
+        types.push_back({{"type", t.type},
+                         {"particles", t.particles},
+                         {"active", mean_se(t.active)},
+                         {"active_div", mean_se(t.active_div)},
+                         {"x", sum.x_part == XPart::Finite ? mean_se(t.x) : json(nullptr)}});
+    o["per_type"] = types;
     if (cfg.is_linear()) {
         const LinearOracle ex = solve_linear_system(cfg);
         json e;
@@ -452,7 +487,12 @@ int cmd_estimate(const std::vector<std::string>& argv) {
         e["div_v_discrete"] = num(ex.div_v_discrete);
         e["note"] = "epr_*: the SDE's exact values; *_discrete: the exact score of the Euler chain the simulator runs, "
                     "which is what a network trained on its samples approaches (they differ at O(dt))";
-        if (a.has("--per-particle")) e["per_particle"] = {{"active", nums(ex.epr_active)}, {"x", nums(ex.epr_x)}};
+        if (a.has("--per-particle"))
+            e["per_particle"] = {{"active", nums(ex.epr_active)},
+                                 {"x", nums(ex.epr_x)},
+                                 {"active_discrete", nums(ex.epr_active_discrete)},
+                                 {"x_discrete", nums(ex.epr_x_discrete)}};
+        e["per_type"] = oracle_per_type(cfg, ex);
         o["exact"] = e;
     }
     std::cerr << "estimate: active EPR " << sum.epr_active.mean << " +- " << sum.epr_active.se << " (|v|^2), "

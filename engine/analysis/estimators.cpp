@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <string>
 
@@ -264,8 +265,19 @@ SnapshotTotals snapshot_totals(const ParticleEstimates& e) {
 
 // ---------------------------------------------------------------------------
 
-EstimatorAccumulator::EstimatorAccumulator(int n) : n_(n) {
+EstimatorAccumulator::EstimatorAccumulator(int n, std::vector<int> types) : n_(n) {
     if (n < 1) throw ConfigError("n", "the accumulator needs n >= 1, got " + std::to_string(n));
+    if (!types.empty() && static_cast<int>(types.size()) != n)
+        throw ConfigError("types", "a type for each of the " + std::to_string(n) + " particles needed, got " + std::to_string(types.size()));
+    if (types.empty()) types.assign(static_cast<std::size_t>(n), 0);
+    std::map<int, std::vector<int>> members;
+    for (int i = 0; i < n; ++i) members[types[static_cast<std::size_t>(i)]].push_back(i);
+    for (auto& [t, m] : members) {
+        TypeSeries ts;
+        ts.type = t;
+        ts.members = std::move(m);
+        types_.push_back(std::move(ts));
+    }
     clear();
 }
 
@@ -279,6 +291,7 @@ void EstimatorAccumulator::clear() {
         p->sum2.assign(static_cast<std::size_t>(n_), 0.0);
         p->count = 0;
     }
+    for (TypeSeries& t : types_) t.active = t.active_div = t.x = Series{};
     last_notes_ = ParticleEstimates{};
 }
 
@@ -321,6 +334,19 @@ void EstimatorAccumulator::add(const ParticleEstimates& e) {
     push(sq_, e.sigma_sq);
     push(div_, e.sigma_div);
     push(x_, e.sigma_x);
+    // Per type: the mean per particle of the type in this snapshot (NaN
+    // where the estimator is unavailable, +inf for an infinite x part).
+    auto type_mean = [](const std::vector<double>& v, const std::vector<int>& members) {
+        if (v.empty()) return kNaN;
+        double sum = 0;
+        for (int i : members) sum += v[static_cast<std::size_t>(i)];
+        return sum / static_cast<double>(members.size());
+    };
+    for (TypeSeries& t : types_) {
+        push(t.active, type_mean(e.sigma_sq, t.members));
+        push(t.active_div, type_mean(e.sigma_div, t.members));
+        push(t.x, e.x_part == XPart::Infinite ? kInf : type_mean(e.sigma_x, t.members));
+    }
     last_notes_.x_part = e.x_part;
     last_notes_.x_note = e.x_note;
     last_notes_.sigma_div_note = e.sigma_div_note;
@@ -398,6 +424,15 @@ EstimatorAccumulator::Summary EstimatorAccumulator::summary(int batches) const {
     per_particle(sq_, n_, out.sigma_sq_mean, out.sigma_sq_se);
     per_particle(div_, n_, out.sigma_div_mean, out.sigma_div_se);
     per_particle(x_, n_, out.sigma_x_mean, out.sigma_x_se);
+    for (const TypeSeries& t : types_) {
+        Summary::TypeMeans m;
+        m.type = t.type;
+        m.particles = static_cast<int>(t.members.size());
+        m.active = stats(t.active, batches);
+        m.active_div = stats(t.active_div, batches);
+        m.x = stats(t.x, batches);
+        out.per_type.push_back(m);
+    }
     out.x_part = last_notes_.x_part;
     out.x_note = last_notes_.x_note;
     out.sigma_div_note = last_notes_.sigma_div_note;

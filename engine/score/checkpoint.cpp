@@ -28,7 +28,10 @@ namespace {
 // state by tensor addresses written as strings, and 2.x does not map a 1.13
 // file's keys back to the right parameters: a 1.13 checkpoint resumed under
 // 2.11 had Adam state of another parameter's shape (the first step failed).
-constexpr int kFormatVersion = 4;
+// 5: the per-type linear path (network.hpp, NetOptions::type_linear), with
+// a flag saying whether the network has it: a format-4 model loads without
+// it, and keeps it off when saved again.
+constexpr int kFormatVersion = 5;
 constexpr int kOldestReadableFormat = 3;
 
 std::string shape_string(c10::IntArrayRef sizes) {
@@ -138,6 +141,7 @@ void save_checkpoint(const ScoreModel::Impl& I, const std::string& path) {
     ar.write("schedule", torch::tensor(static_cast<std::int64_t>(I.schedule)));
     ar.write("rng_state", I.gen.get_state());
     ar.write("format_version", torch::tensor(static_cast<std::int64_t>(kFormatVersion)));
+    ar.write("type_linear", torch::tensor(static_cast<std::int64_t>(I.opt.type_linear ? 1 : 0)));
     std::ostringstream bytes;
     try {
         ar.save_to(bytes);
@@ -153,6 +157,7 @@ void save_checkpoint(const ScoreModel::Impl& I, const std::string& path) {
     side["config"] = nlohmann::json::parse(config_to_json(I.cfg));
     side["step"] = I.step;
     side["parameter_count"] = parameter_count(I.net);
+    side["type_linear"] = I.opt.type_linear;
     side["archive_bytes"] = data.size();
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(data)));
@@ -214,7 +219,7 @@ std::unique_ptr<ScoreModel::Impl> load_checkpoint(const std::string& path, const
             throw IoError("checkpoint '" + path + "' has format version " + std::to_string(version) + "; this build reads versions " +
                           std::to_string(kOldestReadableFormat) + " to " + std::to_string(kFormatVersion));
         cfg = parse_config(tensor_string(read("config_json")));
-        impl = std::make_unique<ScoreModel::Impl>(cfg);
+        impl = std::make_unique<ScoreModel::Impl>(cfg, version >= 5 && read("type_linear").item<std::int64_t>() != 0);
         torch::serialize::InputArchive net_ar, ema_ar, opt_ar;
         ar.read("net", net_ar);
         ar.read("ema", ema_ar);

@@ -24,8 +24,9 @@ struct ScoreModel::Impl {
     // Cache of the last snapshot's features (training takes many batches from one snapshot).
     mutable std::unique_ptr<score::Features> cache;
 
-    // Fresh weights from c.seed. Throws ConfigError.
-    explicit Impl(const Config& c);
+    // Fresh weights from c.seed; type_linear = false builds the network of
+    // checkpoints before format 5 (no per-type linear path). Throws ConfigError.
+    explicit Impl(const Config& c, bool type_linear = true);
     // The features of s, from the cache when s is the snapshot seen last.
     const score::Features& features(const State& s) const;
 };

@@ -79,6 +79,14 @@ ScoreNetImpl::ScoreNetImpl(const NetOptions& o) : opt(o) {
     // Gaussian (linear) score is representable exactly and the network
     // learns only the correction to it.
     skip = register_module("skip", torch::nn::Linear(linear_in(o), out));
+    // The exact flow of a trapped particle is linear in its own inputs with
+    // a coefficient that depends on its type (v_g = A (g + F/v0) for
+    // eps = 0): give each type its own linear path, so the head does not
+    // have to learn the difference between types (with one shared path the
+    // softest of three trap types came out 4 % high and the stiffest 5 %
+    // low after 20 000 steps).
+    if (o.type_linear)
+        type_lin = register_parameter("type_lin", torch::zeros({kMaxTypes, out, linear_in(o) + 1}));
     if (o.zero_output) {
         // With the drift prior the output is the flow velocity: start at
         // v = 0 (equilibrium) rather than at a random O(1) velocity (the
@@ -138,7 +146,11 @@ torch::Tensor ScoreNetImpl::raw(const NetInputs& in) {
 torch::Tensor ScoreNetImpl::readout(const torch::Tensor& h, const NetInputs& in) {
     auto y = head(h);
     if (in.head_scale.defined()) y = y * in.head_scale;
-    return y + skip(in.own.narrow(1, 0, linear_in(opt)));
+    auto phi = in.own.narrow(1, 0, linear_in(opt));
+    y = y + skip(phi);
+    if (!type_lin.defined()) return y;
+    auto phi1 = torch::cat({phi, torch::ones({phi.size(0), 1}, phi.options())}, 1);  // B P+1
+    return y + torch::bmm(type_lin.index_select(0, in.type), phi1.unsqueeze(2)).squeeze(2);
 }
 
 std::int64_t parameter_count(const ScoreNet& net) {

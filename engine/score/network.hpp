@@ -42,6 +42,9 @@ struct NetOptions {
     bool zero_output = false;  // initialise the output layers to 0 (drift prior)
     int own_in = kOwnIn;       // own inputs per particle (kOwnIn, kOwnInScaled, kOwnInMulti or kOwnInMulti2)
     int drift_in = 2;          // relative-drift inputs per neighbour (4 with "multiscale")
+    // A linear path per particle type on top of the shared one (checkpoint
+    // format 5; older checkpoints load without it).
+    bool type_linear = true;
 };
 
 // Own inputs on the linear path: the "multiscale" compressed drift is not
@@ -137,6 +140,9 @@ struct ScoreNetImpl : torch::nn::Module {
     torch::nn::Embedding type_emb{nullptr};
     Mlp self_in{nullptr}, nbr_in{nullptr}, tok_a{nullptr}, tok_r{nullptr}, head{nullptr};
     torch::nn::Linear skip{nullptr};
+    // [kMaxTypes, out, linear_in + 1]: each type's own coefficients and
+    // offset on the linear path, added to skip's (type_linear; else undefined).
+    torch::Tensor type_lin;
     std::vector<Block> blocks;
 };
 TORCH_MODULE(ScoreNet);

@@ -106,7 +106,9 @@ ScoreOutput run_infer(const ScoreModel::Impl& I, score::ScoreNet& model, const S
 
 }  // namespace
 
-ScoreModel::Impl::Impl(const Config& c) : cfg(c), opt(score::net_options(c)), gen(at::detail::createCPUGenerator(c.seed)) {
+ScoreModel::Impl::Impl(const Config& c, bool type_linear)
+    : cfg(c), opt(score::net_options(c)), gen(at::detail::createCPUGenerator(c.seed)) {
+    opt.type_linear = type_linear;
     // Activations are tens of MB; glibc would mmap and unmap them on every
     // call, and the page faults cost as much as the arithmetic. Keep them on
     // the heap for reuse.

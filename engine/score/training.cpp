@@ -57,7 +57,7 @@ void copy_to_ema(ScoreNet& net, ScoreNet& ema, double weight_new) {
 }
 
 // Before the first optimiser step (drift prior): set the linear path
-// y = W phi + c, phi = the own inputs (own_in),
+// y = W phi + c, phi = the own inputs (own_in), shared and per type,
 // to the exact optimum of implicit score matching for a linear model on
 // this snapshot, W = -M^-1 (E[p phi~] + E[d phi~ / d z_d]) / S_d per
 // output d (phi~ = (phi, 1), M = E[phi~ phi~^T], s_d = p_d + S_d y_d); the
@@ -97,24 +97,53 @@ void fit_linear(const Config& cfg, const NetOptions& opt, ScoreNet& net, const F
         }
     }
     torch::NoGradGuard ng;
-    // The small solve in float64 on the CPU, whatever the network's device.
+    // The small solves in float64 on the CPU, whatever the network's device.
     auto pt = torch::cat({phi.detach().cpu().to(torch::kFloat64), torch::ones({n, 1}, torch::kFloat64)}, 1);  // n P+1
-    auto M = torch::matmul(pt.t(), pt) / static_cast<double>(n);
-    const double ridge = 1e-8 * (M.trace().item<double>() / static_cast<double>(P + 1)) + 1e-12;
-    M = M + ridge * torch::eye(P + 1, torch::kFloat64);
     auto prior = in.prior.detach().cpu().to(torch::kFloat64);
     auto scale = in.scale.cpu().to(torch::kFloat64);
-    auto W = torch::zeros({dofs, P}, torch::kFloat64);
-    auto c = torch::zeros({dofs}, torch::kFloat64);
-    for (int d = 0; d < dofs; ++d) {
-        auto rhs = torch::matmul(pt.t(), prior.select(1, d)) / static_cast<double>(n) + jac[static_cast<std::size_t>(d)].mean(0);
-        auto w = -at::linalg_solve(M, rhs.unsqueeze(1)).squeeze(1) / scale[d].item<double>();
-        if (!torch::isfinite(w).all().item<bool>()) return;  // leave the zero initialisation
-        W[d] = w.narrow(0, 0, P);
-        c[d] = w[P];
+    auto jac_all = torch::stack(jac, 0);  // dofs n P+1
+    // The optimum over the particles `rows` ([dofs, P+1]), or undefined when
+    // it is not finite.
+    auto solve = [&](const torch::Tensor& rows) -> torch::Tensor {
+        auto p_r = pt.index_select(0, rows);
+        const double m = static_cast<double>(rows.size(0));
+        // A pseudo-inverse of the standardised moment matrix: the own inputs
+        // are collinear by construction (the own drift b / v0 is a sum of
+        // the others; a constant column is 0 without a pair force), and a
+        // plain solve puts large, cancelling coefficients along those
+        // directions that float32 inference cannot cancel.
+        auto M = torch::matmul(p_r.t(), p_r) / m;
+        auto dg = M.diagonal().clone();
+        auto unit = torch::where(dg > 1e-300, dg.rsqrt(), torch::zeros_like(dg));
+        auto Ms = unit.unsqueeze(1) * M * unit.unsqueeze(0);
+        auto [lam, U] = torch::linalg_eigh(Ms);
+        const double cut = 1e-9 * lam.max().item<double>();
+        auto inv_lam = torch::where(lam > cut, 1.0 / lam, torch::zeros_like(lam));
+        auto Minv = unit.unsqueeze(1) * torch::matmul(U * inv_lam.unsqueeze(0), U.t()) * unit.unsqueeze(0);
+        auto pr = prior.index_select(0, rows);
+        auto w = torch::zeros({dofs, P + 1}, torch::kFloat64);
+        for (int d = 0; d < dofs; ++d) {
+            auto rhs = torch::matmul(p_r.t(), pr.select(1, d)) / m + jac_all[d].index_select(0, rows).mean(0);
+            w[d] = -torch::matmul(Minv, rhs) / scale[d].item<double>();
+        }
+        return torch::isfinite(w).all().item<bool>() ? w : torch::Tensor();
+    };
+    const auto w_all = solve(torch::arange(n, torch::kInt64));
+    if (!w_all.defined()) return;  // leave the zero initialisation
+    net->skip->weight.copy_(w_all.narrow(1, 0, P).to(torch::kFloat32));
+    net->skip->bias.copy_(w_all.select(1, P).to(torch::kFloat32));
+    if (!net->type_lin.defined()) return;
+    // Each type with enough particles of its own gets its own optimum, as
+    // the difference from the shared one; the others keep the shared one.
+    net->type_lin.zero_();
+    const auto types = f.type.cpu();
+    for (std::int64_t t = 0; t < kMaxTypes; ++t) {
+        const auto rows = torch::nonzero(types == t).squeeze(1);
+        if (rows.size(0) == n) return;  // one type: the shared path is its own
+        if (rows.size(0) < kMinFitPerCoefficient * (P + 1)) continue;
+        const auto w_t = solve(rows);
+        if (w_t.defined()) net->type_lin[t].copy_((w_t - w_all).to(torch::kFloat32));
     }
-    net->skip->weight.copy_(W.to(torch::kFloat32));
-    net->skip->bias.copy_(c.to(torch::kFloat32));
 }
 
 // The training loss on a batch (SPEC §4).

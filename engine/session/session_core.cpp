@@ -51,7 +51,7 @@ std::uint64_t data_seed_for(std::uint64_t seed, std::uint64_t network_step) {
 }  // namespace
 
 struct SessionCore::Window {
-    explicit Window(int n) : acc(n) {}
+    explicit Window(const Config& cfg) : acc(cfg.n, cfg.types) {}
     std::deque<ParticleEstimates> kept;  // bounded windows only
     EstimatorAccumulator acc;
     std::int64_t divergences = 0;
@@ -376,7 +376,7 @@ void SessionCore::solve_exact() {
 }
 
 void SessionCore::reset_window() {
-    window_ = std::make_unique<Window>(learn_cfg_.n);
+    window_ = std::make_unique<Window>(learn_cfg_);
     auto g = std::make_shared<GlobalEstimate>();
     g->physics_tag = learn_tag_;
     g->exact_epr_active = exact_active_;

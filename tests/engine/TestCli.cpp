@@ -61,6 +61,32 @@ private Q_SLOTS:
         QVERIFY(o["note"].toString().contains("infinite"));
     }
 
+    // Without positional noise the chain's exact values per particle and
+    // per type are there too (the SDE's active part is d A per particle; the
+    // Euler chain's is below it, by O(dt): 1.2 % and 3.0 % here).
+    void oracleReportsTheChainPerParticleAndPerType() {
+        const auto cfg = write("types.json", R"({"n":4,"box":50,"interaction":"none","v0":1,"gamma":1,"eps":0,"dt":0.01,
+            "types":[0,1,1,0],"trap_stiffness":[0.5,4]})");
+        const auto r = cli({"oracle", "--config", cfg, "--json"});
+        QCOMPARE(r.code, 0);
+        const auto o = QJsonDocument::fromJson(r.out).object();
+        const auto chain = o["per_particle"].toObject()["active_discrete"].toArray();
+        QCOMPARE(chain.size(), 4);
+        const auto types = o["per_type"].toArray();
+        QCOMPARE(types.size(), 2);
+        for (int t = 0; t < 2; ++t) {
+            const auto e = types[t].toObject();
+            const double A = t == 0 ? 0.5 : 4.0;
+            QCOMPARE(e["type"].toInt(), t);
+            QCOMPARE(e["particles"].toInt(), 2);
+            QVERIFY(std::fabs(e["active"].toDouble() - 2 * A) < 1e-9);
+            const double d = e["active_discrete"].toDouble();
+            QVERIFY2(d < 2 * A && d > 2 * A * 0.95, qPrintable(QString::number(d)));
+            QVERIFY(std::fabs(d - chain[t == 0 ? 0 : 1].toDouble()) < 1e-12);
+            QVERIFY(e["x"].isNull() && e["x_discrete"].isNull());
+        }
+    }
+
     void oracleRefusesANonLinearSystem() {
         const auto cfg = write("mips.json", R"({"n":100})");
         const auto r = cli({"oracle", "--config", cfg, "--json"});

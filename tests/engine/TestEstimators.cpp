@@ -899,6 +899,39 @@ private Q_SLOTS:
         QVERIFY(std::isinf(inf.epr_x.mean) && std::isinf(inf.epr_total.mean));
         QCOMPARE(inf.x_part, XPart::Infinite);
     }
+
+    // Per type: the mean per particle of the type in each snapshot, its
+    // mean and SE over snapshots (so correlated particles are accounted for).
+    void accumulatorPerTypeMeans() {
+        EstimatorAccumulator acc(3, {2, 0, 2});
+        for (double v : {1.0, 3.0, 2.0, 6.0}) {
+            ParticleEstimates e = synthetic(3, XPart::Finite);
+            e.sigma_sq = {v, 10.0, 3 * v};  // type 2: mean 2 v per snapshot
+            e.sigma_div = {v, 10.0, v};
+            e.sigma_x = {0.5, 1.5, 0.5};
+            acc.add(e);
+        }
+        const auto s = acc.summary();
+        QCOMPARE(s.per_type.size(), std::size_t{2});
+        QCOMPARE(s.per_type[0].type, 0);
+        QCOMPARE(s.per_type[0].particles, 1);
+        QVERIFY(close(s.per_type[0].active.mean, 10.0, 1e-14) && s.per_type[0].active.se < 1e-14);
+        QVERIFY(close(s.per_type[0].x.mean, 1.5, 1e-14));
+        QCOMPARE(s.per_type[1].type, 2);
+        QCOMPARE(s.per_type[1].particles, 2);
+        // 2 v over v = {1, 3, 2, 6}: mean 6, SE 2 sqrt((14/3) / 4).
+        QVERIFY(close(s.per_type[1].active.mean, 6.0, 1e-14));
+        QVERIFY(close(s.per_type[1].active.se, 2.0 * std::sqrt((14.0 / 3.0) / 4.0), 1e-12));
+        QVERIFY(close(s.per_type[1].active_div.mean, 3.0, 1e-14));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, (EstimatorAccumulator{3, {0, 1}}));
+        // Without types: one type 0 with every particle.
+        EstimatorAccumulator one(3);
+        one.add(synthetic(3, XPart::Infinite));
+        const auto o = one.summary();
+        QCOMPARE(o.per_type.size(), std::size_t{1});
+        QCOMPARE(o.per_type[0].particles, 3);
+        QVERIFY(std::isinf(o.per_type[0].x.mean));
+    }
 };
 
 QTEST_APPLESS_MAIN(TestEstimators)

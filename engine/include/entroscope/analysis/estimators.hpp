@@ -131,8 +131,10 @@ SnapshotTotals snapshot_totals(const ParticleEstimates& e);
 // time averages always use the independent-snapshot formula.
 class EstimatorAccumulator {
 public:
-    // Throws ConfigError for n < 1.
-    explicit EstimatorAccumulator(int n);
+    // types: the type of every particle (Config::types; empty = all type 0),
+    // for the per-type means. Throws ConfigError for n < 1 or a types list
+    // of another length.
+    explicit EstimatorAccumulator(int n, std::vector<int> types = {});
 
     // Throws ConfigError when e.n differs from the accumulator's n.
     void add(const ParticleEstimates& e);
@@ -155,6 +157,16 @@ public:
         std::vector<double> sigma_sq_mean, sigma_sq_se;
         std::vector<double> sigma_div_mean, sigma_div_se;
         std::vector<double> sigma_x_mean, sigma_x_se;
+        // Per particle type present: the mean per particle of that type of
+        // sigma_i by both estimators and of the x part, with standard errors
+        // from the spread over snapshots like the global sums (so they hold
+        // for interacting particles too).
+        struct TypeMeans {
+            int type = 0;
+            int particles = 0;
+            MeanSe active, active_div, x;
+        };
+        std::vector<TypeMeans> per_type;
         // From the latest snapshot: why a quantity is infinite/unavailable.
         XPart x_part = XPart::Infinite;
         std::string x_note, sigma_div_note, ibp_note, div_v_note, v_dot_s_note, network_free_note;
@@ -182,6 +194,12 @@ private:
     Series epr_active_, epr_active_div_, gap_, epr_x_, epr_total_, epr_x_div_, epr_active_lin_, epr_total_div_, ibp_, div_v_, v_dot_s_, residual_,
         epr_active_exact_, time_step_bias_, epr_total_network_free_;
     PerParticle sq_, div_, x_;
+    struct TypeSeries {
+        int type = 0;
+        std::vector<int> members;
+        Series active, active_div, x;
+    };
+    std::vector<TypeSeries> types_;
     ParticleEstimates last_notes_;
 };
 
