@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench_accuracy.hpp"
 #include "cli_args.hpp"
 #include "config_args.hpp"
 #include "export_command.hpp"
@@ -591,11 +592,15 @@ int cmd_bench(const std::vector<std::string>& argv) {
     for (std::size_t i = 0; i + 1 < argv.size(); ++i) if (argv[i] == "--what" && argv[i + 1] == "render") return bench_render(argv);
 #endif
     const Args a(argv, with_config_flags({"--steps", "--threads", "--warmup", "--what", "--device", "--seconds", "--sim-threads",
-                                          "--train-threads", "--model"}),
+                                          "--train-threads", "--model", "--check-every", "--samples", "--sample-every"}),
                  {"--json", "--divergence", "--tf32", "--no-training"});
     const auto what = a.value("--what").value_or("simulate");
-    if (what != "simulate" && what != "train" && what != "infer" && what != "live")
-        throw ConfigError("--what", "unknown benchmark '" + what + "' (simulate, train, infer, live, or render in a build with VTK)");
+    if (what != "simulate" && what != "train" && what != "infer" && what != "live" && what != "accuracy")
+        throw ConfigError("--what", "unknown benchmark '" + what + "' (simulate, train, infer, live, accuracy, or render in a build with VTK)");
+    if (what != "accuracy")
+        for (const char* flag : {"--check-every", "--samples", "--sample-every"})
+            if (a.has(flag)) throw ConfigError(flag, "applies to --what accuracy only");
+    if (what == "accuracy") return bench_accuracy(a, accuracy_config(a));
     const Config cfg = load_config(a);
     if (what == "live") return bench_live(a, cfg);
     if (what != "simulate") return bench_network(a, cfg, what);

@@ -30,7 +30,8 @@ namespace {
 // 2.11 had Adam state of another parameter's shape (the first step failed).
 // 5: the per-type linear path (network.hpp, NetOptions::type_linear), with
 // a flag saying whether the network has it: a format-4 model loads without
-// it, and keeps it off when saved again.
+// it, and keeps it off when saved again; and the linear path's moments
+// (training.cpp, refit_linear), so a resumed run continues exactly.
 constexpr int kFormatVersion = 5;
 constexpr int kOldestReadableFormat = 3;
 
@@ -142,6 +143,15 @@ void save_checkpoint(const ScoreModel::Impl& I, const std::string& path) {
     ar.write("rng_state", I.gen.get_state());
     ar.write("format_version", torch::tensor(static_cast<std::int64_t>(kFormatVersion)));
     ar.write("type_linear", torch::tensor(static_cast<std::int64_t>(I.opt.type_linear ? 1 : 0)));
+    if (I.moments.seen) {
+        ar.write("lin_M", I.moments.M);
+        ar.write("lin_r", I.moments.r);
+        ar.write("lin_w", I.moments.w);
+        ar.write("lin_count", I.moments.count);
+        ar.write("lin_snapshots", torch::tensor(static_cast<std::int64_t>(I.moments.snapshots)));
+        ar.write("lin_step", torch::tensor(static_cast<std::int64_t>(I.moments.step)));
+        ar.write("lin_time", torch::tensor(I.moments.time, torch::kFloat64));
+    }
     std::ostringstream bytes;
     try {
         ar.save_to(bytes);
@@ -254,6 +264,26 @@ std::unique_ptr<ScoreModel::Impl> load_checkpoint(const std::string& path, const
         impl->step = static_cast<std::uint64_t>(read("step").item<std::int64_t>());
         impl->schedule = static_cast<std::uint64_t>(read("schedule").item<std::int64_t>());
         impl->gen.set_state(read("rng_state"));
+        if (version >= 5) {
+            LinearMoments& mo = impl->moments;
+            if (ar.try_read("lin_M", mo.M)) {
+                mo.r = read("lin_r");
+                mo.w = read("lin_w");
+                mo.count = read("lin_count");
+                mo.snapshots = static_cast<std::uint64_t>(read("lin_snapshots").item<std::int64_t>());
+                mo.step = static_cast<std::uint64_t>(read("lin_step").item<std::int64_t>());
+                mo.time = read("lin_time").item<double>();
+                mo.seen = true;
+                const auto out = impl->net->skip->weight.size(0), p1 = impl->net->skip->weight.size(1) + 1;
+                if (mo.M.dim() != 3 || mo.M.size(0) != kMaxTypes + 1 || mo.M.size(1) != p1 || mo.M.size(2) != p1 ||
+                    !mo.r.sizes().equals({kMaxTypes + 1, out, p1}) || !mo.w.sizes().equals({kMaxTypes + 1}) || !mo.count.sizes().equals({kMaxTypes + 1}) ||
+                    mo.M.scalar_type() != torch::kFloat64 || mo.r.scalar_type() != torch::kFloat64 || mo.w.scalar_type() != torch::kFloat64 || mo.count.scalar_type() != torch::kFloat64)
+                    throw IoError("checkpoint '" + path + "' has linear-path moments that do not fit its network");
+                if (!torch::isfinite(mo.M).all().item<bool>() || !torch::isfinite(mo.r).all().item<bool>() ||
+                    !torch::isfinite(mo.w).all().item<bool>() || !torch::isfinite(mo.count).all().item<bool>())
+                    throw IoError("checkpoint '" + path + "' holds non-finite linear-path moments");
+            }
+        }
     } catch (const c10::Error& e) {
         throw IoError("cannot read checkpoint '" + path + "': " + std::string(e.what_without_backtrace()).substr(0, 300));
     } catch (const ConfigError& e) {

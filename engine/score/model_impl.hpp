@@ -12,6 +12,23 @@
 
 namespace entroscope {
 
+namespace score {
+
+// Running moments of the linear path's least-squares problem (training.cpp,
+// refit_linear): per type (slots 0..15) and over all particles (slot 16).
+struct LinearMoments {
+    torch::Tensor M;  // [17, P+1, P+1] weighted sum of phi~ phi~^T (float64, CPU; undefined before the first snapshot)
+    torch::Tensor r;  // [17, out, P+1] weighted sum of phi~ (p + S h) + d phi~ / d z
+    torch::Tensor w;      // [17] weight of the sums (each snapshot's rows weigh 1 - keep in all)
+    torch::Tensor count;  // [17] samples added
+    std::uint64_t snapshots = 0;
+    std::uint64_t step = 0;  // the snapshot added last
+    double time = 0;
+    bool seen = false;
+};
+
+}  // namespace score
+
 struct ScoreModel::Impl {
     Config cfg;
     score::NetOptions opt;
@@ -21,6 +38,7 @@ struct ScoreModel::Impl {
     torch::Device dev{torch::kCPU};
     std::uint64_t step = 0;
     std::uint64_t schedule = 100000;
+    score::LinearMoments moments;
     // Cache of the last snapshot's features (training takes many batches from one snapshot).
     mutable std::unique_ptr<score::Features> cache;
 

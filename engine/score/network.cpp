@@ -96,6 +96,9 @@ ScoreNetImpl::ScoreNetImpl(const NetOptions& o) : opt(o) {
         head->l2->bias.zero_();
         skip->weight.zero_();
         skip->bias.zero_();
+        // The linear path is solved (training.cpp, refit_linear), not
+        // learned: no gradient steps on it.
+        for (auto& p : linear_parameters()) p.set_requires_grad(false);
     }
 }
 
@@ -146,11 +149,21 @@ torch::Tensor ScoreNetImpl::raw(const NetInputs& in) {
 torch::Tensor ScoreNetImpl::readout(const torch::Tensor& h, const NetInputs& in) {
     auto y = head(h);
     if (in.head_scale.defined()) y = y * in.head_scale;
+    return y + linear(in);
+}
+
+torch::Tensor ScoreNetImpl::linear(const NetInputs& in) {
     auto phi = in.own.narrow(1, 0, linear_in(opt));
-    y = y + skip(phi);
+    auto y = skip(phi);
     if (!type_lin.defined()) return y;
     auto phi1 = torch::cat({phi, torch::ones({phi.size(0), 1}, phi.options())}, 1);  // B P+1
     return y + torch::bmm(type_lin.index_select(0, in.type), phi1.unsqueeze(2)).squeeze(2);
+}
+
+std::vector<torch::Tensor> ScoreNetImpl::linear_parameters() {
+    std::vector<torch::Tensor> p{skip->weight, skip->bias};
+    if (type_lin.defined()) p.push_back(type_lin);
+    return p;
 }
 
 std::int64_t parameter_count(const ScoreNet& net) {

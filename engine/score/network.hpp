@@ -135,6 +135,10 @@ struct ScoreNetImpl : torch::nn::Module {
 
     // h: [B, w] the particle's final features.
     torch::Tensor readout(const torch::Tensor& h, const NetInputs& in);
+    // The linear path's part of raw(in): [B, out].
+    torch::Tensor linear(const NetInputs& in);
+    // The parameters of the linear path (skip, type_lin).
+    std::vector<torch::Tensor> linear_parameters();
 
     NetOptions opt;
     torch::nn::Embedding type_emb{nullptr};

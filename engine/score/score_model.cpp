@@ -207,6 +207,8 @@ void ScoreModel::set_physics(const Config& cfg) {
     next.training = impl_->cfg.training;
     impl_->cfg = next;
     impl_->cache.reset();
+    // The linear path's moments belong to the old physics.
+    impl_->moments = score::LinearMoments{};
 }
 
 ScoreOutput ScoreModel::infer(const State& s, bool with_divergence) const {

@@ -23,9 +23,10 @@ void copy_to_ema(ScoreNet& net, ScoreNet& ema, double weight_new);
 torch::Tensor training_loss(const Config& cfg, const NetOptions& opt, ScoreNet& net, const Features& f, const torch::Tensor& idx,
                             at::Generator& gen, const torch::Device& dev);
 
-// Sets net's linear path to the implicit-score-matching optimum of a linear
-// model on the snapshot f (drift priors, before the first step).
-void fit_linear(const Config& cfg, const NetOptions& opt, ScoreNet& net, const Features& f, const torch::Device& dev);
+// Adds the snapshot f to the model's moments of the linear path and sets the
+// path (net and EMA) to the implicit-score-matching optimum given the rest
+// of the network (drift priors; before a step on a snapshot not seen last).
+void refit_linear(ScoreModel::Impl& model, const Features& f);
 
 // One optimiser step of model on the batch idx of f (ScoreModel::train_step
 // after its argument checks). Throws NumericalError, leaving the weights as
