@@ -207,6 +207,12 @@ private Q_SLOTS:
         const auto t2 = m2.train_step(s, all);
         QCOMPARE(t1.loss, t2.loss);
         QCOMPARE(m.infer(s, false).s_act, m2.infer(s, false).s_act);
+        // On a new snapshot the linear path is solved again from the
+        // moments of all snapshots seen: the checkpoint holds them.
+        const State s2 = relaxed(c, 130);
+        QCOMPARE(m.train_step(s2, all).loss, m2.train_step(s2, all).loss);
+        QCOMPARE(m.infer(s2, false).s_act, m2.infer(s2, false).s_act);
+        QCOMPARE(m.weights_hash(), m2.weights_hash());
     }
 
     // Checkpoints before format 5 have no per-type linear path: they load
