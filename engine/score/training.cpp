@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -116,6 +117,11 @@ void refit_linear(ScoreModel::Impl& I, const Features& f) {
     auto scale = in.scale.cpu().to(torch::kFloat64);                                                     // dofs
     auto target = in.prior.detach().cpu().to(torch::kFloat64) + scale.unsqueeze(0) * head;             // p + S h: n dofs
     auto jac_all = torch::stack(jac, 0);                                                                // dofs n P+1
+    // A snapshot with non-finite inputs would poison every later solve:
+    // leave the moments and the path as they are (the loss then reports it).
+    if (!torch::isfinite(pt).all().item<bool>() || !torch::isfinite(target).all().item<bool>() ||
+        !torch::isfinite(jac_all).all().item<bool>())
+        return;
     auto types = f.type.index_select(0, v.idx).cpu();
     LinearMoments& mo = I.moments;
     if (!mo.M.defined()) {
@@ -242,9 +248,58 @@ torch::Tensor training_loss(const Config& cfg, const NetOptions& opt, ScoreNet& 
     return total * 0.5;
 }
 
+namespace {
+
+// One optimiser step with its checks (below).
+TrainStats checked_step(ScoreModel::Impl& I, const Features& f, const torch::Tensor& idx);
+
+// The linear path and its moments as they were before a step, so that a
+// step that fails leaves the model as it was.
+struct LinearState {
+    LinearMoments moments;
+    std::vector<torch::Tensor> net, ema;
+};
+
+LinearState save_linear(ScoreModel::Impl& I) {
+    torch::NoGradGuard ng;
+    LinearState s;
+    s.moments = I.moments;
+    for (auto* t : {&s.moments.M, &s.moments.r, &s.moments.w, &s.moments.count})
+        if (t->defined()) *t = t->clone();
+    for (const auto& p : I.net->linear_parameters()) s.net.push_back(p.detach().clone());
+    for (const auto& p : I.ema->linear_parameters()) s.ema.push_back(p.detach().clone());
+    return s;
+}
+
+void restore_linear(ScoreModel::Impl& I, LinearState& s) {
+    torch::NoGradGuard ng;
+    I.moments = s.moments;
+    auto pn = I.net->linear_parameters(), pe = I.ema->linear_parameters();
+    for (std::size_t i = 0; i < pn.size(); ++i) pn[i].copy_(s.net[i]);
+    for (std::size_t i = 0; i < pe.size(); ++i) pe[i].copy_(s.ema[i]);
+}
+
+}  // namespace
+
 TrainStats optimiser_step(ScoreModel::Impl& I, const Features& f, const torch::Tensor& idx) {
     I.net->train();
-    if (I.opt.zero_output && (!I.moments.seen || f.step != I.moments.step || f.time != I.moments.time)) refit_linear(I, f);
+    // A batch from another snapshot than the last: solve the linear path again.
+    std::unique_ptr<LinearState> undo;
+    if (I.opt.zero_output && (!I.moments.seen || f.step != I.moments.step || f.time != I.moments.time)) {
+        undo = std::make_unique<LinearState>(save_linear(I));
+        refit_linear(I, f);
+    }
+    try {
+        return checked_step(I, f, idx);
+    } catch (const NumericalError&) {
+        if (undo) restore_linear(I, *undo);
+        throw;
+    }
+}
+
+namespace {
+
+TrainStats checked_step(ScoreModel::Impl& I, const Features& f, const torch::Tensor& idx) {
     I.adam->zero_grad();
     auto loss = training_loss(I.cfg, I.opt, I.net, f, idx, I.gen, I.dev);
     const double lv = loss.item<double>();
@@ -311,5 +366,7 @@ TrainStats optimiser_step(ScoreModel::Impl& I, const Features& f, const torch::T
     st.step = I.step;
     return st;
 }
+
+}  // namespace
 
 }  // namespace entroscope::score

@@ -395,8 +395,11 @@ private Q_SLOTS:
         State s = relaxed(c, 10);
         std::vector<int> all(50);
         std::iota(all.begin(), all.end(), 0);
+        const std::uint64_t hash = m.weights_hash();
         QVERIFY_THROWS_EXCEPTION(NumericalError, m.train_step(s, all));
         QCOMPARE(m.steps(), std::uint64_t(0));
+        // The linear path solved before the step is undone with it (net and EMA).
+        QCOMPARE(m.weights_hash(), hash);
         const auto out = m.infer_raw(s, false);
         for (double v : out.s_act) QVERIFY(std::isfinite(v));
         for (double v : out.s_x) QVERIFY(std::isfinite(v));
