@@ -83,8 +83,8 @@ ScoreNetImpl::ScoreNetImpl(const NetOptions& o) : opt(o) {
     // a coefficient that depends on its type (v_g = A (g + F/v0) for
     // eps = 0): give each type its own linear path, so the head does not
     // have to learn the difference between types (with one shared path the
-    // softest of three trap types came out 4 % high and the stiffest 5 %
-    // low after 20 000 steps).
+    // softest of three trap types came out 11 % high and the stiffest 4 %
+    // low after 2000 steps; docs/score-network.md, "The linear path").
     if (o.type_linear)
         type_lin = register_parameter("type_lin", torch::zeros({kMaxTypes, out, linear_in(o) + 1}));
     if (o.zero_output) {
