@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "entroscope/analysis/estimators.hpp"
+#include "entroscope/analysis/observables.hpp"
 #include "entroscope/core/errors.hpp"
 #include "entroscope/physics/linear_oracle.hpp"
 #include "entroscope/score/score_model.hpp"
@@ -40,10 +41,124 @@ Config accuracy_config(const Args& a) {
     return c;
 }
 
+namespace {
+
+// An interacting system (no oracle): the learned total against the
+// network-free total plus the Euler chain's E[div v] (docs/numerics.md, "The
+// time step"), what a perfectly learned score reads, snapshot by snapshot.
+int bench_accuracy_network_free(const Args& a, const Config& cfg) {
+    if (!a.has("--burn-in") || !a.has("--eval-every"))
+        throw ConfigError(a.has("--burn-in") ? "--eval-every" : "--burn-in",
+                          "is required for an interacting system (no relaxation time is known): --burn-in B (simulator steps "
+                          "before training and before the evaluation snapshots) and --eval-every E (steps between those snapshots)");
+    if (!(cfg.position_diffusion() > 0.0))
+        throw ConfigError("--config", "an interacting system needs noise on every variable for the network-free total (ABP with "
+                                      "D_t > 0, AOUP with eps > 0)");
+    const long long max_steps = a.integer("--steps", 6000);
+    const long long every = a.integer("--check-every", 1000);
+    const long long samples = a.integer("--samples", 100);
+    const long long sample_every = a.integer("--sample-every", 100);
+    const long long burn = a.integer("--burn-in", 0);
+    const long long eval_every = a.integer("--eval-every", 0);
+    if (sample_every < 1) throw ConfigError("--sample-every", "must be >= 1");
+    if (max_steps < 1) throw ConfigError("--steps", "must be >= 1");
+    if (every < 1) throw ConfigError("--check-every", "must be >= 1");
+    if (samples < 20) throw ConfigError("--samples", "must be >= 20 for an interacting system (10 batch means)");
+    if (burn < 0) throw ConfigError("--burn-in", "must be >= 0");
+    if (eval_every < 1) throw ConfigError("--eval-every", "must be >= 1");
+    const auto threads = a.integer("--threads", 1);
+    if (threads < 1 || threads > 1024) throw ConfigError("--threads", "must be in [1, 1024]");
+    set_network_threads(static_cast<int>(threads));
+    Config run = cfg;
+    run.seed = cfg.seed + 1000;  // the evaluation trajectory, not the training one
+    Simulator sim(run, static_cast<int>(threads));
+    sim.run(static_cast<std::uint64_t>(burn));
+    std::vector<State> eval;
+    for (long long k = 0; k < samples; ++k) {
+        sim.run(static_cast<std::uint64_t>(eval_every));
+        eval.push_back(sim.state());
+    }
+    SessionOptions so;
+    so.training = true;
+    so.schedule_steps = static_cast<std::uint64_t>(max_steps);
+    so.sample_every = static_cast<std::uint64_t>(sample_every);
+    so.sim_threads = static_cast<int>(threads);
+    so.fields = false;
+    SessionCore core(cfg, so);
+    core.burn_in(static_cast<std::uint64_t>(burn));
+    std::cerr << "bench accuracy: n = " << cfg.n << ", no oracle: against the network-free total plus the time step's share; "
+              << samples << " evaluation snapshots\n";
+    json checks = json::array();
+    double seconds = 0;
+    json reached = nullptr;
+    bool stays = true;
+    for (long long done = 0; done < max_steps;) {
+        const auto step = std::min(every, max_steps - done);
+        const auto t0 = Clock::now();
+        core.train(static_cast<std::uint64_t>(step));
+        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+        done += step;
+        std::vector<double> d_sq, d_div, ref, nf, share, learned, learned_div;
+        for (const State& s : eval) {
+            const SnapshotTotals t = snapshot_totals(estimate_particles(cfg, s, core.model()->infer(s, true)));
+            if (!std::isfinite(t.epr_total_network_free) || !std::isfinite(t.time_step_bias) || !std::isfinite(t.epr_total))
+                throw NumericalError("the learned or the network-free total is not finite at step " + std::to_string(done) +
+                                     " (a blow-up of the network or of the state)");
+            const double want = t.epr_total_network_free + t.time_step_bias;
+            d_sq.push_back(t.epr_total - want);
+            d_div.push_back(t.epr_total_div - want);
+            ref.push_back(want);
+            nf.push_back(t.epr_total_network_free);
+            share.push_back(t.time_step_bias);
+            learned.push_back(t.epr_total);
+            learned_div.push_back(t.epr_total_div);
+        }
+        const MeanSe r = batch_means(ref, 10), dq = batch_means(d_sq, 10), dd = batch_means(d_div, 10);
+        // Within: the paired difference inside 2 % of the reference plus 2 of its SEs.
+        const auto inside = [&](const MeanSe& d) { return std::fabs(d.mean) <= kBar * std::fabs(r.mean) + 2.0 * d.se; };
+        const bool within = inside(dq) && inside(dd);
+        json c = {{"steps", done},
+                  {"seconds", seconds},
+                  {"total", mean_se(batch_means(learned, 10))},
+                  {"total_div", mean_se(batch_means(learned_div, 10))},
+                  {"network_free", mean_se(batch_means(nf, 10))},
+                  {"time_step_share", mean_se(batch_means(share, 10))},
+                  {"reference", mean_se(r)},
+                  {"difference", mean_se(dq)},
+                  {"difference_div", mean_se(dd)},
+                  {"error_total", dq.mean / r.mean},
+                  {"error_total_div", dd.mean / r.mean},
+                  {"within", within}};
+        checks.push_back(c);
+        std::cerr << "  " << done << " steps, " << seconds << " s: total " << 100 * dq.mean / r.mean << " +- " << 100 * dq.se / std::fabs(r.mean)
+                  << " % (|v|^2), " << 100 * dd.mean / r.mean << " +- " << 100 * dd.se / std::fabs(r.mean) << " % (div)"
+                  << (within ? "  within 2 % + 2 SE" : "") << "\n";
+        if (within && reached.is_null()) reached = {{"steps", done}, {"seconds", seconds}};
+        if (!within && !reached.is_null()) stays = false;
+    }
+    json o;
+    o["what"] = "accuracy";
+    o["reference"] = "network_free_plus_time_step_share";
+    o["n"] = cfg.n;
+    o["threads"] = threads;
+    o["sample_every"] = sample_every;
+    o["checks"] = checks;
+    o["time_to_2_percent"] = reached;
+    o["stays_within"] = !reached.is_null() && stays;
+    o["note"] = "seconds: training only (simulation and optimiser steps), not the evaluations; per snapshot the learned total (|v|^2/D "
+                "and linear estimators) minus the network-free total E[b.D^-1 b + div b] plus the time step's share of E[div v] "
+                "(linearised), summed over particles; mean and batch-means SE (10 batches) over the fixed snapshots; within: "
+                "|difference| <= 2 % of the reference + 2 SE for both estimators";
+    if (a.has("--json")) std::cout << o.dump() << std::endl;
+    return 0;
+}
+
+}  // namespace
+
 int bench_accuracy(const Args& a, const Config& cfg) {
-    if (!cfg.is_linear())
-        throw ConfigError("--config", "the accuracy benchmark needs a linear system with exact answers (model \"aoup\", "
-                                      "\"interaction\": \"none\", traps and springs); without --config it runs the single trap");
+    if (!cfg.is_linear()) return bench_accuracy_network_free(a, cfg);
+    for (const char* flag : {"--burn-in", "--eval-every"})
+        if (a.has(flag)) throw ConfigError(flag, "applies to interacting systems only (a linear system's relaxation time sets them)");
     const long long max_steps = a.integer("--steps", 600);
     const long long every = a.integer("--check-every", 25);
     const long long samples = a.integer("--samples", 100);

@@ -592,13 +592,14 @@ int cmd_bench(const std::vector<std::string>& argv) {
     for (std::size_t i = 0; i + 1 < argv.size(); ++i) if (argv[i] == "--what" && argv[i + 1] == "render") return bench_render(argv);
 #endif
     const Args a(argv, with_config_flags({"--steps", "--threads", "--warmup", "--what", "--device", "--seconds", "--sim-threads",
-                                          "--train-threads", "--model", "--check-every", "--samples", "--sample-every"}),
+                                          "--train-threads", "--model", "--check-every", "--samples", "--sample-every", "--burn-in",
+                                          "--eval-every"}),
                  {"--json", "--divergence", "--tf32", "--no-training"});
     const auto what = a.value("--what").value_or("simulate");
     if (what != "simulate" && what != "train" && what != "infer" && what != "live" && what != "accuracy")
         throw ConfigError("--what", "unknown benchmark '" + what + "' (simulate, train, infer, live, accuracy, or render in a build with VTK)");
     if (what != "accuracy")
-        for (const char* flag : {"--check-every", "--samples", "--sample-every"})
+        for (const char* flag : {"--check-every", "--samples", "--sample-every", "--burn-in", "--eval-every"})
             if (a.has(flag)) throw ConfigError(flag, "applies to --what accuracy only");
     if (what == "accuracy") return bench_accuracy(a, accuracy_config(a));
     const Config cfg = load_config(a);

@@ -364,6 +364,44 @@ private Q_SLOTS:
         }
     }
 
+    // bench --what accuracy on an interacting system: the learned total held
+    // snapshot by snapshot against the network-free total plus the time
+    // step's share; it needs its burn-in and evaluation spacing, and noise on
+    // every variable.
+    void accuracyBenchOnAnInteractingSystem() {
+        const auto cfg = write("acc_abp.json", R"({"model":"abp","n":64,"phi":0.3,"pe":100,"interaction":"wca","seed":3,"dt":2.5e-5,
+            "network":{"width":8,"layers":1,"heads":2,"k_neighbors":8},"training":{"batch":64}})");
+        const QStringList base = {"bench", "--what", "accuracy", "--config", cfg, "--steps", "20", "--check-every", "10",
+                                  "--samples", "20", "--threads", "1", "--json"};
+        const auto r = cli(base + QStringList{"--burn-in", "2000", "--eval-every", "200"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const auto o = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(o["reference"].toString(), QString("network_free_plus_time_step_share"));
+        const auto checks = o["checks"].toArray();
+        QCOMPARE(checks.size(), 2);
+        for (const auto& cv : checks) {
+            const auto c = cv.toObject();
+            const auto m = [&](const char* k) { return c[k].toObject()["mean"].toDouble(); };
+            QVERIFY(m("network_free") > 0);
+            QVERIFY(m("time_step_share") < 0);  // -(dt/2) E[tr J^2]
+            QVERIFY(std::fabs(m("reference") - (m("network_free") + m("time_step_share"))) <= 1e-9 * m("network_free"));
+            QVERIFY(std::fabs(m("difference") - (m("total") - m("reference"))) <= 1e-9 * m("network_free"));
+            QVERIFY(std::fabs(c["error_total"].toDouble() - m("difference") / m("reference")) <= 1e-12);
+            QVERIFY(c["difference"].toObject()["se"].toDouble() > 0);
+        }
+        QCOMPARE(checks[1].toObject()["steps"].toInt(), 20);
+        const auto no_burn = cli(base + QStringList{"--eval-every", "200"});
+        QCOMPARE(no_burn.code, 2);
+        QVERIFY(no_burn.err.contains("--burn-in"));
+        const auto no_noise = write("acc_eps0.json", R"({"model":"aoup","n":64,"phi":0.3,"interaction":"softplus","eps":0})");
+        const auto r0 = cli({"bench", "--what", "accuracy", "--config", no_noise, "--burn-in", "10", "--eval-every", "10", "--samples", "20"});
+        QCOMPARE(r0.code, 2);
+        QVERIFY(r0.err.contains("noise on every variable"));
+        const auto lin = cli({"bench", "--what", "accuracy", "--burn-in", "10", "--steps", "1"});
+        QCOMPARE(lin.code, 2);
+        QVERIFY(lin.err.contains("interacting systems only"));
+    }
+
     // --- sweep -------------------------------------------------------------
     static QJsonArray sweepPoints(const QByteArray& out) { return QJsonDocument::fromJson(out).object()["points"].toArray(); }
     static QStringList tinySweep(const QString& cfg) {
