@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cmath>
 #include <iostream>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -32,6 +34,50 @@ constexpr const char* kSingleTrap = R"({"model":"aoup","n":512,"box":400,"intera
 
 json mean_se(const MeanSe& m) { return {{"mean", m.mean}, {"se", m.se}}; }
 
+// The flags both kinds of system share, checked; sets the network threads.
+struct Plan {
+    long long max_steps, every, samples, sample_every, threads;
+};
+Plan read_plan(const Args& a, long long default_steps, long long default_every, long long min_samples, const char* why) {
+    Plan p{a.integer("--steps", default_steps), a.integer("--check-every", default_every), a.integer("--samples", 100),
+           a.integer("--sample-every", 100), a.integer("--threads", 1)};
+    if (p.sample_every < 1) throw ConfigError("--sample-every", "must be >= 1");
+    if (p.max_steps < 1) throw ConfigError("--steps", "must be >= 1");
+    if (p.every < 1) throw ConfigError("--check-every", "must be >= 1");
+    if (p.samples < min_samples) throw ConfigError("--samples", "must be >= " + std::to_string(min_samples) + why);
+    if (p.threads < 1 || p.threads > 1024) throw ConfigError("--threads", "must be in [1, 1024]");
+    set_network_threads(static_cast<int>(p.threads));
+    return p;
+}
+
+// The evaluation set: `samples` snapshots `spacing` steps apart of an
+// independent trajectory (seed + 1000) after `burn` steps, drawn once.
+std::vector<State> evaluation_set(const Config& cfg, const Plan& p, std::uint64_t burn, std::uint64_t spacing) {
+    Config run = cfg;
+    run.seed = cfg.seed + 1000;
+    Simulator sim(run, static_cast<int>(p.threads));
+    sim.run(burn);
+    std::vector<State> eval;
+    for (long long k = 0; k < p.samples; ++k) {
+        sim.run(spacing);
+        eval.push_back(sim.state());
+    }
+    return eval;
+}
+
+// Training as `train --burn-in B --sample-every K` does it.
+std::unique_ptr<SessionCore> training_core(const Config& cfg, const Plan& p, std::uint64_t burn) {
+    SessionOptions so;
+    so.training = true;
+    so.schedule_steps = static_cast<std::uint64_t>(p.max_steps);
+    so.sample_every = static_cast<std::uint64_t>(p.sample_every);
+    so.sim_threads = static_cast<int>(p.threads);
+    so.fields = false;
+    auto core = std::make_unique<SessionCore>(cfg, so);
+    core->burn_in(burn);
+    return core;
+}
+
 }  // namespace
 
 Config accuracy_config(const Args& a) {
@@ -54,53 +100,28 @@ int bench_accuracy_network_free(const Args& a, const Config& cfg) {
     if (!(cfg.position_diffusion() > 0.0))
         throw ConfigError("--config", "an interacting system needs noise on every variable for the network-free total (ABP with "
                                       "D_t > 0, AOUP with eps > 0)");
-    const long long max_steps = a.integer("--steps", 6000);
-    const long long every = a.integer("--check-every", 1000);
-    const long long samples = a.integer("--samples", 100);
-    const long long sample_every = a.integer("--sample-every", 100);
+    const Plan p = read_plan(a, 6000, 1000, 20, " for an interacting system (10 batch means)");
     const long long burn = a.integer("--burn-in", 0);
     const long long eval_every = a.integer("--eval-every", 0);
-    if (sample_every < 1) throw ConfigError("--sample-every", "must be >= 1");
-    if (max_steps < 1) throw ConfigError("--steps", "must be >= 1");
-    if (every < 1) throw ConfigError("--check-every", "must be >= 1");
-    if (samples < 20) throw ConfigError("--samples", "must be >= 20 for an interacting system (10 batch means)");
     if (burn < 0) throw ConfigError("--burn-in", "must be >= 0");
     if (eval_every < 1) throw ConfigError("--eval-every", "must be >= 1");
-    const auto threads = a.integer("--threads", 1);
-    if (threads < 1 || threads > 1024) throw ConfigError("--threads", "must be in [1, 1024]");
-    set_network_threads(static_cast<int>(threads));
-    Config run = cfg;
-    run.seed = cfg.seed + 1000;  // the evaluation trajectory, not the training one
-    Simulator sim(run, static_cast<int>(threads));
-    sim.run(static_cast<std::uint64_t>(burn));
-    std::vector<State> eval;
-    for (long long k = 0; k < samples; ++k) {
-        sim.run(static_cast<std::uint64_t>(eval_every));
-        eval.push_back(sim.state());
-    }
-    SessionOptions so;
-    so.training = true;
-    so.schedule_steps = static_cast<std::uint64_t>(max_steps);
-    so.sample_every = static_cast<std::uint64_t>(sample_every);
-    so.sim_threads = static_cast<int>(threads);
-    so.fields = false;
-    SessionCore core(cfg, so);
-    core.burn_in(static_cast<std::uint64_t>(burn));
+    const std::vector<State> eval = evaluation_set(cfg, p, static_cast<std::uint64_t>(burn), static_cast<std::uint64_t>(eval_every));
+    const auto core = training_core(cfg, p, static_cast<std::uint64_t>(burn));
     std::cerr << "bench accuracy: n = " << cfg.n << ", no oracle: against the network-free total plus the time step's share; "
-              << samples << " evaluation snapshots\n";
+              << p.samples << " evaluation snapshots\n";
     json checks = json::array();
     double seconds = 0;
     json reached = nullptr;
     bool stays = true;
-    for (long long done = 0; done < max_steps;) {
-        const auto step = std::min(every, max_steps - done);
+    for (long long done = 0; done < p.max_steps;) {
+        const auto step = std::min(p.every, p.max_steps - done);
         const auto t0 = Clock::now();
-        core.train(static_cast<std::uint64_t>(step));
+        core->train(static_cast<std::uint64_t>(step));
         seconds += std::chrono::duration<double>(Clock::now() - t0).count();
         done += step;
         std::vector<double> d_sq, d_div, ref, nf, share, learned, learned_div;
         for (const State& s : eval) {
-            const SnapshotTotals t = snapshot_totals(estimate_particles(cfg, s, core.model()->infer(s, true)));
+            const SnapshotTotals t = snapshot_totals(estimate_particles(cfg, s, core->model()->infer(s, true)));
             if (!std::isfinite(t.epr_total_network_free) || !std::isfinite(t.time_step_bias) || !std::isfinite(t.epr_total))
                 throw NumericalError("the learned or the network-free total is not finite at step " + std::to_string(done) +
                                      " (a blow-up of the network or of the state)");
@@ -140,8 +161,8 @@ int bench_accuracy_network_free(const Args& a, const Config& cfg) {
     o["what"] = "accuracy";
     o["reference"] = "network_free_plus_time_step_share";
     o["n"] = cfg.n;
-    o["threads"] = threads;
-    o["sample_every"] = sample_every;
+    o["threads"] = p.threads;
+    o["sample_every"] = p.sample_every;
     o["checks"] = checks;
     o["time_to_2_percent"] = reached;
     o["stays_within"] = !reached.is_null() && stays;
@@ -159,58 +180,32 @@ int bench_accuracy(const Args& a, const Config& cfg) {
     if (!cfg.is_linear()) return bench_accuracy_network_free(a, cfg);
     for (const char* flag : {"--burn-in", "--eval-every"})
         if (a.has(flag)) throw ConfigError(flag, "applies to interacting systems only (a linear system's relaxation time sets them)");
-    const long long max_steps = a.integer("--steps", 600);
-    const long long every = a.integer("--check-every", 25);
-    const long long samples = a.integer("--samples", 100);
-    const long long sample_every = a.integer("--sample-every", 100);
-    if (sample_every < 1) throw ConfigError("--sample-every", "must be >= 1");
-    if (max_steps < 1) throw ConfigError("--steps", "must be >= 1");
-    if (every < 1) throw ConfigError("--check-every", "must be >= 1");
-    if (samples < 2) throw ConfigError("--samples", "must be >= 2");
-    const auto threads = a.integer("--threads", 1);
-    if (threads < 1 || threads > 1024) throw ConfigError("--threads", "must be in [1, 1024]");
-    set_network_threads(static_cast<int>(threads));
+    const Plan p = read_plan(a, 600, 25, 2, "");
     const LinearOracle ex = solve_linear_system(cfg);
     const bool noise = ex.x_part_finite();
     const double chain_active = ex.epr_active_discrete_total;
     const double chain_total = noise ? ex.epr_active_discrete_total + ex.epr_x_discrete_total : chain_active;
-    // The evaluation set: snapshots of an independent trajectory, two
-    // relaxation times of the slowest mode apart, drawn once.
+    // Snapshots two relaxation times of the slowest mode apart after ten;
+    // training after the same burn-in.
     double slowest = cfg.gamma;
     for (double k : cfg.trap_stiffness) slowest = std::min(slowest, k);
     const auto relax_steps = static_cast<std::uint64_t>(std::ceil(1.0 / slowest / cfg.dt));
-    Config run = cfg;
-    run.seed = cfg.seed + 1000;
-    Simulator sim(run, static_cast<int>(threads));
-    sim.run(10 * relax_steps);
-    std::vector<State> eval;
-    for (long long k = 0; k < samples; ++k) {
-        sim.run(2 * relax_steps);
-        eval.push_back(sim.state());
-    }
-    // Training as `train --burn-in 10/slowest --sample-every K` does it.
-    SessionOptions so;
-    so.training = true;
-    so.schedule_steps = static_cast<std::uint64_t>(max_steps);
-    so.sample_every = static_cast<std::uint64_t>(sample_every);
-    so.sim_threads = static_cast<int>(threads);
-    so.fields = false;
-    SessionCore core(cfg, so);
-    core.burn_in(10 * relax_steps);
+    const std::vector<State> eval = evaluation_set(cfg, p, 10 * relax_steps, 2 * relax_steps);
+    const auto core = training_core(cfg, p, 10 * relax_steps);
     std::cerr << "bench accuracy: n = " << cfg.n << ", exact (chain) active " << chain_active << (noise ? ", total " : "")
-              << (noise ? std::to_string(chain_total) : std::string()) << "; " << samples << " evaluation snapshots\n";
+              << (noise ? std::to_string(chain_total) : std::string()) << "; " << p.samples << " evaluation snapshots\n";
     json checks = json::array();
     double seconds = 0;
     json reached = nullptr;
     bool stays = true;
-    for (long long done = 0; done < max_steps;) {
-        const auto step = std::min(every, max_steps - done);
+    for (long long done = 0; done < p.max_steps;) {
+        const auto step = std::min(p.every, p.max_steps - done);
         const auto t0 = Clock::now();
-        core.train(static_cast<std::uint64_t>(step));
+        core->train(static_cast<std::uint64_t>(step));
         seconds += std::chrono::duration<double>(Clock::now() - t0).count();
         done += step;
         EstimatorAccumulator acc(cfg.n, cfg.types);
-        for (const State& s : eval) acc.add(estimate_particles(cfg, s, core.model()->infer(s, true)));
+        for (const State& s : eval) acc.add(estimate_particles(cfg, s, core->model()->infer(s, true)));
         const auto sum = acc.summary();
         const double e_v = sum.epr_active.mean / chain_active - 1, e_div = sum.epr_active_div.mean / chain_active - 1;
         const double e_tot = (noise ? sum.epr_total.mean : sum.epr_active.mean) / chain_total - 1;
@@ -233,8 +228,8 @@ int bench_accuracy(const Args& a, const Config& cfg) {
     json o;
     o["what"] = "accuracy";
     o["n"] = cfg.n;
-    o["threads"] = threads;
-    o["sample_every"] = sample_every;
+    o["threads"] = p.threads;
+    o["sample_every"] = p.sample_every;
     o["exact"] = {{"active", ex.epr_active_total},
                   {"active_discrete", chain_active},
                   {"total", noise ? json(ex.epr_total) : json(nullptr)},
