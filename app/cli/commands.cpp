@@ -34,6 +34,7 @@
 #include "entroscope/sim/simd.hpp"
 #include "entroscope/sim/simulator.hpp"
 #include "entroscope/core/seeding.hpp"
+#include "entroscope/core/time_scales.hpp"
 #include "entroscope/learn/replay_buffer.hpp"
 #include "entroscope/learn/trainer.hpp"
 #include "entroscope/session/live_session.hpp"
@@ -284,7 +285,9 @@ int cmd_train(const std::vector<std::string>& argv) {
     const auto out = a.value("--out");
     if (!out || out->empty()) throw ConfigError("--out", "is required (the checkpoint path)");
     const auto burn = a.has("--burn-in") ? positive_steps(a, "--burn-in", false) : 0;
-    const auto every = a.has("--sample-every") ? positive_steps(a, "--sample-every", true) : 10;
+    // Snapshots one decorrelation time apart unless told otherwise: closer
+    // ones repeat what the network has seen (docs/cli.md, "Space the snapshots").
+    const auto every = a.has("--sample-every") ? positive_steps(a, "--sample-every", true) : decorrelation_steps(cfg);
     // Wall-clock budget (batch queues): stop early, keep the schedule of --steps.
     const double max_seconds = a.has("--max-seconds") ? a.number("--max-seconds", 0) : 0.0;
     if (a.has("--max-seconds") && !(max_seconds > 0.0)) throw ConfigError("--max-seconds", "must be > 0");
@@ -308,6 +311,14 @@ int cmd_train(const std::vector<std::string>& argv) {
     std::cerr << "train: " << to_string(cfg.network.arch) << " network, " << model.parameter_count() << " parameters, "
               << to_string(cfg.training.loss) << " loss, batch " << cfg.training.batch << ", " << steps << " steps on " << model.device()
               << (traj ? ", from " + std::to_string(traj_frames) + " stored frames" : std::string()) << "\n";
+    if (!traj) {
+        std::cerr << "  a snapshot every " << every << " simulator steps";
+        if (!a.has("--sample-every")) {
+            const DecorrelationTime t = decorrelation_time(cfg);
+            if (t.time > 0.0) std::cerr << " (one decorrelation time, " << t.time << ": " << t.set_by << ")";
+        }
+        std::cerr << "\n";
+    }
     if (!traj && burn > 0) core->burn_in(burn);
     const int batch = std::min(cfg.training.batch, cfg.n);
     const auto t0 = Clock::now();
@@ -354,6 +365,7 @@ int cmd_train(const std::vector<std::string>& argv) {
     o["samples_per_s"] = done > 0 ? json(static_cast<double>(done) * batch / seconds) : json(nullptr);
     o["device"] = model.device();
     o["parameter_count"] = model.parameter_count();
+    if (!traj) o["sample_every"] = every;
     o["data_seed"] = core->data_seed();
     o["weights_hash"] = hex64(model.weights_hash());
     if (traj) o["trajectory"] = {{"path", *a.value("--trajectory")}, {"frames", traj_frames}};

@@ -198,6 +198,8 @@ private Q_SLOTS:
         QCOMPARE(t.code, 0);
         const auto to = QJsonDocument::fromJson(t.out).object();
         for (const char* key : {"steps", "final_loss", "seconds", "samples_per_s"}) QVERIFY2(to.contains(key), key);
+        // Snapshots one decorrelation time apart by default: 1 / 1.5 over dt 0.01.
+        QCOMPARE(to["sample_every"].toInt(), 67);
         QVERIFY(QFile::exists(model) && QFile::exists(model + ".json"));
         const auto e = cli({"estimate", "--config", cfg, "--model", model, "--samples", "4", "--burn-in", "100",
                             "--sample-every", "50", "--per-particle", "--json"});

@@ -5,6 +5,7 @@
 
 #include "entroscope/core/config.hpp"
 #include "entroscope/core/errors.hpp"
+#include "entroscope/core/time_scales.hpp"
 
 using namespace entroscope;
 
@@ -110,6 +111,36 @@ private Q_SLOTS:
         const double f = std::log1p(std::exp(u)) / 7.5;
         QVERIFY(std::fabs(f / (std::log(2.0) / 7.5) - 1e-4) < 2e-6);
         QVERIFY(rc > 3.2 && rc < 3.35);
+    }
+
+    // The spacing `train` gives its snapshots by default: the shortest of
+    // the persistence, trap, spring and (with a pair force) transport times.
+    void decorrelationTimeIsTheShortestTimeScale() {
+        // Single trap, gamma = k = 1: 1 time unit, 500 steps of 0.002.
+        const Config trap = parse_config(R"({"n":8,"box":40,"interaction":"none","gamma":1,"trap_stiffness":[1],"dt":0.002})");
+        QCOMPARE(decorrelation_time(trap).time, 1.0);
+        QCOMPARE(decorrelation_steps(trap), std::uint64_t(500));
+        // Three types: the stiffest trap (1/5) sets it; then a stiffer spring (1/(2 * 4)).
+        const Config types = parse_config(R"({"n":3,"box":40,"interaction":"none","gamma":1,"types":[0,1,2],
+            "trap_stiffness":[0.2,1,5],"dt":0.002})");
+        QCOMPARE(decorrelation_steps(types), std::uint64_t(100));
+        QVERIFY(decorrelation_time(types).set_by.find("trap") != std::string::npos);
+        const Config spring = parse_config(R"({"n":3,"box":40,"interaction":"none","gamma":1,"types":[0,1,2],
+            "trap_stiffness":[0.2,1,5],"springs":[[0,1,4]],"dt":0.002})");
+        QCOMPARE(decorrelation_time(spring).time, 1.0 / 8.0);
+        QVERIFY(decorrelation_time(spring).set_by.find("spring") != std::string::npos);
+        // ABP with WCA at Pe 100: one diameter at v0 = 24 (D_r = 0.72, 4 D_t = 0.96 are slower).
+        const Config abp = parse_config(R"({"model":"abp","n":64,"phi":0.3,"pe":100,"interaction":"wca","dt":2.5e-5})");
+        QVERIFY(std::fabs(decorrelation_time(abp).time - 1.0 / 24.0) < 1e-15);
+        QCOMPARE(decorrelation_steps(abp), std::uint64_t(1667));
+        QCOMPARE(decorrelation_steps(parse_config(R"({"model":"abp","n":64,"phi":0.5})")), std::uint64_t(417));
+        // Without a pair force the transport time does not count: 1/D_r.
+        const Config free_abp = parse_config(R"({"model":"abp","n":64,"phi":0.3,"pe":100,"interaction":"none","dt":1e-4})");
+        QVERIFY(std::fabs(decorrelation_time(free_abp).time - 1.0 / 0.72) < 1e-12);
+        // The AOUP paper state: 2 r0 / v0 = 80, 800 steps of 0.1 (persistence 1e4).
+        const Config paper = parse_config("{}");
+        QVERIFY(std::fabs(decorrelation_time(paper).time - 80.0) < 1e-9);
+        QCOMPARE(decorrelation_steps(paper), std::uint64_t(800));
     }
 
     void roundTripThroughJsonIsExact() {
