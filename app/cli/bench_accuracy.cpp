@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -103,6 +104,27 @@ std::unique_ptr<SessionCore> training_core(const Config& cfg, const Plan& p, std
     return core;
 }
 
+// Trains in chunks of --check-every up to --steps; after each, `check(steps,
+// training seconds so far)` evaluates and returns that check's JSON (with
+// "within"). Writes "checks" and the time keys into `o`.
+void train_and_check(SessionCore& core, const Plan& p, json& o, const std::function<json(long long, double)>& check) {
+    json checks = json::array();
+    double seconds = 0;
+    Reach reach;
+    for (long long done = 0; done < p.max_steps;) {
+        const auto step = std::min(p.every, p.max_steps - done);
+        const auto t0 = Clock::now();
+        core.train(static_cast<std::uint64_t>(step));
+        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+        done += step;
+        json c = check(done, seconds);
+        reach.check(c["within"].get<bool>(), done, seconds);
+        checks.push_back(std::move(c));
+    }
+    o["checks"] = checks;
+    reach.report(o);
+}
+
 }  // namespace
 
 Config accuracy_config(const Args& a) {
@@ -134,15 +156,8 @@ int bench_accuracy_network_free(const Args& a, const Config& cfg) {
     const auto core = training_core(cfg, p, static_cast<std::uint64_t>(burn));
     std::cerr << "bench accuracy: n = " << cfg.n << ", no oracle: against the network-free total plus the time step's share; "
               << p.samples << " evaluation snapshots\n";
-    json checks = json::array();
-    double seconds = 0;
-    Reach reach;
-    for (long long done = 0; done < p.max_steps;) {
-        const auto step = std::min(p.every, p.max_steps - done);
-        const auto t0 = Clock::now();
-        core->train(static_cast<std::uint64_t>(step));
-        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-        done += step;
+    json o;
+    train_and_check(*core, p, o, [&](long long done, double seconds) {
         std::vector<double> d_sq, d_div, ref, nf, share, learned, learned_div;
         for (const State& s : eval) {
             const SnapshotTotals t = snapshot_totals(estimate_particles(cfg, s, core->model()->infer(s, true)));
@@ -174,20 +189,16 @@ int bench_accuracy_network_free(const Args& a, const Config& cfg) {
                   {"error_total", dq.mean / r.mean},
                   {"error_total_div", dd.mean / r.mean},
                   {"within", within}};
-        checks.push_back(c);
         std::cerr << "  " << done << " steps, " << seconds << " s: total " << 100 * dq.mean / r.mean << " +- " << 100 * dq.se / std::fabs(r.mean)
                   << " % (|v|^2), " << 100 * dd.mean / r.mean << " +- " << 100 * dd.se / std::fabs(r.mean) << " % (div)"
                   << (within ? "  within 2 % + 2 SE" : "") << "\n";
-        reach.check(within, done, seconds);
-    }
-    json o;
+        return c;
+    });
     o["what"] = "accuracy";
     o["reference"] = "network_free_plus_time_step_share";
     o["n"] = cfg.n;
     o["threads"] = p.threads;
     o["sample_every"] = p.sample_every;
-    o["checks"] = checks;
-    reach.report(o);
     o["note"] = "seconds: training only (simulation and optimiser steps), not the evaluations; per snapshot the learned total (|v|^2/D "
                 "and linear estimators) minus the network-free total E[b.D^-1 b + div b] plus the time step's share of E[div v] "
                 "(linearised), summed over particles; mean and batch-means SE (10 batches) over the fixed snapshots; within: "
@@ -216,15 +227,8 @@ int bench_accuracy(const Args& a, const Config& cfg) {
     const auto core = training_core(cfg, p, 10 * relax_steps);
     std::cerr << "bench accuracy: n = " << cfg.n << ", exact (chain) active " << chain_active << (noise ? ", total " : "")
               << (noise ? std::to_string(chain_total) : std::string()) << "; " << p.samples << " evaluation snapshots\n";
-    json checks = json::array();
-    double seconds = 0;
-    Reach reach;
-    for (long long done = 0; done < p.max_steps;) {
-        const auto step = std::min(p.every, p.max_steps - done);
-        const auto t0 = Clock::now();
-        core->train(static_cast<std::uint64_t>(step));
-        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-        done += step;
+    json o;
+    train_and_check(*core, p, o, [&](long long done, double seconds) {
         EstimatorAccumulator acc(cfg.n, cfg.types);
         for (const State& s : eval) acc.add(estimate_particles(cfg, s, core->model()->infer(s, true)));
         const auto sum = acc.summary();
@@ -240,12 +244,10 @@ int bench_accuracy(const Args& a, const Config& cfg) {
                   {"error_total", e_tot},
                   {"within", within}};
         if (noise) c["total"] = mean_se(sum.epr_total);
-        checks.push_back(c);
         std::cerr << "  " << done << " steps, " << seconds << " s: active " << 100 * e_v << " % (|v|^2), " << 100 * e_div
                   << " % (div), total " << 100 * e_tot << " %" << (within ? "  within 2 %" : "") << "\n";
-        reach.check(within, done, seconds);
-    }
-    json o;
+        return c;
+    });
     o["what"] = "accuracy";
     o["n"] = cfg.n;
     o["threads"] = p.threads;
@@ -254,8 +256,6 @@ int bench_accuracy(const Args& a, const Config& cfg) {
                   {"active_discrete", chain_active},
                   {"total", noise ? json(ex.epr_total) : json(nullptr)},
                   {"total_discrete", noise ? json(chain_total) : json(nullptr)}};
-    o["checks"] = checks;
-    reach.report(o);
     o["note"] = "seconds: training only (simulation and optimiser steps), not the evaluations; errors against the Euler chain's "
                 "exact values (exact.*_discrete), by |v|^2/D and the divergence estimator on a fixed set of snapshots";
     if (a.has("--json")) std::cout << o.dump() << std::endl;
